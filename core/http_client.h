@@ -1,0 +1,51 @@
+// HttpClient: the one seam between boardsync and the network.
+// Connectors build requests and read responses; the implementation
+// (connectors/http/) owns transport, TLS, timeouts, retries and redirects.
+// Non-2xx answers come back as responses, not errors: only the caller knows
+// what a 404 means. Transport failures (refused, timeout, TLS) are errors.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/error.h"
+#include "core/secret.h"
+
+namespace boardsync {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;  // absolute, already percent-encoded
+  HttpHeaders headers;
+  std::string body;
+  // Sent as "Authorization: Bearer <token>", only to the origin of `url`.
+  const Secret* bearer = nullptr;
+  std::chrono::milliseconds timeout{30'000};
+  // Attempts for retriable failures (network, 429, 5xx); 1 means no retry.
+  int max_attempts = 4;
+};
+
+struct HttpResponse {
+  int status = 0;
+  HttpHeaders headers;  // names lower-cased
+  std::string body;
+  std::string url;  // where the answer came from, after same-origin redirects
+
+  // The first header named `name` (lower case), if any.
+  std::optional<std::string_view> Header(std::string_view name) const;
+  bool Ok() const { return status >= 200 && status < 300; }
+};
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;
+};
+
+}  // namespace boardsync

@@ -1,0 +1,42 @@
+// Issue and BoardItem: what flows through one sync, from tracker to board.
+// An Issue is the tracker-neutral form a connector hands back; a BoardItem is
+// what a mapping makes of it and what a board store keeps.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/value.h"
+
+namespace boardsync {
+
+struct Issue {
+  std::string id;   // the tracker's stable id (YouTrack: "2-1234"); never changes
+  std::string key;  // the human key ("RAP-42"); changes when an issue moves
+  std::string url;  // link to the issue in the tracker's web UI
+  std::int64_t created_ms = 0;  // epoch milliseconds, UTC
+  std::int64_t updated_ms = 0;
+  std::optional<std::int64_t> resolved_ms;
+  // Attributes ("summary", "tags") and custom fields ("State") by their
+  // tracker name, in the value model of DESIGN §3.
+  Value::Object fields;
+};
+
+struct BoardItem {
+  std::string board;
+  std::string item_key;    // "<connection>:<issue id>"
+  std::string source_key;  // Issue::key
+  std::string source_url;
+  std::string source_updated_at;  // ISO-8601 UTC, fixed width: sorts as time
+  Value::Object fields;           // the mapped fields
+};
+
+// One change for a board store: an upsert of `item`, or, when `archive` is
+// set, marking item.board/item.item_key archived (other members unused).
+struct BoardWrite {
+  BoardItem item;
+  bool archive = false;
+};
+
+}  // namespace boardsync

@@ -1,0 +1,23 @@
+#include "core/secret.h"
+
+#include "core/redact.h"
+
+namespace boardsync {
+
+Secret::Secret(std::string value) : value_(std::move(value)) {
+  RegisterSecret(value_, Redacted());
+}
+
+std::string Secret::Redacted() const {
+  // YouTrack permanent tokens are "perm:<base64 login>.<base64 name or id>.<secret>";
+  // the login part tells an operator whose token it is and is not secret.
+  if (value_.starts_with("perm:") || value_.starts_with("perm-")) {
+    auto dot = value_.find('.');
+    if (dot != std::string::npos && dot + 1 < value_.size()) {
+      return value_.substr(0, dot + 1) + "…";
+    }
+  }
+  return "…";
+}
+
+}  // namespace boardsync

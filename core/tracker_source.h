@@ -1,0 +1,45 @@
+// TrackerSource: the interface every issue tracker connector implements.
+// Connectors are stateless about progress: the caller says what to pull and
+// keeps where it got to. Implementations need not be thread-safe; use one
+// instance per thread.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/issue.h"
+
+namespace boardsync {
+
+struct TrackerIdentity {
+  std::string login;
+  std::string name;
+  int projects = -1;  // projects the token can see; -1 when unknown
+};
+
+struct PullRequest {
+  std::string query;                // tracker query; empty: everything visible
+  std::vector<std::string> fields;  // source field names the mapping reads
+  int page_size = 100;
+  std::size_t limit = 0;            // stop after this many issues; 0: no limit
+};
+
+// Receives each page in order. An error stops the pull and is returned by Pull().
+using PageSink = std::function<Result<void>(std::vector<Issue> page)>;
+
+class TrackerSource {
+ public:
+  virtual ~TrackerSource() = default;
+
+  // Who the token belongs to. An error with ErrorCode::kAuth when the token
+  // is not accepted (including being served as a guest).
+  virtual Result<TrackerIdentity> WhoAmI() = 0;
+
+  // Pages through the issues `request` selects, oldest change first.
+  virtual Result<void> Pull(const PullRequest& request, const PageSink& on_page) = 0;
+};
+
+}  // namespace boardsync

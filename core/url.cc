@@ -1,0 +1,158 @@
+#include "core/url.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cctype>
+
+namespace boardsync {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::uint16_t DefaultPort(std::string_view scheme) { return scheme == "https" ? 443 : 80; }
+
+}  // namespace
+
+std::string Url::Origin() const {
+  std::string out = scheme + "://";
+  out += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (port != DefaultPort(scheme)) {
+    out += ":" + std::to_string(port);
+  }
+  return out;
+}
+
+Result<Url> ParseUrl(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return Fail(ErrorCode::kConfig, "invalid URL \"" + std::string(text) + "\": " + std::string(why));
+  };
+  auto sep = text.find("://");
+  if (sep == std::string_view::npos) {
+    return bad("it must start with https:// or http://");
+  }
+  Url url;
+  url.scheme = Lower(text.substr(0, sep));
+  if (url.scheme != "http" && url.scheme != "https") {
+    return bad("only http and https are supported");
+  }
+  std::string_view rest = text.substr(sep + 3);
+  auto hash = rest.find('#');
+  if (hash != std::string_view::npos) {
+    url.fragment = std::string(rest.substr(hash + 1));
+    rest = rest.substr(0, hash);
+  }
+  auto question = rest.find('?');
+  if (question != std::string_view::npos) {
+    url.query = std::string(rest.substr(question + 1));
+    rest = rest.substr(0, question);
+  }
+  auto slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  url.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  if (authority.find('@') != std::string_view::npos) {
+    return bad("user names and passwords do not belong in the URL");
+  }
+  std::string_view port_text;
+  if (authority.starts_with("[")) {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+      return bad("unclosed [ in the host");
+    }
+    url.host = Lower(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') {
+        return bad("unexpected text after the host");
+      }
+      port_text = after.substr(1);
+    }
+  } else {
+    auto colon = authority.rfind(':');
+    url.host = Lower(authority.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port_text = authority.substr(colon + 1);
+    }
+  }
+  if (url.host.empty()) {
+    return bad("the host is missing");
+  }
+  url.port = DefaultPort(url.scheme);
+  if (!port_text.empty()) {
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
+        port > 65535) {
+      return bad("the port is not a number from 1 to 65535");
+    }
+    url.port = static_cast<std::uint16_t>(port);
+  }
+  return url;
+}
+
+Result<Url> ResolveUrl(const Url& base, std::string_view reference) {
+  if (reference.find("://") != std::string_view::npos) {
+    return ParseUrl(reference);
+  }
+  if (reference.starts_with("//")) {
+    return ParseUrl(base.scheme + ":" + std::string(reference));
+  }
+  std::string path;
+  if (reference.starts_with("/")) {
+    path = std::string(reference);
+  } else {
+    auto last = base.path.rfind('/');
+    path = base.path.substr(0, last + 1) + std::string(reference);
+  }
+  return ParseUrl(base.Origin() + path);
+}
+
+std::string PercentEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size() * 3);
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xf]);
+    }
+  }
+  return out;
+}
+
+std::string PercentDecode(std::string_view text, bool plus_is_space) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() &&
+        hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2])));
+      i += 2;
+    } else if (plus_is_space && text[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+bool IsLoopbackHost(std::string_view host) {
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+}  // namespace boardsync

@@ -1,0 +1,131 @@
+#include "core/value.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace boardsync {
+
+const Value* Value::Find(std::string_view key) const {
+  if (!IsObject()) {
+    return nullptr;
+  }
+  const Object& object = AsObject();
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &it->second;
+}
+
+const Value* Value::FindNonNull(std::string_view key) const {
+  const Value* v = Find(key);
+  return v != nullptr && !v->IsNull() ? v : nullptr;
+}
+
+std::string_view Value::StringOr(std::string_view key, std::string_view fallback) const {
+  const Value* v = Find(key);
+  return v != nullptr && v->IsString() ? std::string_view(v->AsString()) : fallback;
+}
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (u < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[u >> 4]);
+          out.push_back(kHex[u & 0xf]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+namespace {
+
+void AppendDouble(std::string& out, double d) {
+  if (!std::isfinite(d)) {
+    out += "null";  // JSON has no NaN or infinity
+    return;
+  }
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+  out.append(buf, end);
+}
+
+}  // namespace
+
+void Value::AppendJson(std::string& out) const {
+  if (IsNull()) {
+    out += "null";
+  } else if (IsBool()) {
+    out += AsBool() ? "true" : "false";
+  } else if (IsInt()) {
+    out += std::to_string(AsInt());
+  } else if (IsDouble()) {
+    AppendDouble(out, AsDouble());
+  } else if (IsString()) {
+    AppendJsonString(out, AsString());
+  } else if (IsList()) {
+    out.push_back('[');
+    bool first = true;
+    for (const Value& v : AsList()) {
+      if (!first) {
+        out.push_back(',');
+      }
+      first = false;
+      v.AppendJson(out);
+    }
+    out.push_back(']');
+  } else {
+    out.push_back('{');
+    bool first = true;
+    for (const auto& [k, v] : AsObject()) {
+      if (!first) {
+        out.push_back(',');
+      }
+      first = false;
+      AppendJsonString(out, k);
+      out.push_back(':');
+      v.AppendJson(out);
+    }
+    out.push_back('}');
+  }
+}
+
+std::string Value::ToJson() const {
+  std::string out;
+  AppendJson(out);
+  return out;
+}
+
+std::string Value::ToText() const {
+  if (IsNull()) {
+    return "";
+  }
+  if (IsString()) {
+    return AsString();
+  }
+  if (IsList()) {
+    std::string out;
+    for (const Value& v : AsList()) {
+      if (!out.empty()) {
+        out += ", ";
+      }
+      out += v.ToText();
+    }
+    return out;
+  }
+  return ToJson();
+}
+
+}  // namespace boardsync
