@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "core/error.h"
 #include "core/value.h"
 
 namespace boardsync {
@@ -38,5 +39,11 @@ struct BoardWrite {
   BoardItem item;
   bool archive = false;
 };
+
+// The upsert form of DESIGN §4.2: {item_key, source_key, source_url,
+// source_updated_at, fields}; the board travels beside it.
+Value BoardItemToValue(const BoardItem& item);
+// The reverse; `board` is left empty. Fails on a value of another shape.
+Result<BoardItem> BoardItemFromValue(const Value& value);
 
 }  // namespace boardsync

@@ -1,0 +1,103 @@
+#include "connectors/board/sqlite_board.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "core/time.h"
+
+namespace boardsync {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS items (
+  board TEXT NOT NULL,
+  item_key TEXT NOT NULL,
+  source_key TEXT NOT NULL,
+  source_url TEXT NOT NULL,
+  fields TEXT NOT NULL,
+  source_updated_at TEXT NOT NULL,
+  synced_at TEXT NOT NULL,
+  archived_at TEXT,
+  PRIMARY KEY (board, item_key)
+);
+)sql";
+
+}  // namespace
+
+class SqliteBoard::Impl {
+ public:
+  explicit Impl(const std::string& path)
+      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX),
+        upsert(init(db),
+               "INSERT INTO items (board, item_key, source_key, source_url, fields, "
+               "source_updated_at, synced_at, archived_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) "
+               "ON CONFLICT (board, item_key) DO UPDATE SET source_key = excluded.source_key, "
+               "source_url = excluded.source_url, fields = excluded.fields, "
+               "source_updated_at = excluded.source_updated_at, synced_at = excluded.synced_at, "
+               "archived_at = NULL "
+               "WHERE excluded.source_updated_at >= items.source_updated_at"),
+        archive(db,
+                "UPDATE items SET archived_at = ?, synced_at = ? "
+                "WHERE board = ? AND item_key = ? AND archived_at IS NULL") {}
+
+  static SQLite::Database& init(SQLite::Database& db) {
+    db.setBusyTimeout(10'000);
+    db.exec("PRAGMA journal_mode=WAL");
+    db.exec("PRAGMA synchronous=NORMAL");
+    db.exec(kSchema);
+    return db;
+  }
+
+  SQLite::Database db;
+  SQLite::Statement upsert;
+  SQLite::Statement archive;
+};
+
+SqliteBoard::SqliteBoard(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteBoard::~SqliteBoard() = default;
+
+Result<std::unique_ptr<SqliteBoard>> SqliteBoard::Open(const std::filesystem::path& file) {
+  try {
+    std::filesystem::create_directories(file.parent_path());
+    return std::unique_ptr<SqliteBoard>(new SqliteBoard(std::make_unique<Impl>(file.string())));
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kStorage,
+                "board store " + file.string() + ": cannot open: " + std::string(e.what()));
+  }
+}
+
+Result<void> SqliteBoard::Apply(std::span<const BoardWrite> writes) {
+  const std::string now = FormatIsoUtc(NowMs());
+  try {
+    SQLite::Transaction tx(impl_->db);
+    for (const BoardWrite& write : writes) {
+      const BoardItem& item = write.item;
+      if (write.archive) {
+        SQLite::Statement& s = impl_->archive;
+        s.reset();
+        s.bind(1, now);
+        s.bind(2, now);
+        s.bind(3, item.board);
+        s.bind(4, item.item_key);
+        s.exec();
+        continue;
+      }
+      SQLite::Statement& s = impl_->upsert;
+      s.reset();
+      s.bind(1, item.board);
+      s.bind(2, item.item_key);
+      s.bind(3, item.source_key);
+      s.bind(4, item.source_url);
+      s.bind(5, Value(item.fields).ToJson());
+      s.bind(6, item.source_updated_at);
+      s.bind(7, now);
+      s.exec();
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kStorage, "board store: writing items failed: " + std::string(e.what()),
+                /*retriable=*/true);
+  }
+  return {};
+}
+
+}  // namespace boardsync

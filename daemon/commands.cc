@@ -1,0 +1,383 @@
+#include "daemon/commands.h"
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <ostream>
+
+#include "connectors/http/cpprest_http_client.h"
+#include "core/log.h"
+#include "core/redact.h"
+#include "core/time.h"
+#include "daemon/config.h"
+#include "daemon/lock.h"
+#include "daemon/registry.h"
+#include "daemon/state_db.h"
+#include "daemon/sync.h"
+#include "daemon/table.h"
+#include "daemon/token.h"
+#include "mappings/mapping.h"
+
+namespace boardsync {
+namespace {
+
+struct Loaded {
+  Config config;
+  std::vector<const ConnectionConfig*> selected;
+  std::map<std::string, Mapping> mappings;  // by connection name
+};
+
+void PrintDiagnostics(const Diagnostics& diagnostics, std::ostream& err) {
+  for (const Diagnostic& d : diagnostics) {
+    err << Redact(d.ToString()) << "\n";
+  }
+}
+
+// Loads the config, picks the connections asked for, and (when
+// `with_mappings`) parses their mapping files. Prints every problem.
+std::optional<Loaded> Load(const CommandOptions& options, bool with_mappings, std::ostream& err) {
+  auto config = LoadConfig(options.config_file);
+  if (!config) {
+    PrintDiagnostics(config.error(), err);
+    return std::nullopt;
+  }
+  Loaded loaded{std::move(*config), {}, {}};
+  bool ok = true;
+  for (const std::string& name : options.connections) {
+    const ConnectionConfig* c = loaded.config.FindConnection(name);
+    if (c == nullptr) {
+      err << "no connection named \"" << name << "\" in " << options.config_file.string() << "\n";
+      ok = false;
+    } else {
+      loaded.selected.push_back(c);
+    }
+  }
+  if (options.connections.empty()) {
+    for (const ConnectionConfig& c : loaded.config.connections) {
+      loaded.selected.push_back(&c);
+    }
+  }
+  if (with_mappings) {
+    for (const ConnectionConfig* c : loaded.selected) {
+      auto mapping = LoadMappingFile(c->mapping);
+      if (!mapping) {
+        PrintDiagnostics(mapping.error(), err);
+        ok = false;
+      } else {
+        loaded.mappings.emplace(c->name, std::move(*mapping));
+      }
+    }
+  }
+  if (!ok) {
+    return std::nullopt;
+  }
+  return loaded;
+}
+
+// A connection ready to talk to its tracker.
+struct Connected {
+  std::unique_ptr<HttpClient> http;
+  std::unique_ptr<TrackerSource> tracker;
+};
+
+Result<Connected> Connect(const ConnectionConfig& c) {
+  auto token = LoadToken(c.token, "connection " + c.name);
+  if (!token) {
+    return std::unexpected(token.error());
+  }
+  Connected connected;
+  HttpClientOptions http_options;
+  http_options.ca_file = c.ca_file.string();
+  connected.http = std::make_unique<CpprestHttpClient>(std::move(http_options));
+  auto tracker = MakeTracker(c, std::move(*token), *connected.http);
+  if (!tracker) {
+    return std::unexpected(tracker.error());
+  }
+  connected.tracker = std::move(*tracker);
+  return connected;
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string Summary(const SyncReport& r, std::int64_t written, double seconds) {
+  const SyncCounts& n = r.counts;
+  char time[32];
+  std::snprintf(time, sizeof time, "%.2fs", seconds);
+  return r.connection + ": pulled " + std::to_string(n.pulled) + ", created " +
+         std::to_string(n.created) + ", updated " + std::to_string(n.updated) + ", archived " +
+         std::to_string(n.archived) + ", unchanged " + std::to_string(n.unchanged) +
+         ", skipped " + std::to_string(n.skipped) + ", failed " + std::to_string(n.failed) +
+         ", board writes " + std::to_string(written) + ", " + time;
+}
+
+void PrintDryRun(const SyncReport& report, std::ostream& out) {
+  for (const StagedWrite& staged : report.changes) {
+    const BoardItem& item = staged.write.item;
+    if (staged.write.archive) {
+      out << "would archive " << item.item_key << "\n";
+    } else {
+      out << "would write " << item.item_key << " (" << item.source_key
+          << "): " << Value(item.fields).ToJson() << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err) {
+  auto loaded = Load(options, /*with_mappings=*/true, err);
+  if (!loaded) {
+    return kExitBadConfig;
+  }
+  const Config& config = loaded->config;
+  std::unique_ptr<StateLock> lock;
+  if (!options.dry_run) {
+    auto acquired = StateLock::Acquire(config.state_dir);
+    if (!acquired) {
+      err << Redact(acquired.error().message) << "\n";
+      return acquired.error().code == ErrorCode::kLocked ? kExitLocked : kExitRunFailed;
+    }
+    lock = std::move(*acquired);
+  }
+  auto state = StateDb::Open(config.state_dir);
+  if (!state) {
+    err << Redact(state.error().message) << "\n";
+    return kExitRunFailed;
+  }
+  std::unique_ptr<BoardSink> board;
+  bool failed = false;
+  if (!options.dry_run) {
+    auto opened = MakeBoard(config.board);
+    if (!opened) {
+      // Pull anyway: the writes wait in the outbox until the board is back.
+      err << Redact(opened.error().message) << "\n";
+      failed = true;
+    } else {
+      board = std::move(*opened);
+    }
+  }
+  SyncOptions sync_options;
+  sync_options.dry_run = options.dry_run;
+  for (const ConnectionConfig* c : loaded->selected) {
+    const auto start = std::chrono::steady_clock::now();
+    RunRecord run;
+    run.connection = c->name;
+    run.started_at = FormatIsoUtc(NowMs());
+    SyncReport report;
+    report.connection = c->name;
+    if (auto connected = Connect(*c); !connected) {
+      report.error = connected.error();
+    } else {
+      report = PullConnection(*c, *connected->tracker, loaded->mappings.at(c->name), **state,
+                              sync_options);
+    }
+    std::int64_t written = 0;
+    if (board) {
+      auto drained = DrainOutbox(**state, *board, config.board.batch_size);
+      if (drained) {
+        written = *drained;
+      } else {
+        err << Redact(drained.error().message) << "\n";
+        failed = true;
+      }
+    }
+    if (options.dry_run) {
+      PrintDryRun(report, out);
+    }
+    for (const std::string& problem : report.problems) {
+      err << Redact(c->name + ": " + problem) << "\n";
+    }
+    const double seconds = SecondsSince(start);
+    out << Summary(report, written, seconds) << "\n";
+    if (report.error) {
+      err << Redact(c->name + ": sync failed: " + report.error->message) << "\n";
+    }
+    const bool ok = !report.error && report.counts.failed == 0;
+    failed = failed || !ok;
+    if (!options.dry_run) {
+      const SyncCounts& n = report.counts;
+      run.seconds = seconds;
+      run.result = ok ? "ok" : "failed";
+      run.pulled = n.pulled;
+      run.created = n.created;
+      run.updated = n.updated;
+      run.archived = n.archived;
+      run.unchanged = n.unchanged;
+      run.skipped = n.skipped;
+      run.failed = n.failed;
+      run.written = written;
+      run.error = report.error ? Redact(report.error->message)
+                               : (report.problems.empty() ? "" : Redact(report.problems.front()));
+      if (auto recorded = (*state)->RecordRun(run); !recorded) {
+        err << Redact(recorded.error().message) << "\n";
+      }
+    }
+  }
+  if (board) {
+    std::size_t pending = 0;
+    for (const ConnectionConfig* c : loaded->selected) {
+      pending += (*state)->PendingCount(c->name).value_or(0);
+    }
+    if (pending > 0) {
+      err << pending << " board writes are pending; the next sync delivers them\n";
+      failed = true;
+    }
+  }
+  return failed ? kExitRunFailed : kExitOk;
+}
+
+int RunCheck(const CommandOptions& options, std::ostream& out, std::ostream& err) {
+  auto loaded = Load(options, /*with_mappings=*/true, err);
+  if (!loaded) {
+    return kExitBadConfig;
+  }
+  out << options.config_file.string() << ": ok, " << loaded->selected.size()
+      << (loaded->selected.size() == 1 ? " connection" : " connections") << "\n";
+  for (const ConnectionConfig* c : loaded->selected) {
+    out << "  " << c->name << ": " << c->type << " " << c->base_url << " -> board " << c->board
+        << ", mapping " << c->mapping.string() << "\n";
+  }
+  return kExitOk;
+}
+
+int RunTestConnection(const CommandOptions& options, std::ostream& out, std::ostream& err) {
+  auto loaded = Load(options, /*with_mappings=*/false, err);
+  if (!loaded) {
+    return kExitBadConfig;
+  }
+  bool failed = false;
+  for (const ConnectionConfig* c : loaded->selected) {
+    auto connected = Connect(*c);
+    auto identity = connected ? connected->tracker->WhoAmI()
+                              : Result<TrackerIdentity>(std::unexpected(connected.error()));
+    if (!identity) {
+      out << c->name << ": FAILED: " << Redact(identity.error().message) << "\n";
+      failed = true;
+      continue;
+    }
+    out << c->name << ": ok, the token belongs to " << identity->name << " (" << identity->login
+        << ")";
+    if (identity->projects >= 0) {
+      out << ", who sees " << identity->projects
+          << (identity->projects == 1 ? " project" : " projects");
+    }
+    out << "\n";
+  }
+  return failed ? kExitRunFailed : kExitOk;
+}
+
+int RunPreview(const CommandOptions& options, std::ostream& out, std::ostream& err) {
+  if (options.connections.size() != 1) {
+    err << "preview needs exactly one --connection NAME\n";
+    return kExitBadConfig;
+  }
+  if (options.format != "table" && options.format != "json") {
+    err << "--format must be table or json\n";
+    return kExitBadConfig;
+  }
+  auto loaded = Load(options, /*with_mappings=*/true, err);
+  if (!loaded) {
+    return kExitBadConfig;
+  }
+  const ConnectionConfig& c = *loaded->selected.front();
+  const Mapping& mapping = loaded->mappings.at(c.name);
+  auto connected = Connect(c);
+  if (!connected) {
+    err << Redact(connected.error().message) << "\n";
+    return kExitRunFailed;
+  }
+  std::vector<Issue> issues;
+  PullRequest request;
+  request.query = c.query;
+  request.fields = mapping.SourceFields();
+  request.page_size = static_cast<int>(std::min<std::size_t>(options.limit, c.page_size));
+  request.limit = options.limit;
+  auto pulled = connected->tracker->Pull(request, [&](std::vector<Issue> page) -> Result<void> {
+    std::move(page.begin(), page.end(), std::back_inserter(issues));
+    return {};
+  });
+  if (!pulled) {
+    err << Redact(pulled.error().message) << "\n";
+    return kExitRunFailed;
+  }
+  Value::List items;
+  Table table("issue");
+  bool failed = false;
+  for (const Issue& issue : issues) {
+    auto fields = ApplyMapping(mapping, issue);
+    if (!fields) {
+      err << Redact(fields.error().message) << "\n";
+      failed = true;
+      continue;
+    }
+    BoardItem item;
+    item.board = c.board;
+    item.item_key = ItemKey(c.name, issue.id);
+    item.source_key = issue.key;
+    item.source_url = issue.url;
+    item.source_updated_at = FormatIsoUtc(issue.updated_ms);
+    if (fields->has_value()) {
+      item.fields = std::move(**fields);
+    }
+    Value value = BoardItemToValue(item);
+    value.AsObject().emplace("skipped", !fields->has_value());
+    table.AddRow(issue.key, fields->has_value() ? item.fields : Value::Object{},
+                 !fields->has_value());
+    items.push_back(std::move(value));
+  }
+  if (options.format == "json") {
+    out << Value(std::move(items)).ToJson() << "\n";
+  } else {
+    table.Print(out);
+  }
+  return failed ? kExitRunFailed : kExitOk;
+}
+
+int RunStatus(const CommandOptions& options, std::ostream& out, std::ostream& err) {
+  auto loaded = Load(options, /*with_mappings=*/false, err);
+  if (!loaded) {
+    return kExitBadConfig;
+  }
+  auto state = StateDb::Open(loaded->config.state_dir);
+  if (!state) {
+    err << Redact(state.error().message) << "\n";
+    return kExitRunFailed;
+  }
+  Value::List rows;
+  Table table("connection");
+  for (const ConnectionConfig* c : loaded->selected) {
+    Value::Object row;
+    row.emplace("pending", static_cast<std::int64_t>((*state)->PendingCount(c->name).value_or(0)));
+    auto run = (*state)->LastRun(c->name);
+    if (run && *run) {
+      const RunRecord& r = **run;
+      row.emplace("last_run", r.started_at);
+      row.emplace("result", r.result);
+      row.emplace("seconds", r.seconds);
+      row.emplace("pulled", r.pulled);
+      row.emplace("created", r.created);
+      row.emplace("updated", r.updated);
+      row.emplace("archived", r.archived);
+      row.emplace("unchanged", r.unchanged);
+      row.emplace("failed", r.failed);
+      row.emplace("board_writes", r.written);
+      row.emplace("last_error", r.error);
+    } else {
+      row.emplace("last_run", Value());
+      row.emplace("result", "never run");
+    }
+    table.AddRow(c->name, row, false);
+    row.emplace("connection", c->name);
+    rows.push_back(Value(std::move(row)));
+  }
+  if (options.format == "json") {
+    out << Value(std::move(rows)).ToJson() << "\n";
+  } else {
+    table.Print(out);
+  }
+  return kExitOk;
+}
+
+}  // namespace boardsync

@@ -1,0 +1,286 @@
+#include "daemon/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "core/time.h"
+#include "daemon/registry.h"
+
+namespace boardsync {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Reads typed values out of YAML nodes, recording a Diagnostic for every
+// problem so that one pass reports them all.
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  void Error(const YAML::Mark& mark, std::string message) {
+    diagnostics_.push_back(Diagnostic{file_, mark.line + 1, mark.column + 1, std::move(message)});
+  }
+  Diagnostic Place(const YAML::Node& node) const {
+    return Diagnostic{file_, node.Mark().line + 1, node.Mark().column + 1, ""};
+  }
+
+  // Reports keys of `map` that are not in `allowed`.
+  void CheckKeys(const YAML::Node& map, const std::set<std::string>& allowed,
+                 std::string_view where) {
+    for (const auto& entry : map) {
+      std::string key = entry.first.Scalar();
+      if (!allowed.contains(key)) {
+        std::string known;
+        for (const auto& k : allowed) {
+          known += known.empty() ? k : ", " + k;
+        }
+        Error(entry.first.Mark(), "unknown key \"" + key + "\" in " + std::string(where) +
+                                      " (known keys: " + known + ")");
+      }
+    }
+  }
+
+  bool IsMap(const YAML::Node& node, std::string_view what) {
+    if (!node.IsMap()) {
+      Error(node.Mark(), std::string(what) + " must be a mapping of keys to values");
+      return false;
+    }
+    return true;
+  }
+
+  std::optional<std::string> String(const YAML::Node& parent, const char* key, bool required) {
+    YAML::Node node = parent[key];
+    if (!node || node.IsNull()) {
+      if (required) {
+        Error(parent.Mark(), std::string("missing required key \"") + key + "\"");
+      }
+      return std::nullopt;
+    }
+    if (!node.IsScalar()) {
+      Error(node.Mark(), std::string("\"") + key + "\" must be a string");
+      return std::nullopt;
+    }
+    return node.Scalar();
+  }
+
+  std::optional<int> Int(const YAML::Node& parent, const char* key, int min, int max) {
+    auto text = String(parent, key, false);
+    if (!text) {
+      return std::nullopt;
+    }
+    YAML::Node node = parent[key];
+    try {
+      int value = node.as<int>();
+      if (value >= min && value <= max) {
+        return value;
+      }
+    } catch (const YAML::Exception&) {
+    }
+    Error(node.Mark(), std::string("\"") + key + "\" must be a whole number from " +
+                           std::to_string(min) + " to " + std::to_string(max));
+    return std::nullopt;
+  }
+
+  std::optional<std::chrono::milliseconds> Duration(const YAML::Node& parent, const char* key) {
+    auto text = String(parent, key, false);
+    if (!text) {
+      return std::nullopt;
+    }
+    auto duration = ParseDuration(*text);
+    if (!duration || duration->count() <= 0) {
+      Error(parent[key].Mark(), std::string("\"") + key + "\" must be a duration like 30s, 5m or 24h");
+      return std::nullopt;
+    }
+    return duration;
+  }
+
+  // token_file / token_env / token_credential: exactly one.
+  std::optional<TokenSource> Token(const YAML::Node& parent, const fs::path& base,
+                                   std::string_view owner) {
+    std::vector<TokenSource> found;
+    if (auto v = String(parent, "token_file", false)) {
+      found.push_back({TokenSource::Kind::kFile, (base / *v).lexically_normal().string()});
+    }
+    if (auto v = String(parent, "token_env", false)) {
+      found.push_back({TokenSource::Kind::kEnv, *v});
+    }
+    if (auto v = String(parent, "token_credential", false)) {
+      found.push_back({TokenSource::Kind::kCredential, *v});
+    }
+    if (found.size() == 1) {
+      return found.front();
+    }
+    Error(parent.Mark(), std::string(owner) +
+                             (found.empty() ? " needs a token: set one of token_file, token_env "
+                                              "or token_credential (tokens never go in the "
+                                              "config itself)"
+                                            : " sets more than one of token_file, token_env and "
+                                              "token_credential; keep one"));
+    return std::nullopt;
+  }
+
+  Diagnostics& diagnostics() { return diagnostics_; }
+
+ private:
+  std::string file_;
+  Diagnostics diagnostics_;
+};
+
+fs::path Resolve(const fs::path& base, const std::string& path) {
+  return (base / path).lexically_normal();
+}
+
+void ParseBoard(Reader& r, const YAML::Node& node, BoardConfig& board, const fs::path& base) {
+  if (!r.IsMap(node, "\"board\"")) {
+    return;
+  }
+  board.type = r.String(node, "type", false).value_or("sqlite");
+  if (board.type == "sqlite") {
+    r.CheckKeys(node, {"type", "path"}, "board (type sqlite)");
+    board.path = r.String(node, "path", false).value_or("board.db");
+  } else if (board.type == "http") {
+    r.CheckKeys(node, {"type", "url", "token_file", "token_env", "token_credential", "batch_size"},
+                "board (type http)");
+    board.url = r.String(node, "url", true).value_or("");
+    board.token = r.Token(node, base, "the http board");
+    board.batch_size = r.Int(node, "batch_size", 1, 10'000).value_or(500);
+  } else {
+    r.Error(node["type"].Mark(), "unknown board type \"" + board.type + "\" (known: sqlite, http)");
+  }
+}
+
+void ParseConnection(Reader& r, const YAML::Node& node, ConnectionConfig& c, const fs::path& base) {
+  c.where = r.Place(node);
+  if (!r.IsMap(node, "a connection")) {
+    return;
+  }
+  r.CheckKeys(node,
+              {"name", "type", "base_url", "token_file", "token_env", "token_credential", "query",
+               "mapping", "board", "interval", "full_resync", "page_size", "timeout", "ca_file"},
+              "connection");
+  c.name = r.String(node, "name", true).value_or("");
+  static const std::regex kName("[a-z0-9_-]+");
+  if (!c.name.empty() && !std::regex_match(c.name, kName)) {
+    r.Error(node["name"].Mark(), "connection name \"" + c.name +
+                                     "\" may use only a-z, 0-9, _ and - (it is part of every "
+                                     "item key, so keep it stable)");
+  }
+  std::string owner = "connection \"" + c.name + "\"";
+  c.type = r.String(node, "type", true).value_or("");
+  if (!c.type.empty() && !IsTrackerType(c.type)) {
+    r.Error(node["type"].Mark(), "unknown connection type \"" + c.type + "\" (known: " +
+                                     TrackerTypeNames() + ")");
+  }
+  c.base_url = r.String(node, "base_url", true).value_or("");
+  if (auto token = r.Token(node, base, owner)) {
+    c.token = *token;
+  }
+  c.query = r.String(node, "query", false).value_or("");
+  if (auto mapping = r.String(node, "mapping", true)) {
+    c.mapping = Resolve(base, *mapping);
+  }
+  c.board = r.String(node, "board", false).value_or(c.name);
+  c.interval = r.Duration(node, "interval").value_or(c.interval);
+  c.full_resync = r.Duration(node, "full_resync").value_or(c.full_resync);
+  c.page_size = r.Int(node, "page_size", 1, 10'000).value_or(c.page_size);
+  c.timeout = r.Duration(node, "timeout").value_or(c.timeout);
+  if (auto ca = r.String(node, "ca_file", false)) {
+    c.ca_file = Resolve(base, *ca);
+  }
+}
+
+fs::path DefaultStateDir() {
+  if (const char* dirs = std::getenv("STATE_DIRECTORY"); dirs != nullptr && *dirs != '\0') {
+    std::string first(dirs);
+    return first.substr(0, first.find(':'));  // systemd lists several with ':'
+  }
+  return fs::absolute(".boardsync").lexically_normal();
+}
+
+}  // namespace
+
+const ConnectionConfig* Config::FindConnection(std::string_view name) const {
+  for (const auto& c : connections) {
+    if (c.name == name) {
+      return &c;
+    }
+  }
+  return nullptr;
+}
+
+fs::path DefaultConfigPath() {
+  if (const char* env = std::getenv("BOARDSYNC_CONFIG"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  return "/etc/boardsync/boardsync.yaml";
+}
+
+std::expected<Config, Diagnostics> ParseConfig(std::string_view text, const fs::path& file) {
+  Reader r(file.string());
+  Config config;
+  config.file = file;
+  const fs::path base = fs::absolute(file).parent_path();
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    r.Error(e.mark, e.msg);
+    return std::unexpected(r.diagnostics());
+  }
+  if (!root.IsMap()) {
+    r.Error(root.Mark(), "the config must be a mapping with a \"connections\" list");
+    return std::unexpected(r.diagnostics());
+  }
+  try {
+    r.CheckKeys(root, {"state_dir", "metrics_listen", "board", "connections"}, "the config");
+    auto state_dir = r.String(root, "state_dir", false);
+    config.state_dir = state_dir ? Resolve(base, *state_dir) : DefaultStateDir();
+    config.metrics_listen = r.String(root, "metrics_listen", false).value_or("");
+    if (YAML::Node board = root["board"]; board && !board.IsNull()) {
+      ParseBoard(r, board, config.board, base);
+    } else {
+      config.board.path = "board.db";
+    }
+    if (config.board.type == "sqlite") {
+      config.board.path = (config.state_dir / config.board.path).lexically_normal();
+    }
+    YAML::Node connections = root["connections"];
+    if (!connections || !connections.IsSequence() || connections.size() == 0) {
+      r.Error(connections ? connections.Mark() : root.Mark(),
+              "\"connections\" must be a list with at least one connection");
+    } else {
+      std::set<std::string> names;
+      for (const auto& node : connections) {
+        ConnectionConfig& c = config.connections.emplace_back();
+        ParseConnection(r, node, c, base);
+        if (!c.name.empty() && !names.insert(c.name).second) {
+          r.Error(node["name"].Mark(), "connection name \"" + c.name + "\" is used twice");
+        }
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    r.Error(e.mark, e.msg);
+  }
+  if (!r.diagnostics().empty()) {
+    return std::unexpected(r.diagnostics());
+  }
+  return config;
+}
+
+std::expected<Config, Diagnostics> LoadConfig(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) {
+    return std::unexpected(Diagnostics{Diagnostic{
+        file.string(), 0, 0, "cannot read the config file (use --config FILE or BOARDSYNC_CONFIG)"}});
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), file);
+}
+
+}  // namespace boardsync

@@ -1,0 +1,67 @@
+// The config file (DESIGN §2), parsed once into typed structs. Parsing
+// collects every problem with its file:line:column instead of stopping at the
+// first; unknown keys are errors. Relative paths are resolved here, so the
+// rest of the program sees absolute paths only.
+#pragma once
+
+#include <chrono>
+#include <expected>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/diagnostic.h"
+
+namespace boardsync {
+
+// Where a token comes from; the token itself never sits in the config.
+struct TokenSource {
+  enum class Kind { kFile, kEnv, kCredential };
+  Kind kind = Kind::kFile;
+  std::string value;  // the file path, the variable name or the credential name
+};
+
+struct BoardConfig {
+  std::string type = "sqlite";  // sqlite | http
+  std::filesystem::path path;   // sqlite: absolute (relative ones are taken from state_dir)
+  std::string url;              // http
+  std::optional<TokenSource> token;  // http
+  int batch_size = 500;
+};
+
+struct ConnectionConfig {
+  std::string name;
+  std::string type;
+  std::string base_url;
+  TokenSource token;
+  std::string query;
+  std::filesystem::path mapping;
+  std::string board;
+  std::chrono::milliseconds interval{std::chrono::minutes(5)};
+  std::chrono::milliseconds full_resync{std::chrono::hours(24)};
+  int page_size = 100;
+  std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+  std::filesystem::path ca_file;
+  Diagnostic where;  // the connection's place in the file, for later messages
+};
+
+struct Config {
+  std::filesystem::path file;
+  std::filesystem::path state_dir;
+  std::string metrics_listen;
+  BoardConfig board;
+  std::vector<ConnectionConfig> connections;
+
+  // The connection named `name`, or nullptr.
+  const ConnectionConfig* FindConnection(std::string_view name) const;
+};
+
+// The config file to use: --config, else $BOARDSYNC_CONFIG, else the system one.
+std::filesystem::path DefaultConfigPath();
+
+std::expected<Config, Diagnostics> LoadConfig(const std::filesystem::path& file);
+std::expected<Config, Diagnostics> ParseConfig(std::string_view text,
+                                               const std::filesystem::path& file);
+
+}  // namespace boardsync

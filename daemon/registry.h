@@ -1,0 +1,27 @@
+// The one table from config type names to connector constructors. Adding a
+// tracker or board store means adding a line here; nothing registers itself.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/board_sink.h"
+#include "core/error.h"
+#include "core/http_client.h"
+#include "core/secret.h"
+#include "core/tracker_source.h"
+#include "daemon/config.h"
+
+namespace boardsync {
+
+bool IsTrackerType(std::string_view type);
+std::string TrackerTypeNames();  // "youtrack", for messages
+
+// REQUIRES: IsTrackerType(config.type). `http` must outlive the result.
+Result<std::unique_ptr<TrackerSource>> MakeTracker(const ConnectionConfig& config, Secret token,
+                                                   HttpClient& http);
+
+Result<std::unique_ptr<BoardSink>> MakeBoard(const BoardConfig& config);
+
+}  // namespace boardsync

@@ -1,0 +1,279 @@
+#include "daemon/state_db.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sys/stat.h>
+
+#include "connectors/http/json.h"
+#include "core/time.h"
+
+namespace boardsync {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+-- What was last staged for each item: its content hash, so an unchanged
+-- issue causes no board write.
+CREATE TABLE IF NOT EXISTS items (
+  connection TEXT NOT NULL,
+  item_key TEXT NOT NULL,
+  board TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  source_updated_at TEXT NOT NULL,
+  archived INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (connection, item_key)
+) WITHOUT ROWID;
+-- Board writes not yet acknowledged by the board store, oldest first.
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  connection TEXT NOT NULL,
+  board TEXT NOT NULL,
+  item_key TEXT NOT NULL,
+  archive INTEGER NOT NULL,
+  payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_by_connection ON outbox (connection);
+CREATE TABLE IF NOT EXISTS runs (
+  connection TEXT PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  seconds REAL NOT NULL,
+  result TEXT NOT NULL,
+  pulled INTEGER NOT NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL,
+  archived INTEGER NOT NULL, unchanged INTEGER NOT NULL, skipped INTEGER NOT NULL,
+  failed INTEGER NOT NULL, written INTEGER NOT NULL,
+  error TEXT NOT NULL
+);
+)sql";
+
+std::unexpected<Error> StorageError(std::string_view what, const std::exception& e) {
+  return std::unexpected(
+      Error{ErrorCode::kStorage, "state database: " + std::string(what) + ": " + e.what(), false});
+}
+
+}  // namespace
+
+class StateDb::Impl {
+ public:
+  explicit Impl(const std::string& path)
+      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX) {
+    db.setBusyTimeout(10'000);
+    db.exec("PRAGMA journal_mode=WAL");
+    // NORMAL in WAL mode survives a process crash (kill -9); only a power
+    // loss may drop the last transactions, which the next sync pulls again.
+    db.exec("PRAGMA synchronous=NORMAL");
+    SQLite::Transaction tx(db);
+    db.exec(kSchema);
+    SQLite::Statement version(db, "SELECT value FROM meta WHERE key = 'schema_version'");
+    if (!version.executeStep()) {
+      SQLite::Statement insert(db, "INSERT INTO meta (key, value) VALUES ('schema_version', ?)");
+      insert.bind(1, std::to_string(kSchemaVersion));
+      insert.exec();
+    } else if (version.getColumn(0).getString() != std::to_string(kSchemaVersion)) {
+      throw std::runtime_error("schema version " + version.getColumn(0).getString() +
+                               " is not the supported " + std::to_string(kSchemaVersion));
+    }
+    tx.commit();
+  }
+
+  SQLite::Database db;
+};
+
+StateDb::StateDb(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StateDb::~StateDb() = default;
+
+Result<std::unique_ptr<StateDb>> StateDb::Open(const std::filesystem::path& state_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) {
+    return Fail(ErrorCode::kStorage,
+                "cannot create the state directory " + state_dir.string() + ": " + ec.message());
+  }
+  ::chmod(state_dir.c_str(), 0700);  // item contents are the tracker's data: keep them private
+  try {
+    auto impl = std::make_unique<Impl>((state_dir / "state.db").string());
+    return std::unique_ptr<StateDb>(new StateDb(std::move(impl)));
+  } catch (const std::exception& e) {
+    return StorageError("cannot open " + (state_dir / "state.db").string(), e);
+  }
+}
+
+Result<std::unordered_map<std::string, KnownItem>> StateDb::KnownItems(
+    std::string_view connection, std::span<const std::string> item_keys) {
+  std::unordered_map<std::string, KnownItem> known;
+  try {
+    SQLite::Statement query(impl_->db,
+                            "SELECT content_hash, archived FROM items "
+                            "WHERE connection = ? AND item_key = ?");
+    for (const std::string& key : item_keys) {
+      query.reset();
+      query.bind(1, std::string(connection));
+      query.bind(2, key);
+      if (query.executeStep()) {
+        known.emplace(key, KnownItem{query.getColumn(0).getString(), query.getColumn(1).getInt() != 0});
+      }
+    }
+  } catch (const std::exception& e) {
+    return StorageError("reading items", e);
+  }
+  return known;
+}
+
+Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedWrite> writes) {
+  try {
+    SQLite::Transaction tx(impl_->db);
+    SQLite::Statement upsert(impl_->db,
+                             "INSERT INTO items (connection, item_key, board, content_hash, "
+                             "source_updated_at, archived) VALUES (?, ?, ?, ?, ?, 0) "
+                             "ON CONFLICT (connection, item_key) DO UPDATE SET "
+                             "board = excluded.board, content_hash = excluded.content_hash, "
+                             "source_updated_at = excluded.source_updated_at, archived = 0");
+    SQLite::Statement archive(impl_->db,
+                              "UPDATE items SET archived = 1 WHERE connection = ? AND item_key = ?");
+    SQLite::Statement queue(impl_->db,
+                            "INSERT INTO outbox (connection, board, item_key, archive, payload) "
+                            "VALUES (?, ?, ?, ?, ?)");
+    const std::string conn(connection);
+    for (const StagedWrite& staged : writes) {
+      const BoardItem& item = staged.write.item;
+      if (staged.write.archive) {
+        archive.reset();
+        archive.bind(1, conn);
+        archive.bind(2, item.item_key);
+        archive.exec();
+      } else {
+        upsert.reset();
+        upsert.bind(1, conn);
+        upsert.bind(2, item.item_key);
+        upsert.bind(3, item.board);
+        upsert.bind(4, staged.content_hash);
+        upsert.bind(5, item.source_updated_at);
+        upsert.exec();
+      }
+      queue.reset();
+      queue.bind(1, conn);
+      queue.bind(2, item.board);
+      queue.bind(3, item.item_key);
+      queue.bind(4, staged.write.archive ? 1 : 0);
+      queue.bind(5, staged.write.archive ? std::string("{}") : BoardItemToValue(item).ToJson());
+      queue.exec();
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    return StorageError("staging board writes", e);
+  }
+  return {};
+}
+
+Result<std::vector<OutboxEntry>> StateDb::Pending(std::size_t limit) {
+  std::vector<OutboxEntry> entries;
+  try {
+    SQLite::Statement query(impl_->db,
+                            "SELECT seq, connection, board, item_key, archive, payload "
+                            "FROM outbox ORDER BY seq LIMIT ?");
+    query.bind(1, static_cast<std::int64_t>(limit));
+    while (query.executeStep()) {
+      OutboxEntry& entry = entries.emplace_back();
+      entry.seq = query.getColumn(0).getInt64();
+      entry.connection = query.getColumn(1).getString();
+      entry.write.archive = query.getColumn(4).getInt() != 0;
+      if (!entry.write.archive) {
+        auto payload = ParseJson(query.getColumn(5).getString());
+        auto item = payload ? BoardItemFromValue(*payload) : std::unexpected(payload.error());
+        if (!item) {
+          return Fail(ErrorCode::kStorage, "state database: outbox entry " +
+                                               std::to_string(entry.seq) +
+                                               " is unreadable: " + item.error().message);
+        }
+        entry.write.item = std::move(*item);
+      }
+      entry.write.item.board = query.getColumn(2).getString();
+      entry.write.item.item_key = query.getColumn(3).getString();
+    }
+  } catch (const std::exception& e) {
+    return StorageError("reading the outbox", e);
+  }
+  return entries;
+}
+
+Result<std::size_t> StateDb::PendingCount(std::string_view connection) {
+  try {
+    SQLite::Statement query(impl_->db, "SELECT count(*) FROM outbox WHERE connection = ?");
+    query.bind(1, std::string(connection));
+    query.executeStep();
+    return static_cast<std::size_t>(query.getColumn(0).getInt64());
+  } catch (const std::exception& e) {
+    return StorageError("counting the outbox", e);
+  }
+}
+
+Result<void> StateDb::Acknowledge(std::span<const std::int64_t> seqs) {
+  try {
+    SQLite::Transaction tx(impl_->db);
+    SQLite::Statement remove(impl_->db, "DELETE FROM outbox WHERE seq = ?");
+    for (std::int64_t seq : seqs) {
+      remove.reset();
+      remove.bind(1, seq);
+      remove.exec();
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    return StorageError("acknowledging board writes", e);
+  }
+  return {};
+}
+
+Result<void> StateDb::RecordRun(const RunRecord& run) {
+  try {
+    SQLite::Statement insert(impl_->db,
+                             "INSERT OR REPLACE INTO runs (connection, started_at, seconds, result, "
+                             "pulled, created, updated, archived, unchanged, skipped, failed, "
+                             "written, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    insert.bind(1, run.connection);
+    insert.bind(2, run.started_at);
+    insert.bind(3, run.seconds);
+    insert.bind(4, run.result);
+    int i = 5;
+    for (std::int64_t n : {run.pulled, run.created, run.updated, run.archived, run.unchanged,
+                           run.skipped, run.failed, run.written}) {
+      insert.bind(i++, n);
+    }
+    insert.bind(13, run.error);
+    insert.exec();
+  } catch (const std::exception& e) {
+    return StorageError("recording the run", e);
+  }
+  return {};
+}
+
+Result<std::optional<RunRecord>> StateDb::LastRun(std::string_view connection) {
+  try {
+    SQLite::Statement query(impl_->db,
+                            "SELECT started_at, seconds, result, pulled, created, updated, "
+                            "archived, unchanged, skipped, failed, written, error "
+                            "FROM runs WHERE connection = ?");
+    query.bind(1, std::string(connection));
+    if (!query.executeStep()) {
+      return std::optional<RunRecord>();
+    }
+    RunRecord run;
+    run.connection = std::string(connection);
+    run.started_at = query.getColumn(0).getString();
+    run.seconds = query.getColumn(1).getDouble();
+    run.result = query.getColumn(2).getString();
+    std::int64_t* counts[] = {&run.pulled,    &run.created, &run.updated, &run.archived,
+                              &run.unchanged, &run.skipped, &run.failed,  &run.written};
+    for (int i = 0; i < 8; ++i) {
+      *counts[i] = query.getColumn(3 + i).getInt64();
+    }
+    run.error = query.getColumn(11).getString();
+    return std::optional<RunRecord>(std::move(run));
+  } catch (const std::exception& e) {
+    return StorageError("reading the last run", e);
+  }
+}
+
+}  // namespace boardsync

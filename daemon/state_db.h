@@ -1,0 +1,46 @@
+// StateDb: the StateStore in a SQLite file (state.db, WAL) in the state
+// directory, plus the per-connection run records that `status` reads.
+// One instance per thread; several processes may read it while one writes.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "core/state_store.h"
+
+namespace boardsync {
+
+struct RunRecord {
+  std::string connection;
+  std::string started_at;  // ISO-8601 UTC
+  double seconds = 0;
+  std::string result;  // "ok" | "failed"
+  std::int64_t pulled = 0, created = 0, updated = 0, archived = 0, unchanged = 0, skipped = 0,
+               failed = 0, written = 0;
+  std::string error;
+};
+
+class StateDb : public StateStore {
+ public:
+  // Opens (creating when needed) `state_dir`/state.db.
+  static Result<std::unique_ptr<StateDb>> Open(const std::filesystem::path& state_dir);
+  ~StateDb() override;
+
+  Result<std::unordered_map<std::string, KnownItem>> KnownItems(
+      std::string_view connection, std::span<const std::string> item_keys) override;
+  Result<void> Stage(std::string_view connection, std::span<const StagedWrite> writes) override;
+  Result<std::vector<OutboxEntry>> Pending(std::size_t limit) override;
+  Result<std::size_t> PendingCount(std::string_view connection) override;
+  Result<void> Acknowledge(std::span<const std::int64_t> seqs) override;
+
+  Result<void> RecordRun(const RunRecord& run);
+  Result<std::optional<RunRecord>> LastRun(std::string_view connection);
+
+ private:
+  class Impl;
+  explicit StateDb(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace boardsync

@@ -1,0 +1,56 @@
+// One sync cycle of one connection: pull issues, map them, compare with what
+// was last staged, stage the changes (state DB outbox), and deliver the
+// outbox to the board store. The pieces are separate so the daemon can
+// schedule pulling and delivery independently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/board_sink.h"
+#include "core/state_store.h"
+#include "core/tracker_source.h"
+#include "daemon/config.h"
+#include "mappings/mapping.h"
+
+namespace boardsync {
+
+struct SyncOptions {
+  bool dry_run = false;   // pull and map, but stage nothing
+  std::size_t limit = 0;  // stop after this many issues; 0: all
+};
+
+struct SyncCounts {
+  std::int64_t pulled = 0;
+  std::int64_t created = 0;
+  std::int64_t updated = 0;
+  std::int64_t archived = 0;
+  std::int64_t unchanged = 0;
+  std::int64_t skipped = 0;  // by the mapping's `skip`
+  std::int64_t failed = 0;   // issues that could not be mapped
+};
+
+struct SyncReport {
+  std::string connection;
+  SyncCounts counts;
+  std::optional<Error> error;           // the pull stopped early
+  std::vector<std::string> problems;    // per-issue mapping errors, with the issue key
+  std::vector<StagedWrite> changes;     // dry run only: what would be written
+};
+
+// "<connection>:<issue id>"
+std::string ItemKey(std::string_view connection, std::string_view issue_id);
+
+// Pulls and stages the changes of one connection. Never throws; a failure
+// is in report.error, and pages staged before it stay staged.
+SyncReport PullConnection(const ConnectionConfig& connection, TrackerSource& tracker,
+                          const Mapping& mapping, StateStore& state, const SyncOptions& options);
+
+// Delivers queued writes in batches of `batch_size`; returns how many were
+// acknowledged. On failure the undelivered writes stay queued.
+Result<std::int64_t> DrainOutbox(StateStore& state, BoardSink& board, std::size_t batch_size);
+
+}  // namespace boardsync

@@ -1,0 +1,43 @@
+#include "core/value.h"
+
+#include <gtest/gtest.h>
+
+namespace boardsync {
+namespace {
+
+TEST(ValueTest, ToJsonIsCanonicalWithSortedKeys) {
+  Value::Object object;
+  object.emplace("b", 1);
+  object.emplace("a", Value::List{Value("x"), Value(), Value(true), Value(2.5)});
+  EXPECT_EQ(Value(object).ToJson(), R"({"a":["x",null,true,2.5],"b":1})");
+}
+
+TEST(ValueTest, ToJsonEscapesControlCharactersAndKeepsUtf8) {
+  EXPECT_EQ(Value("Zoë \"q\"\n\x01").ToJson(), "\"Zoë \\\"q\\\"\\n\\u0001\"");
+}
+
+TEST(ValueTest, ToJsonWritesNonFiniteDoublesAsNull) {
+  EXPECT_EQ(Value(1.0 / 0.0).ToJson(), "null");
+}
+
+TEST(ValueTest, ToTextJoinsListsAndBlanksNull) {
+  EXPECT_EQ(Value(Value::List{Value("a"), Value(3)}).ToText(), "a, 3");
+  EXPECT_EQ(Value().ToText(), "");
+  EXPECT_EQ(Value(0.5).ToText(), "0.5");
+}
+
+TEST(ValueTest, FindDistinguishesMissingAndNull) {
+  Value::Object object;
+  object.emplace("n", Value());
+  object.emplace("s", "text");
+  Value v(object);
+  EXPECT_NE(v.Find("n"), nullptr);
+  EXPECT_EQ(v.FindNonNull("n"), nullptr);
+  EXPECT_EQ(v.Find("missing"), nullptr);
+  EXPECT_EQ(v.StringOr("s"), "text");
+  EXPECT_EQ(v.StringOr("n", "fallback"), "fallback");
+  EXPECT_EQ(Value(3).Find("x"), nullptr);
+}
+
+}  // namespace
+}  // namespace boardsync
