@@ -1,0 +1,259 @@
+#include <charconv>
+#include <cmath>
+#include <span>
+#include <utility>
+
+#include "core/time.h"
+#include "mappings/mapping.h"
+
+namespace boardsync {
+namespace {
+
+// A failed step; ApplyMapping() adds the issue key and field name.
+using StepResult = std::expected<Value, std::string>;
+
+// An object as a plain value is its "name" (a user's full name, a project's
+// name); objects without one stay as they are.
+Value Plain(const Value& v) {
+  if (v.IsObject()) {
+    const Value* name = v.FindNonNull("name");
+    return name != nullptr ? Plain(*name) : v;
+  }
+  if (v.IsList()) {
+    Value::List list;
+    for (const Value& element : v.AsList()) {
+      list.push_back(Plain(element));
+    }
+    return list;
+  }
+  return v;
+}
+
+Value ReadBuiltin(Builtin builtin, const Issue& issue) {
+  switch (builtin) {
+    case Builtin::kId:
+      return issue.id;
+    case Builtin::kKey:
+      return issue.key;
+    case Builtin::kUrl:
+      return issue.url;
+    case Builtin::kCreated:
+      return FormatIsoUtc(issue.created_ms);
+    case Builtin::kUpdated:
+      return FormatIsoUtc(issue.updated_ms);
+    case Builtin::kResolved:
+      return issue.resolved_ms ? Value(FormatIsoUtc(*issue.resolved_ms)) : Value();
+  }
+  return Value();
+}
+
+// Follows `members` into objects; on a list, follows them from each element.
+// Anything that is not there reads as null.
+Value Walk(const Value& v, std::span<const std::string> members) {
+  if (members.empty()) {
+    return v;
+  }
+  if (v.IsList()) {
+    Value::List list;
+    for (const Value& element : v.AsList()) {
+      list.push_back(Walk(element, members));
+    }
+    return list;
+  }
+  const Value* member = v.Find(members.front());
+  return member != nullptr ? Walk(*member, members.subspan(1)) : Value();
+}
+
+Value Read(const SourcePath& path, const Issue& issue) {
+  if (path.builtin) {
+    return ReadBuiltin(*path.builtin, issue);
+  }
+  if (path.segments.empty()) {
+    return Value();
+  }
+  auto field = issue.fields.find(path.segments.front());
+  if (field == issue.fields.end()) {
+    return Value();
+  }
+  return Plain(Walk(field->second, std::span(path.segments).subspan(1)));
+}
+
+Value Lookup(const Value::Object& map, const Value& v, const Value& default_value) {
+  if (v.IsList()) {
+    Value::List list;
+    for (const Value& element : v.AsList()) {
+      list.push_back(Lookup(map, element, default_value));
+    }
+    return list;
+  }
+  if (v.IsNull()) {
+    return default_value;
+  }
+  auto it = map.find(v.ToText());
+  return it != map.end() ? it->second : default_value;
+}
+
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && s.back() == ' ') {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// A number, or a string holding one ("42" -> 42, "4.5" -> 4.5).
+std::optional<Value> ToNumber(const Value& v) {
+  if (v.IsNumber()) {
+    return v;
+  }
+  if (!v.IsString()) {
+    return std::nullopt;
+  }
+  std::string_view text = TrimSpaces(v.AsString());
+  const char* end = text.data() + text.size();
+  std::int64_t i = 0;
+  if (auto [ptr, ec] = std::from_chars(text.data(), end, i); ec == std::errc() && ptr == end) {
+    return Value(i);
+  }
+  double d = 0;
+  if (auto [ptr, ec] = std::from_chars(text.data(), end, d);
+      ec == std::errc() && ptr == end && !text.empty() && std::isfinite(d)) {
+    return Value(d);
+  }
+  return std::nullopt;
+}
+
+StepResult ConvertOne(Conversion as, const Value& v, double hours_per_day) {
+  if (v.IsNull()) {
+    return v;
+  }
+  switch (as) {
+    case Conversion::kNone:
+    case Conversion::kString:
+      return v;
+    case Conversion::kHours:
+    case Conversion::kDays:
+    case Conversion::kMinutes:
+    case Conversion::kNumber: {
+      std::optional<Value> number = ToNumber(v);
+      if (!number) {
+        std::string expected = as == Conversion::kNumber ? "a number" : "a number of minutes";
+        return std::unexpected("expected " + expected + ", got " + v.ToJson());
+      }
+      if (as == Conversion::kHours) {
+        return Value(number->AsNumber() / 60);
+      }
+      if (as == Conversion::kDays) {
+        return Value(number->AsNumber() / (60 * hours_per_day));
+      }
+      return *number;
+    }
+    case Conversion::kDate: {
+      if (v.IsNumber()) {
+        return Value(FormatIsoDate(static_cast<std::int64_t>(v.AsNumber())));
+      }
+      if (v.IsString()) {
+        if (std::optional<std::int64_t> ms = ParseIsoUtc(v.AsString())) {
+          return Value(FormatIsoDate(*ms));
+        }
+      }
+      return std::unexpected("expected an ISO-8601 date or epoch milliseconds, got " + v.ToJson());
+    }
+  }
+  return v;
+}
+
+StepResult Convert(Conversion as, const Value& v, double hours_per_day) {
+  if (as == Conversion::kString) {
+    return v.IsNull() ? v : Value(v.ToText());
+  }
+  if (!v.IsList()) {
+    return ConvertOne(as, v, hours_per_day);
+  }
+  Value::List list;
+  for (const Value& element : v.AsList()) {
+    StepResult converted = ConvertOne(as, element, hours_per_day);
+    if (!converted) {
+      return converted;
+    }
+    list.push_back(std::move(*converted));
+  }
+  return list;
+}
+
+std::string Render(const std::vector<TemplatePart>& parts, const Issue& issue) {
+  std::string out;
+  for (const TemplatePart& part : parts) {
+    out += part.path ? Read(*part.path, issue).ToText() : part.literal;
+  }
+  return out;
+}
+
+StepResult ApplyRule(const FieldRule& rule, const Issue& issue, double hours_per_day) {
+  Value v;
+  if (rule.template_parts) {
+    v = Render(*rule.template_parts, issue);
+  } else if (rule.from) {
+    v = Read(*rule.from, issue);
+  }
+  if (rule.map) {
+    v = Lookup(*rule.map, v, rule.default_value);
+  }
+  StepResult converted = Convert(rule.as, v, hours_per_day);
+  if (!converted) {
+    return converted;
+  }
+  if (converted->IsNull()) {
+    return rule.default_value;
+  }
+  return converted;
+}
+
+bool Skipped(const SkipRule& rule, const Issue& issue) {
+  Value v = Read(rule.path, issue);
+  auto matches = [&rule](const Value& value) {
+    if (value.IsNull()) {
+      return false;
+    }
+    std::string text = value.ToText();
+    for (const std::string& candidate : rule.values) {
+      if (candidate == text) {
+        return true;
+      }
+    }
+    return false;
+  };
+  if (v.IsList()) {
+    for (const Value& element : v.AsList()) {
+      if (matches(element)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  return matches(v);
+}
+
+}  // namespace
+
+Result<std::optional<Value::Object>> ApplyMapping(const Mapping& mapping, const Issue& issue) {
+  for (const SkipRule& rule : mapping.skip) {
+    if (Skipped(rule, issue)) {
+      return std::optional<Value::Object>();
+    }
+  }
+  Value::Object fields;
+  for (const FieldRule& rule : mapping.fields) {
+    StepResult v = ApplyRule(rule, issue, mapping.hours_per_day);
+    if (!v) {
+      const std::string& name = issue.key.empty() ? issue.id : issue.key;
+      return Fail(ErrorCode::kMapping, name + ": field " + rule.target + ": " + v.error());
+    }
+    fields[rule.target] = std::move(*v);
+  }
+  return fields;
+}
+
+}  // namespace boardsync
