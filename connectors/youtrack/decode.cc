@@ -1,0 +1,520 @@
+#include "connectors/youtrack/decode.h"
+
+#include <array>
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include "core/time.h"
+#include "core/url.h"
+
+namespace boardsync {
+namespace {
+
+// How a custom field's value is read; the IssueCustomField $type decides.
+enum class Kind {
+  kName,    // bundle elements: enum, state, version, build, owned
+  kUser,    // User
+  kGroup,   // UserGroup
+  kPeriod,  // PeriodValue
+  kDate,    // ms at 12:00 UTC of the day
+  kSimple,  // date and time, integer, float, string: fieldType tells which
+  kText,    // TextFieldValue
+};
+
+struct CustomFieldType {
+  std::string_view type;
+  Kind kind;
+  bool multi;
+};
+
+// Every concrete IssueCustomField $type of the YouTrack REST API.
+constexpr std::array<CustomFieldType, 18> kCustomFieldTypes = {{
+    {"SingleEnumIssueCustomField", Kind::kName, false},
+    {"MultiEnumIssueCustomField", Kind::kName, true},
+    {"StateIssueCustomField", Kind::kName, false},
+    // A workflow state machine; its value is a StateBundleElement or an
+    // EnumBundleElement, both with a name.
+    {"StateMachineIssueCustomField", Kind::kName, false},
+    {"SingleVersionIssueCustomField", Kind::kName, false},
+    {"MultiVersionIssueCustomField", Kind::kName, true},
+    {"SingleBuildIssueCustomField", Kind::kName, false},
+    {"MultiBuildIssueCustomField", Kind::kName, true},
+    {"SingleOwnedIssueCustomField", Kind::kName, false},
+    {"MultiOwnedIssueCustomField", Kind::kName, true},
+    {"SingleUserIssueCustomField", Kind::kUser, false},
+    {"MultiUserIssueCustomField", Kind::kUser, true},
+    {"SingleGroupIssueCustomField", Kind::kGroup, false},
+    {"MultiGroupIssueCustomField", Kind::kGroup, true},
+    {"PeriodIssueCustomField", Kind::kPeriod, false},
+    {"DateIssueCustomField", Kind::kDate, false},
+    {"SimpleIssueCustomField", Kind::kSimple, false},
+    {"TextIssueCustomField", Kind::kText, false},
+}};
+
+const CustomFieldType* FindCustomFieldType(std::string_view type) {
+  for (const CustomFieldType& t : kCustomFieldTypes) {
+    if (t.type == type) {
+      return &t;
+    }
+  }
+  return nullptr;
+}
+
+// Names where a decoding error happened, for the message.
+struct Where {
+  std::string_view issue_key;
+  std::string_view field;  // empty for issue attributes
+  std::string_view type;
+};
+
+std::unexpected<Error> Bad(const Where& where, std::string_view what) {
+  std::string message = "issue " + std::string(where.issue_key) + ": ";
+  if (!where.type.empty()) {
+    message +=
+        "custom field \"" + std::string(where.field) + "\" (" + std::string(where.type) + "): ";
+  } else if (!where.field.empty()) {
+    message += "attribute \"" + std::string(where.field) + "\": ";
+  }
+  message += what;
+  return Fail(ErrorCode::kBadResponse, std::move(message));
+}
+
+// JSON has one number type; an integral double (e.g. 123.0) is still an
+// integer where the schema says int.
+bool AsInteger(const Value& v, std::int64_t& out) {
+  if (v.IsInt()) {
+    out = v.AsInt();
+    return true;
+  }
+  if (v.IsDouble() && std::trunc(v.AsDouble()) == v.AsDouble() && std::abs(v.AsDouble()) < 9.0e15) {
+    out = static_cast<std::int64_t>(v.AsDouble());
+    return true;
+  }
+  return false;
+}
+
+// A nullable string member: string → string, missing or null → null.
+Result<Value> OptionalString(const Value& object, std::string_view key, const Where& where) {
+  const Value* v = object.FindNonNull(key);
+  if (v == nullptr) {
+    return Value();
+  }
+  if (!v->IsString()) {
+    return Bad(where, std::string(key) + " is not a string");
+  }
+  return Value(v->AsString());
+}
+
+// {"login", "name", "email"}; name falls back from fullName to name to login,
+// because a value may carry only some of them.
+Result<Value> DecodeUser(const Value& user, const Where& where) {
+  if (!user.IsObject()) {
+    return Bad(where, "a user is not a JSON object");
+  }
+  auto login = OptionalString(user, "login", where);
+  auto full_name = OptionalString(user, "fullName", where);
+  auto name = OptionalString(user, "name", where);
+  auto email = OptionalString(user, "email", where);
+  for (const auto* r : {&login, &full_name, &name, &email}) {
+    if (!*r) {
+      return std::unexpected(r->error());
+    }
+  }
+  Value display = *full_name;
+  if (!display.IsString() || display.AsString().empty()) {
+    display = *name;
+  }
+  if (!display.IsString() || display.AsString().empty()) {
+    display = *login;
+  }
+  return Value(Value::Object{
+      {"login", std::move(*login)}, {"name", std::move(display)}, {"email", std::move(*email)}});
+}
+
+Result<Value> DecodeName(const Value& element, const Where& where) {
+  if (!element.IsObject()) {
+    return Bad(where, "a value is not a JSON object");
+  }
+  const Value* name = element.Find("name");
+  if (name == nullptr || !name->IsString()) {
+    return Bad(where, "a value has no name");
+  }
+  return Value(name->AsString());
+}
+
+// Milliseconds since the epoch, as YouTrack sends every instant.
+Result<std::int64_t> DecodeMillis(const Value& v, const Where& where) {
+  std::int64_t ms = 0;
+  if (!AsInteger(v, ms)) {
+    return Bad(where, "the value is not a timestamp in milliseconds");
+  }
+  return ms;
+}
+
+std::string_view FieldTypeId(const Value& custom_field) {
+  const Value* project_field = custom_field.FindNonNull("projectCustomField");
+  const Value* field = project_field ? project_field->FindNonNull("field") : nullptr;
+  const Value* field_type = field ? field->FindNonNull("fieldType") : nullptr;
+  return field_type ? field_type->StringOr("id") : std::string_view();
+}
+
+// SimpleIssueCustomField has one $type for four kinds of value; the field
+// type says which when it was returned, else the JSON kind is all there is.
+Result<Value> DecodeSimple(const Value& value, std::string_view field_type, const Where& where) {
+  if (field_type == "date and time") {
+    auto ms = DecodeMillis(value, where);
+    if (!ms) {
+      return std::unexpected(ms.error());
+    }
+    return Value(FormatIsoUtc(*ms));
+  }
+  if (field_type == "date") {
+    auto ms = DecodeMillis(value, where);
+    if (!ms) {
+      return std::unexpected(ms.error());
+    }
+    return Value(FormatIsoDate(*ms));
+  }
+  if (field_type == "integer") {
+    std::int64_t i = 0;
+    if (!AsInteger(value, i)) {
+      return Bad(where, "the value is not an integer");
+    }
+    return Value(i);
+  }
+  if (field_type == "float") {
+    if (!value.IsNumber()) {
+      return Bad(where, "the value is not a number");
+    }
+    // A float field holding 3 arrives as an integer; keep one type per field.
+    return Value(value.AsNumber());
+  }
+  if (field_type == "string") {
+    if (!value.IsString()) {
+      return Bad(where, "the value is not a string");
+    }
+    return value;
+  }
+  if (value.IsString() || value.IsNumber() || value.IsBool()) {
+    return value;
+  }
+  return Bad(where, "the value is not a string or a number");
+}
+
+Result<Value> DecodeElement(Kind kind, const Value& element, const Where& where) {
+  switch (kind) {
+    case Kind::kName:
+    case Kind::kGroup:
+      return DecodeName(element, where);
+    case Kind::kUser:
+      return DecodeUser(element, where);
+    case Kind::kPeriod: {
+      const Value* minutes = element.Find("minutes");
+      std::int64_t i = 0;
+      if (minutes == nullptr || !AsInteger(*minutes, i)) {
+        return Bad(where, "minutes is not a number");
+      }
+      return Value(i);
+    }
+    case Kind::kDate: {
+      auto ms = DecodeMillis(element, where);
+      if (!ms) {
+        return std::unexpected(ms.error());
+      }
+      return Value(FormatIsoDate(*ms));
+    }
+    case Kind::kText: {
+      if (!element.IsObject()) {
+        return Bad(where, "the value is not a JSON object");
+      }
+      return OptionalString(element, "text", where);
+    }
+    case Kind::kSimple:
+      break;  // needs the whole field; handled by the caller
+  }
+  return Value();
+}
+
+// Text that stands for a value boardsync does not know how to read.
+std::string OpaqueText(const Value& v) {
+  if (v.IsString()) {
+    return v.AsString();
+  }
+  for (std::string_view key : {"presentation", "name", "text"}) {
+    const Value* s = v.Find(key);
+    if (s != nullptr && s->IsString()) {
+      return s->AsString();
+    }
+  }
+  return v.ToJson();
+}
+
+Value Opaque(const Value& value) {
+  if (value.IsList()) {
+    if (value.AsList().empty()) {
+      return Value();
+    }
+    Value::List texts;
+    for (const Value& element : value.AsList()) {
+      texts.emplace_back(OpaqueText(element));
+    }
+    return Value(std::move(texts));
+  }
+  return Value(OpaqueText(value));
+}
+
+// {"shortName", "name"} of the project an issue belongs to.
+Result<Value> DecodeProject(const Value& project, const Where& where) {
+  if (!project.IsObject()) {
+    return Bad(where, "not a JSON object");
+  }
+  auto short_name = OptionalString(project, "shortName", where);
+  if (!short_name) {
+    return short_name;
+  }
+  auto name = OptionalString(project, "name", where);
+  if (!name) {
+    return name;
+  }
+  return Value(Value::Object{{"shortName", std::move(*short_name)}, {"name", std::move(*name)}});
+}
+
+Result<Value> DecodeTags(const Value& tags, const Where& where) {
+  if (!tags.IsList()) {
+    return Bad(where, "not a JSON array");
+  }
+  if (tags.AsList().empty()) {
+    return Value();  // DESIGN §3: an empty field gives null
+  }
+  Value::List names;
+  for (const Value& tag : tags.AsList()) {
+    auto name = DecodeName(tag, where);
+    if (!name) {
+      return name;
+    }
+    names.push_back(std::move(*name));
+  }
+  return Value(std::move(names));
+}
+
+// Issue attributes other than custom fields, each decoded when present: the
+// server returns only what the projection asked for.
+Result<void> DecodeAttributes(const Value& json, std::string_view key, Value::Object& fields) {
+  for (std::string_view name : {"summary", "description"}) {
+    if (json.Find(name) != nullptr) {
+      auto text = OptionalString(json, name, Where{key, name, ""});
+      if (!text) {
+        return std::unexpected(text.error());
+      }
+      fields.insert_or_assign(std::string(name), std::move(*text));
+    }
+  }
+  for (std::string_view name : {"votes", "commentsCount", "numberInProject"}) {
+    if (const Value* v = json.Find(name)) {
+      std::int64_t i = 0;
+      if (v->IsNull()) {
+        fields.insert_or_assign(std::string(name), Value());
+      } else if (AsInteger(*v, i)) {
+        fields.insert_or_assign(std::string(name), Value(i));
+      } else {
+        return Bad(Where{key, name, ""}, "not an integer");
+      }
+    }
+  }
+  for (std::string_view name : {"reporter", "updater"}) {
+    if (const Value* v = json.Find(name)) {
+      Value user;
+      if (!v->IsNull()) {
+        auto decoded = DecodeUser(*v, Where{key, name, ""});
+        if (!decoded) {
+          return std::unexpected(decoded.error());
+        }
+        user = std::move(*decoded);
+      }
+      fields.insert_or_assign(std::string(name), std::move(user));
+    }
+  }
+  if (const Value* v = json.Find("project")) {
+    Value project;
+    if (!v->IsNull()) {
+      auto decoded = DecodeProject(*v, Where{key, "project", ""});
+      if (!decoded) {
+        return std::unexpected(decoded.error());
+      }
+      project = std::move(*decoded);
+    }
+    fields.insert_or_assign("project", std::move(project));
+  }
+  if (const Value* v = json.Find("tags")) {
+    Value tags;
+    if (!v->IsNull()) {
+      auto decoded = DecodeTags(*v, Where{key, "tags", ""});
+      if (!decoded) {
+        return std::unexpected(decoded.error());
+      }
+      tags = std::move(*decoded);
+    }
+    fields.insert_or_assign("tags", std::move(tags));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Value> DecodeCustomFieldValue(const Value& custom_field, std::string_view issue_key) {
+  std::string_view type = custom_field.StringOr("$type");
+  Where where{issue_key, custom_field.StringOr("name"), type.empty() ? "no $type" : type};
+  const Value* value = custom_field.Find("value");
+  if (value == nullptr || value->IsNull()) {
+    return Value();
+  }
+  const CustomFieldType* known = FindCustomFieldType(type);
+  if (known == nullptr) {
+    return Opaque(*value);
+  }
+  if (known->kind == Kind::kSimple) {
+    return DecodeSimple(*value, FieldTypeId(custom_field), where);
+  }
+  if (!known->multi) {
+    if (value->IsList()) {
+      return Bad(where, "a single-value field holds a JSON array");
+    }
+    return DecodeElement(known->kind, *value, where);
+  }
+  if (!value->IsList()) {
+    return Bad(where, "a multi-value field does not hold a JSON array");
+  }
+  if (value->AsList().empty()) {
+    return Value();  // DESIGN §3: an empty field gives null
+  }
+  Value::List list;
+  list.reserve(value->AsList().size());
+  for (const Value& element : value->AsList()) {
+    auto decoded = DecodeElement(known->kind, element, where);
+    if (!decoded) {
+      return decoded;
+    }
+    list.push_back(std::move(*decoded));
+  }
+  return Value(std::move(list));
+}
+
+Result<Issue> DecodeIssue(const Value& json, const YouTrackBaseUrl& base) {
+  if (!json.IsObject()) {
+    return Fail(ErrorCode::kBadResponse, "an issue in the page is not a JSON object");
+  }
+  Issue issue;
+  const Value* id = json.Find("id");
+  const Value* key = json.Find("idReadable");
+  if (id == nullptr || !id->IsString() || id->AsString().empty()) {
+    std::string named = key != nullptr && key->IsString() ? " " + key->AsString() : "";
+    return Fail(ErrorCode::kBadResponse, "issue" + named + " has no id");
+  }
+  issue.id = id->AsString();
+  if (key == nullptr || !key->IsString() || key->AsString().empty()) {
+    return Fail(ErrorCode::kBadResponse, "issue " + issue.id + " has no idReadable");
+  }
+  issue.key = key->AsString();
+  issue.url = base.service + "/issue/" + PercentEncode(issue.key);
+
+  for (auto [name, out] :
+       {std::pair{"created", &issue.created_ms}, std::pair{"updated", &issue.updated_ms}}) {
+    const Value* v = json.Find(name);
+    if (v == nullptr || !AsInteger(*v, *out)) {
+      return Bad(Where{issue.key, name, ""}, "not a timestamp in milliseconds");
+    }
+  }
+  if (const Value* resolved = json.FindNonNull("resolved")) {
+    std::int64_t ms = 0;
+    if (!AsInteger(*resolved, ms)) {
+      return Bad(Where{issue.key, "resolved", ""}, "not a timestamp in milliseconds");
+    }
+    issue.resolved_ms = ms;
+  }
+
+  // The same facts in the value model, so a mapping may read them as fields.
+  issue.fields.insert_or_assign("id", Value(issue.id));
+  issue.fields.insert_or_assign("idReadable", Value(issue.key));
+  issue.fields.insert_or_assign("created", Value(FormatIsoUtc(issue.created_ms)));
+  issue.fields.insert_or_assign("updated", Value(FormatIsoUtc(issue.updated_ms)));
+  issue.fields.insert_or_assign(
+      "resolved", issue.resolved_ms ? Value(FormatIsoUtc(*issue.resolved_ms)) : Value());
+
+  if (auto attributes = DecodeAttributes(json, issue.key, issue.fields); !attributes) {
+    return std::unexpected(attributes.error());
+  }
+
+  const Value* custom_fields = json.FindNonNull("customFields");
+  if (custom_fields == nullptr) {
+    return issue;
+  }
+  if (!custom_fields->IsList()) {
+    return Bad(Where{issue.key, "customFields", ""}, "not a JSON array");
+  }
+  for (const Value& field : custom_fields->AsList()) {
+    const Value* name = field.Find("name");
+    if (name == nullptr || !name->IsString()) {
+      // Nothing to key it by; the projection always asks for names, so this
+      // is a field the server chose to describe only by $type.
+      continue;
+    }
+    auto value = DecodeCustomFieldValue(field, issue.key);
+    if (!value) {
+      return std::unexpected(value.error());
+    }
+    issue.fields.insert_or_assign(name->AsString(), std::move(*value));
+  }
+  return issue;
+}
+
+Result<std::vector<Issue>> DecodeIssuePage(const Value& json, const YouTrackBaseUrl& base) {
+  if (!json.IsList()) {
+    return Fail(ErrorCode::kBadResponse, "the issue list is not a JSON array");
+  }
+  std::vector<Issue> issues;
+  issues.reserve(json.AsList().size());
+  for (const Value& element : json.AsList()) {
+    auto issue = DecodeIssue(element, base);
+    if (!issue) {
+      return std::unexpected(issue.error());
+    }
+    issues.push_back(std::move(*issue));
+  }
+  return issues;
+}
+
+Result<TrackerIdentity> DecodeMe(const Value& json) {
+  constexpr std::string_view kGuest =
+      "the token was not accepted: YouTrack answered as the guest user";
+  if (!json.IsObject()) {
+    return Fail(ErrorCode::kBadResponse, "the current user is not a JSON object");
+  }
+  const Value* guest = json.FindNonNull("guest");
+  if (guest != nullptr && !guest->IsBool()) {
+    return Fail(ErrorCode::kBadResponse, "the current user's guest flag is not a boolean");
+  }
+  if (guest != nullptr && guest->AsBool()) {
+    return Fail(ErrorCode::kAuth, std::string(kGuest));
+  }
+  const Value* login = json.Find("login");
+  if (login == nullptr || !login->IsString() || login->AsString().empty()) {
+    return Fail(ErrorCode::kBadResponse, "the current user has no login");
+  }
+  // JetBrains' client treats a missing guest flag as a guest, too.
+  if (guest == nullptr) {
+    return Fail(ErrorCode::kAuth, std::string(kGuest));
+  }
+  const Value* banned = json.FindNonNull("banned");
+  if (banned != nullptr && banned->IsBool() && banned->AsBool()) {
+    return Fail(ErrorCode::kAuth,
+                "the token was not accepted: its user " + login->AsString() + " is banned");
+  }
+  TrackerIdentity identity;
+  identity.login = login->AsString();
+  std::string_view full_name = json.StringOr("fullName");
+  identity.name = full_name.empty() ? identity.login : std::string(full_name);
+  return identity;
+}
+
+}  // namespace boardsync

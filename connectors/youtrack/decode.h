@@ -1,0 +1,42 @@
+// YouTrack JSON → boardsync's tracker-neutral Issue, and /users/me → who the
+// token belongs to. Pure decoding, no I/O, so every recorded payload shape can
+// be tested directly. Value shapes follow DESIGN §3.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "connectors/youtrack/base_url.h"
+#include "core/error.h"
+#include "core/issue.h"
+#include "core/tracker_source.h"
+#include "core/value.h"
+
+namespace boardsync {
+
+// Decodes one page of GET /api/issues (a JSON array of Issue). Errors are
+// kBadResponse and name the issue's idReadable: a page that is not an array,
+// an issue without id/idReadable/created/updated, or a value of the wrong JSON
+// type where the $type fixes it (e.g. PeriodValue.minutes not a number).
+// Custom fields of an unknown $type are kept as opaque text, never an error.
+Result<std::vector<Issue>> DecodeIssuePage(const Value& json, const YouTrackBaseUrl& base);
+
+// Decodes one Issue object of that page.
+Result<Issue> DecodeIssue(const Value& json, const YouTrackBaseUrl& base);
+
+// The value of one IssueCustomField object ({"$type", "name", "value", ...}):
+//   enum, state, version, build, owned → the element's name;
+//   user → {"login", "name", "email"}; group → the group's name;
+//   period → minutes; date → "YYYY-MM-DD"; date and time → ISO-8601 UTC;
+//   integer, float, string → as is; text → its text;
+//   multi-value → a list of those; null or [] → null.
+// `issue_key` only names the issue in error messages.
+Result<Value> DecodeCustomFieldValue(const Value& custom_field, std::string_view issue_key);
+
+// Decodes GET /api/users/me?fields=id,login,fullName,guest,banned. A guest
+// answer (guest true, or guest missing as JetBrains' own client treats it) and
+// a banned user are kAuth; a body without a login is kBadResponse. Leaves
+// TrackerIdentity::projects at -1.
+Result<TrackerIdentity> DecodeMe(const Value& json);
+
+}  // namespace boardsync

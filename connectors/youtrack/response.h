@@ -1,0 +1,23 @@
+// The one place that decides what a YouTrack HTTP answer means: JSON to read,
+// or an Error with the right code and retriable flag. Status decides, not
+// YouTrack's `error` string, which comes in several vocabularies.
+#pragma once
+
+#include <string_view>
+
+#include "core/error.h"
+#include "core/http_client.h"
+#include "core/value.h"
+
+namespace boardsync {
+
+// The parsed body of a 2xx answer, or an Error whose message starts with
+// "connection <connection_name>: ":
+//   401 → kAuth (token invalid or revoked); 403 → kAuth (scope or access);
+//   429 → kRateLimited, retriable; 5xx → kUnavailable, retriable;
+//   other 4xx → kBadResponse with YouTrack's error_description when present;
+//   3xx (a redirect the client did not follow) → kBadResponse;
+//   2xx that is HTML or not JSON → kBadResponse (wrong base_url, SSO page).
+Result<Value> ReadJsonResponse(const HttpResponse& response, std::string_view connection_name);
+
+}  // namespace boardsync
