@@ -1,0 +1,107 @@
+#include "daemon/state_db.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.h"
+
+namespace boardsync {
+namespace {
+
+StagedWrite Upsert(const std::string& key, const std::string& hash, const std::string& title) {
+  StagedWrite staged;
+  staged.write.item.board = "roadmap";
+  staged.write.item.item_key = key;
+  staged.write.item.source_key = "RAP-1";
+  staged.write.item.source_url = "https://yt/issue/RAP-1";
+  staged.write.item.source_updated_at = "2024-05-01T10:00:00.000Z";
+  staged.write.item.fields.emplace("title", title);
+  staged.content_hash = hash;
+  return staged;
+}
+
+TEST(StateDbTest, StagedWritesWaitInTheOutboxUntilAcknowledged) {
+  TempDir dir;
+  auto db = StateDb::Open(dir.path() / "state");
+  ASSERT_TRUE(db) << db.error().message;
+  std::vector<StagedWrite> writes = {Upsert("c:2-1", "h1", "Zoë's title"), Upsert("c:2-2", "h2", "b")};
+  ASSERT_TRUE((*db)->Stage("c", writes));
+  EXPECT_EQ((*db)->PendingCount("c").value(), 2u);
+  EXPECT_EQ((*db)->PendingCount("other").value(), 0u);
+
+  auto pending = (*db)->Pending(10);
+  ASSERT_TRUE(pending);
+  ASSERT_EQ(pending->size(), 2u);
+  const BoardItem& item = (*pending)[0].write.item;
+  EXPECT_EQ(item.board, "roadmap");
+  EXPECT_EQ(item.item_key, "c:2-1");
+  EXPECT_EQ(item.source_key, "RAP-1");
+  EXPECT_EQ(item.source_updated_at, "2024-05-01T10:00:00.000Z");
+  EXPECT_EQ(item.fields.at("title"), Value("Zoë's title"));
+  EXPECT_LT((*pending)[0].seq, (*pending)[1].seq);
+
+  std::vector<std::int64_t> first = {(*pending)[0].seq};
+  ASSERT_TRUE((*db)->Acknowledge(first));
+  EXPECT_EQ((*db)->PendingCount("c").value(), 1u);
+  EXPECT_EQ((*db)->Pending(10)->front().write.item.item_key, "c:2-2");
+}
+
+TEST(StateDbTest, KnownItemsRemembersHashesAndArchivedStateAcrossReopen) {
+  TempDir dir;
+  {
+    auto db = StateDb::Open(dir.path());
+    ASSERT_TRUE(db);
+    std::vector<StagedWrite> writes = {Upsert("c:2-1", "h1", "a"), Upsert("c:2-2", "h2", "b")};
+    ASSERT_TRUE((*db)->Stage("c", writes));
+    StagedWrite archive;
+    archive.write.archive = true;
+    archive.write.item.board = "roadmap";
+    archive.write.item.item_key = "c:2-2";
+    ASSERT_TRUE((*db)->Stage("c", std::span(&archive, 1)));
+  }
+  auto db = StateDb::Open(dir.path());
+  ASSERT_TRUE(db);
+  std::vector<std::string> keys = {"c:2-1", "c:2-2", "c:2-3"};
+  auto known = (*db)->KnownItems("c", keys);
+  ASSERT_TRUE(known);
+  ASSERT_EQ(known->size(), 2u);
+  EXPECT_EQ(known->at("c:2-1").content_hash, "h1");
+  EXPECT_FALSE(known->at("c:2-1").archived);
+  EXPECT_TRUE(known->at("c:2-2").archived);
+  EXPECT_TRUE((*db)->KnownItems("other", keys)->empty());
+  auto pending = (*db)->Pending(10);
+  ASSERT_EQ(pending->size(), 3u);
+  EXPECT_TRUE((*pending)[2].write.archive);
+  EXPECT_EQ((*pending)[2].write.item.item_key, "c:2-2");
+}
+
+TEST(StateDbTest, RunRecordsAreKeptPerConnection) {
+  TempDir dir;
+  auto db = StateDb::Open(dir.path());
+  ASSERT_TRUE(db);
+  EXPECT_FALSE((*db)->LastRun("c").value().has_value());
+  RunRecord run;
+  run.connection = "c";
+  run.started_at = "2024-05-01T10:00:00.000Z";
+  run.result = "ok";
+  run.pulled = 15;
+  run.created = 12;
+  run.written = 12;
+  ASSERT_TRUE((*db)->RecordRun(run));
+  auto last = (*db)->LastRun("c");
+  ASSERT_TRUE(last && *last);
+  EXPECT_EQ((*last)->pulled, 15);
+  EXPECT_EQ((*last)->created, 12);
+  EXPECT_EQ((*last)->result, "ok");
+}
+
+TEST(StateDbTest, StateDirectoryIsPrivate) {
+  TempDir dir;
+  auto db = StateDb::Open(dir.path() / "s");
+  ASSERT_TRUE(db);
+  EXPECT_EQ(std::filesystem::status(dir.path() / "s").permissions() &
+                (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
+            std::filesystem::perms::none);
+}
+
+}  // namespace
+}  // namespace boardsync
