@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <ostream>
 
 namespace boardsync {
 
@@ -107,6 +108,8 @@ std::string Value::ToJson() const {
   AppendJson(out);
   return out;
 }
+
+void PrintTo(const Value& value, std::ostream* out) { *out << value.ToJson(); }
 
 std::string Value::ToText() const {
   if (IsNull()) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <string>
 #include <string_view>
@@ -69,6 +70,8 @@ class Value {
   std::string ToText() const;
 
   friend bool operator==(const Value&, const Value&) = default;
+  // Prints the JSON form; GoogleTest finds it for readable failures.
+  friend void PrintTo(const Value& value, std::ostream* out);
 
  private:
   std::variant<std::monostate, bool, std::int64_t, double, std::string, List, Object> data_;
