@@ -336,8 +336,7 @@ TEST_F(SyncCommandTest, CheckAcceptsTheConfigAndReportsBadMappingsWithTheirPlace
 
 // The binary itself: exit codes a cron job or CI sees.
 Outcome RunBinary(const std::string& args) {
-  const char* dir = std::getenv("BOARDSYNC_BINARY_DIR");
-  std::string command = std::string(dir != nullptr ? dir : ".") + "/boardsync " + args + " 2>&1";
+  std::string command = (BinaryDir() / "boardsync").string() + " " + args + " 2>&1";
   Outcome outcome;
   FILE* pipe = ::popen(command.c_str(), "r");
   std::array<char, 4096> buffer;

@@ -42,4 +42,10 @@ inline std::filesystem::path SourceDir() {
   return dir != nullptr ? std::filesystem::path(dir) : std::filesystem::path(BOARDSYNC_SOURCE_DIR_DEFAULT);
 }
 
+// The build tree, for tests that run the built binaries.
+inline std::filesystem::path BinaryDir() {
+  const char* dir = std::getenv("BOARDSYNC_BINARY_DIR");
+  return dir != nullptr ? std::filesystem::path(dir) : std::filesystem::path(BOARDSYNC_BINARY_DIR_DEFAULT);
+}
+
 }  // namespace boardsync
