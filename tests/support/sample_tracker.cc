@@ -1,0 +1,1100 @@
+#include "tests/support/sample_tracker.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <unordered_set>
+
+#include "connectors/http/json.h"
+#include "core/time.h"
+#include "tests/support/youtrack_fields.h"
+#include "tests/support/youtrack_query.h"
+
+#ifndef BOARDSYNC_SAMPLE_ISSUES
+#define BOARDSYNC_SAMPLE_ISSUES "tests/data/youtrack/sample_issues.json"
+#endif
+#ifndef BOARDSYNC_SAMPLE_TRACKER_BINARY
+#define BOARDSYNC_SAMPLE_TRACKER_BINARY "boardsync-sample-tracker"
+#endif
+
+namespace boardsync {
+namespace {
+
+constexpr std::int64_t kUnresolved = std::numeric_limits<std::int64_t>::min();
+constexpr std::uint64_t kIssueClass = 2;  // issues are "2-N", as on most instances
+constexpr std::int64_t kDefaultTop = 42;  // the server's page size without $top
+constexpr std::size_t kCachedQueries = 4;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && Lower(a) == Lower(b);
+}
+
+std::optional<std::uint64_t> ParseNumber(std::string_view s) {
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
+    return std::nullopt;
+  }
+  return n;
+}
+
+// "2-17" -> (2 << 32) | 17.
+std::optional<std::uint64_t> ParseEntityId(std::string_view id) {
+  auto dash = id.find('-');
+  if (dash == std::string_view::npos) {
+    return std::nullopt;
+  }
+  auto major = ParseNumber(id.substr(0, dash));
+  auto minor = ParseNumber(id.substr(dash + 1));
+  if (!major || !minor || *major > 0xffffffffULL || *minor > 0xffffffffULL) {
+    return std::nullopt;
+  }
+  return (*major << 32) | *minor;
+}
+
+std::string FormatEntityId(std::uint64_t key) {
+  return std::to_string(key >> 32) + "-" + std::to_string(key & 0xffffffffULL);
+}
+
+std::int64_t IntOr(const Value& object, std::string_view key, std::int64_t fallback) {
+  const Value* v = object.Find(key);
+  return v != nullptr && v->IsInt() ? v->AsInt() : fallback;
+}
+
+std::string JsonError(std::string_view error, std::string_view description) {
+  Value::Object o{{"error", error}, {"error_description", description}};
+  return Value(std::move(o)).ToJson();
+}
+
+HttpServerResponse ErrorResponse(int status, std::string_view error, std::string_view description) {
+  return HttpServerResponse::Json(status, JsonError(error, description));
+}
+
+HttpServerResponse Unauthorized(std::string_view description) {
+  HttpServerResponse response = ErrorResponse(401, "Unauthorized", description);
+  response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"YouTrack\"");
+  return response;
+}
+
+constexpr std::string_view kAppShell =
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>YouTrack</title>"
+    "</head><body><div id=\"app-root\">Loading YouTrack…</div>"
+    "<script src=\"/static/app.js\"></script></body></html>";
+
+constexpr std::string_view kLoginPage =
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Log in to "
+    "YouTrack</title></head><body><form action=\"/hub/auth/login\" method=\"post\">"
+    "<input name=\"username\"><input name=\"password\" type=\"password\">"
+    "<button type=\"submit\">Log in</button></form></body></html>";
+
+struct ListParams {
+  FieldSelector fields;
+  std::int64_t top = kDefaultTop;
+  std::int64_t skip = 0;
+  std::optional<std::vector<std::string>> custom_fields;  // customFields= names
+};
+
+Result<ListParams> ParseListParams(const HttpServerRequest& request) {
+  ListParams params;
+  auto fields = request.Param("fields");
+  if (fields && !fields->empty()) {
+    auto parsed = ParseFieldSelector(*fields);
+    if (!parsed) {
+      return std::unexpected(parsed.error());
+    }
+    params.fields = std::move(*parsed);
+  } else {
+    params.fields = DefaultFieldSelector();
+  }
+  auto number = [](std::string_view text, std::string_view name) -> Result<std::int64_t> {
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+      return Fail(ErrorCode::kBadResponse,
+                  "Invalid value of " + std::string(name) + ": " + std::string(text));
+    }
+    return n;
+  };
+  if (auto top = request.Param("$top")) {
+    auto n = number(*top, "$top");
+    if (!n) {
+      return std::unexpected(n.error());
+    }
+    // -1 (and any negative) means "everything".
+    params.top = *n < 0 ? std::numeric_limits<std::int64_t>::max() : *n;
+  }
+  if (auto skip = request.Param("$skip")) {
+    auto n = number(*skip, "$skip");
+    if (!n) {
+      return std::unexpected(n.error());
+    }
+    params.skip = std::max<std::int64_t>(*n, 0);
+  }
+  auto custom_fields = request.Params("customFields");
+  if (!custom_fields.empty()) {
+    params.custom_fields.emplace();
+    for (std::string_view name : custom_fields) {
+      params.custom_fields->emplace_back(name);
+    }
+  }
+  return params;
+}
+
+// The server's projection of an issue, with the customFields= restriction
+// and the undocumented `fields(...)` alias of `customFields(...)`.
+Value ProjectIssue(const Value& issue, const ListParams& params) {
+  Value::Object out;
+  if (const Value* type = issue.Find("$type")) {
+    out.emplace("$type", *type);
+  }
+  for (const auto& [name, child] : params.fields.children) {
+    if (name == "$type") {
+      continue;
+    }
+    const Value* member = issue.Find(name);
+    bool custom = name == "customFields";
+    if (member == nullptr && name == "fields") {
+      member = issue.Find("customFields");
+      custom = true;
+    }
+    if (member == nullptr) {
+      continue;
+    }
+    if (custom && params.custom_fields && member->IsList()) {
+      Value::List kept;
+      for (const Value& field : member->AsList()) {
+        std::string_view field_name = field.StringOr("name");
+        bool wanted =
+            std::any_of(params.custom_fields->begin(), params.custom_fields->end(),
+                        [&](const std::string& n) { return EqualsIgnoreCase(n, field_name); });
+        if (wanted) {
+          kept.push_back(ProjectFields(field, child));
+        }
+      }
+      out.emplace(name, Value(std::move(kept)));
+    } else {
+      out.emplace(name, ProjectFields(*member, child));
+    }
+  }
+  return Value(std::move(out));
+}
+
+HttpServerResponse JsonList(Value::List list) {
+  return HttpServerResponse::Json(200, Value(std::move(list)).ToJson());
+}
+
+}  // namespace
+
+std::string SampleIssuesPath() { return BOARDSYNC_SAMPLE_ISSUES; }
+
+std::string SampleTrackerBinaryPath() { return BOARDSYNC_SAMPLE_TRACKER_BINARY; }
+
+// ---- Faults ----
+
+SampleTracker::Fault SampleTracker::Fault::Status(int status, std::string body,
+                                                  std::string content_type) {
+  Fault fault;
+  fault.status = status;
+  fault.headers.emplace_back("Content-Type", std::move(content_type));
+  fault.body = std::move(body);
+  return fault;
+}
+
+SampleTracker::Fault SampleTracker::Fault::RateLimited(int retry_after_seconds) {
+  Fault fault = Status(429, JsonError("Too Many Requests", "Rate limit exceeded"));
+  fault.headers.emplace_back("Retry-After", std::to_string(retry_after_seconds));
+  return fault;
+}
+
+SampleTracker::Fault SampleTracker::Fault::ServiceUnavailable(
+    std::optional<int> retry_after_seconds) {
+  Fault fault = Status(503,
+                       "<html><head><title>503 Service Temporarily Unavailable</title></head>"
+                       "<body><center><h1>503 Service Temporarily Unavailable</h1></center>"
+                       "<hr><center>nginx</center></body></html>",
+                       "text/html");
+  if (retry_after_seconds) {
+    fault.headers.emplace_back("Retry-After", std::to_string(*retry_after_seconds));
+  }
+  return fault;
+}
+
+SampleTracker::Fault SampleTracker::Fault::ServerError() {
+  return Status(500, JsonError("server_error", "NPE"));
+}
+
+SampleTracker::Fault SampleTracker::Fault::HtmlLoginPage() {
+  return Status(200, std::string(kLoginPage), "text/html;charset=UTF-8");
+}
+
+SampleTracker::Fault SampleTracker::Fault::MalformedJson() {
+  return Status(200, R"([{"$type":"Issue","id":"2-1","summary":"Cut here",}{)");
+}
+
+SampleTracker::Fault SampleTracker::Fault::Truncated(std::size_t bytes) {
+  Fault fault;
+  fault.truncate_body_at = bytes;
+  return fault;
+}
+
+SampleTracker::Fault SampleTracker::Fault::Delay(std::chrono::milliseconds delay) {
+  Fault fault;
+  fault.delay = delay;
+  return fault;
+}
+
+SampleTracker::Fault SampleTracker::Fault::Hang() { return Delay(std::chrono::hours(1)); }
+
+SampleTracker::Fault SampleTracker::Fault::Drop() {
+  Fault fault;
+  fault.drop_connection = true;
+  return fault;
+}
+
+SampleTracker::Fault SampleTracker::Fault::On(std::string api_path) const {
+  Fault fault = *this;
+  fault.path = std::move(api_path);
+  return fault;
+}
+
+SampleTracker::Fault SampleTracker::Fault::Times(int n) const {
+  Fault fault = *this;
+  fault.times = n;
+  return fault;
+}
+
+// ---- State ----
+
+// One issue: what queries need, plus either the issue itself or the recipe
+// to generate it (generator and ordinal).
+struct SampleTracker::Record {
+  std::uint64_t key = 0;  // entity id
+  std::int64_t created = 0;
+  std::int64_t updated = 0;
+  std::int64_t resolved = kUnresolved;
+  std::uint32_t number = 0;  // number in project
+  std::uint32_t ordinal = 0;
+  std::uint16_t project = 0;    // index into projects_
+  std::uint16_t generator = 0;  // 1 + index into generators_; 0: `full` holds the issue
+  std::shared_ptr<const Value> full;
+};
+
+struct SampleTracker::Project {
+  Value value;  // as /api/admin/projects returns it
+  std::string short_name;
+  std::string name;
+  std::uint32_t next_number = 1;
+};
+
+struct SampleTracker::CachedQuery {
+  std::string query;
+  std::uint64_t version = 0;
+  std::shared_ptr<const std::vector<std::uint32_t>> indices;
+};
+
+SampleTracker::SampleTracker(SampleTrackerOptions options)
+    : options_(std::move(options)), guest_access_(options_.guest_access) {
+  std::string& prefix = options_.path_prefix;
+  while (!prefix.empty() && prefix.back() == '/') {
+    prefix.pop_back();
+  }
+  if (!prefix.empty() && prefix.front() != '/') {
+    prefix.insert(prefix.begin(), '/');
+  }
+  if (!options_.clock) {
+    options_.clock = [] { return NowMs(); };
+  }
+  primary_token_ = options_.token;
+  if (!primary_token_.empty()) {
+    tokens_[primary_token_] = SampleUserValue("sync.bot");
+  }
+  server_ = std::make_unique<HttpServer>(
+      [this](const HttpServerRequest& request) { return Handle(request); }, options_.port);
+}
+
+SampleTracker::~SampleTracker() { server_->Stop(); }
+
+std::string SampleTracker::base_url() const { return server_->base_url() + options_.path_prefix; }
+
+void SampleTracker::ChangedLocked() {
+  ++version_;
+  cache_.clear();
+}
+
+std::size_t SampleTracker::ProjectIndexLocked(const Value& project) {
+  std::string_view short_name = project.StringOr("shortName");
+  for (std::size_t i = 0; i < projects_.size(); ++i) {
+    if (EqualsIgnoreCase(projects_[i].short_name, short_name)) {
+      return i;
+    }
+  }
+  Project entry;
+  for (const SampleProject& sample : SampleProjects()) {
+    if (sample.short_name == short_name) {
+      entry.value = SampleProjectValue(sample);
+    }
+  }
+  if (entry.value.IsNull()) {
+    std::string id(project.StringOr("id"));
+    if (id.empty()) {
+      id = "0-" + std::to_string(100 + projects_.size());
+    }
+    std::string_view name = project.StringOr("name", short_name);
+    entry.value = Value(Value::Object{{"$type", "Project"},
+                                      {"id", id},
+                                      {"shortName", short_name},
+                                      {"name", name},
+                                      {"description", Value()},
+                                      {"archived", false}});
+  }
+  entry.short_name = std::string(short_name);
+  entry.name = std::string(entry.value.StringOr("name"));
+  projects_.push_back(std::move(entry));
+  return projects_.size() - 1;
+}
+
+std::optional<std::size_t> SampleTracker::FindLocked(std::string_view id) const {
+  if (auto key = ParseEntityId(id)) {
+    auto it = std::lower_bound(records_.begin(), records_.end(), *key,
+                               [](const Record& r, std::uint64_t k) { return r.key < k; });
+    if (it != records_.end() && it->key == *key) {
+      return static_cast<std::size_t>(it - records_.begin());
+    }
+    return std::nullopt;
+  }
+  auto dash = id.rfind('-');
+  if (dash == std::string_view::npos) {
+    return std::nullopt;
+  }
+  auto number = ParseNumber(id.substr(dash + 1));
+  std::string_view short_name = id.substr(0, dash);
+  if (!number) {
+    return std::nullopt;
+  }
+  for (std::size_t i = 0; i < records_.size(); ++i) {
+    const Record& r = records_[i];
+    if (r.number == *number && EqualsIgnoreCase(projects_[r.project].short_name, short_name)) {
+      return i;
+    }
+  }
+  return std::nullopt;
+}
+
+Value SampleTracker::MaterializeLocked(const Record& record) const {
+  if (record.full) {
+    return *record.full;
+  }
+  return generators_[record.generator - 1u].Build(record.ordinal, FormatEntityId(record.key),
+                                                  record.number);
+}
+
+Result<std::string> SampleTracker::AddIssueLocked(Value issue) {
+  if (!issue.IsObject()) {
+    return Fail(ErrorCode::kConfig, "an issue must be a JSON object");
+  }
+  const Value* project = issue.Find("project");
+  if (project == nullptr || project->StringOr("shortName").empty()) {
+    return Fail(ErrorCode::kConfig, "an issue needs a project with a shortName");
+  }
+  std::size_t project_index = ProjectIndexLocked(*project);
+  Project& p = projects_[project_index];
+  Value::Object& o = issue.AsObject();
+
+  Record record;
+  if (const Value* id = issue.Find("id")) {
+    auto key = id->IsString() ? ParseEntityId(id->AsString()) : std::nullopt;
+    if (!key) {
+      return Fail(ErrorCode::kConfig,
+                  "issue id " + id->ToJson() + " is not an entity id like 2-17");
+    }
+    record.key = *key;
+  } else {
+    record.key = (kIssueClass << 32) | next_issue_number_;
+    o["id"] = FormatEntityId(record.key);
+  }
+  auto it = std::lower_bound(records_.begin(), records_.end(), record.key,
+                             [](const Record& r, std::uint64_t k) { return r.key < k; });
+  if (it != records_.end() && it->key == record.key) {
+    return Fail(ErrorCode::kConfig, "duplicate issue id " + FormatEntityId(record.key));
+  }
+  if (record.key >> 32 == kIssueClass) {
+    next_issue_number_ =
+        std::max<std::uint64_t>(next_issue_number_, (record.key & 0xffffffffULL) + 1);
+  }
+
+  std::string_view readable = issue.StringOr("idReadable");
+  std::optional<std::uint64_t> number;
+  if (auto dash = readable.rfind('-'); dash != std::string_view::npos) {
+    number = ParseNumber(readable.substr(dash + 1));
+  }
+  if (!number && IntOr(issue, "numberInProject", 0) > 0) {
+    number = static_cast<std::uint64_t>(IntOr(issue, "numberInProject", 0));
+  }
+  if (!number) {
+    number = p.next_number;
+  }
+  record.number = static_cast<std::uint32_t>(*number);
+  p.next_number = std::max<std::uint32_t>(p.next_number, record.number + 1);
+  if (readable.empty()) {
+    o["idReadable"] = p.short_name + "-" + std::to_string(record.number);
+  }
+  if (issue.Find("numberInProject") == nullptr) {
+    o["numberInProject"] = static_cast<std::int64_t>(record.number);
+  }
+  std::int64_t now = options_.clock();
+  if (!IntOr(issue, "created", 0)) {
+    o["created"] = now;
+  }
+  if (!IntOr(issue, "updated", 0)) {
+    o["updated"] = std::max(now, IntOr(issue, "created", now));
+  }
+  if (issue.Find("resolved") == nullptr) {
+    o["resolved"] = Value();
+  }
+  if (issue.Find("$type") == nullptr) {
+    o["$type"] = "Issue";
+  }
+  record.project = static_cast<std::uint16_t>(project_index);
+  record.created = IntOr(issue, "created", 0);
+  record.updated = IntOr(issue, "updated", 0);
+  record.resolved = IntOr(issue, "resolved", kUnresolved);
+  std::string id(issue.StringOr("id"));
+  record.full = std::make_shared<const Value>(std::move(issue));
+  records_.insert(it, std::move(record));
+  ChangedLocked();
+  return id;
+}
+
+bool SampleTracker::ReindexLocked(Record& record, Value& issue, std::size_t old_project) {
+  const Value* project = issue.Find("project");
+  if (project == nullptr || project->StringOr("shortName").empty()) {
+    return false;
+  }
+  std::size_t project_index = ProjectIndexLocked(*project);
+  Project& p = projects_[project_index];
+  Value::Object& o = issue.AsObject();
+  o["id"] = FormatEntityId(record.key);
+  if (project_index != old_project) {
+    record.number = p.next_number++;
+    o["idReadable"] = p.short_name + "-" + std::to_string(record.number);
+    o["numberInProject"] = static_cast<std::int64_t>(record.number);
+  } else if (auto dash = issue.StringOr("idReadable").rfind('-'); dash != std::string_view::npos) {
+    if (auto n = ParseNumber(issue.StringOr("idReadable").substr(dash + 1))) {
+      record.number = static_cast<std::uint32_t>(*n);
+      p.next_number = std::max<std::uint32_t>(p.next_number, record.number + 1);
+    }
+  }
+  record.project = static_cast<std::uint16_t>(project_index);
+  record.created = IntOr(issue, "created", record.created);
+  record.updated = IntOr(issue, "updated", record.updated);
+  record.resolved = IntOr(issue, "resolved", kUnresolved);
+  record.generator = 0;
+  record.full = std::make_shared<const Value>(std::move(issue));
+  return true;
+}
+
+// ---- Mutation API ----
+
+Result<std::size_t> SampleTracker::LoadIssues(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Fail(ErrorCode::kConfig, "cannot open " + path);
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto parsed = ParseJson(text.str());
+  if (!parsed) {
+    return std::unexpected(parsed.error().Wrap(path));
+  }
+  const Value* issues = &*parsed;
+  std::lock_guard lock(mu_);
+  if (parsed->IsObject()) {
+    if (const Value* projects = parsed->Find("projects"); projects && projects->IsList()) {
+      for (const Value& project : projects->AsList()) {
+        ProjectIndexLocked(project);
+      }
+    }
+    issues = parsed->Find("issues");
+  }
+  if (issues == nullptr || !issues->IsList()) {
+    return Fail(ErrorCode::kConfig, path + ": expected a list of issues");
+  }
+  std::size_t added = 0;
+  for (const Value& issue : issues->AsList()) {
+    auto id = AddIssueLocked(issue);
+    if (!id) {
+      return std::unexpected(id.error().Wrap(path));
+    }
+    ++added;
+  }
+  return added;
+}
+
+void SampleTracker::GenerateIssues(std::size_t count, std::uint64_t seed) {
+  std::lock_guard lock(mu_);
+  generators_.emplace_back(seed, count);
+  const SyntheticIssueGenerator& generator = generators_.back();
+  auto generator_index = static_cast<std::uint16_t>(generators_.size());
+  std::vector<std::uint16_t> project_map;
+  for (const SampleProject& sample : SampleProjects()) {
+    project_map.push_back(
+        static_cast<std::uint16_t>(ProjectIndexLocked(SampleProjectValue(sample))));
+  }
+  std::uint64_t first_key = (kIssueClass << 32) | next_issue_number_;
+  bool stays_sorted = records_.empty() || records_.back().key < first_key;
+  records_.reserve(records_.size() + count);
+  for (std::size_t i = 0; i < count; ++i) {
+    SyntheticIssueGenerator::Outline outline = generator.Describe(i);
+    Record record;
+    record.key = (kIssueClass << 32) | next_issue_number_++;
+    record.created = outline.created;
+    record.updated = outline.updated;
+    record.resolved = outline.resolved.value_or(kUnresolved);
+    record.project = project_map[outline.project];
+    record.number = projects_[record.project].next_number++;
+    record.ordinal = static_cast<std::uint32_t>(i);
+    record.generator = generator_index;
+    records_.push_back(std::move(record));
+  }
+  if (!stays_sorted) {
+    std::sort(records_.begin(), records_.end(),
+              [](const Record& a, const Record& b) { return a.key < b.key; });
+  }
+  ChangedLocked();
+}
+
+Result<std::string> SampleTracker::AddIssue(Value issue) {
+  std::lock_guard lock(mu_);
+  return AddIssueLocked(std::move(issue));
+}
+
+bool SampleTracker::UpdateIssue(std::string_view id,
+                                const std::function<void(Value& issue)>& change) {
+  std::lock_guard lock(mu_);
+  auto index = FindLocked(id);
+  if (!index) {
+    return false;
+  }
+  Record& record = records_[*index];
+  Value issue = MaterializeLocked(record);
+  Value before_updated = issue.Find("updated") ? *issue.Find("updated") : Value();
+  change(issue);
+  if (!issue.IsObject()) {
+    return false;
+  }
+  const Value* after_updated = issue.Find("updated");
+  if (after_updated == nullptr || *after_updated == before_updated) {
+    issue.AsObject()["updated"] = std::max(options_.clock(), record.updated + 1);
+  }
+  if (!ReindexLocked(record, issue, record.project)) {
+    return false;
+  }
+  ChangedLocked();
+  return true;
+}
+
+bool SampleTracker::SetSummary(std::string_view id, std::string summary) {
+  return UpdateIssue(id, [&](Value& issue) { issue.AsObject()["summary"] = std::move(summary); });
+}
+
+bool SampleTracker::SetFieldValue(std::string_view id, std::string_view field_name, Value value) {
+  auto current = GetIssue(id);
+  if (!current) {
+    return false;
+  }
+  const Value* fields = current->Find("customFields");
+  bool exists = fields != nullptr && fields->IsList() &&
+                std::any_of(fields->AsList().begin(), fields->AsList().end(),
+                            [&](const Value& f) { return f.StringOr("name") == field_name; });
+  if (!exists) {
+    return false;
+  }
+  return UpdateIssue(id, [&](Value& issue) {
+    Value* list =
+        issue.AsObject().contains("customFields") ? &issue.AsObject()["customFields"] : nullptr;
+    if (list == nullptr || !list->IsList()) {
+      return;
+    }
+    for (Value& field : list->AsList()) {
+      if (field.StringOr("name") != field_name) {
+        continue;
+      }
+      std::string_view type = field.StringOr("$type");
+      if (type == "StateIssueCustomField" || type == "StateMachineIssueCustomField") {
+        if (const Value* resolved = value.Find("isResolved"); resolved && resolved->IsBool()) {
+          bool was_resolved = issue.FindNonNull("resolved") != nullptr;
+          if (resolved->AsBool() && !was_resolved) {
+            issue.AsObject()["resolved"] = options_.clock();
+          } else if (!resolved->AsBool()) {
+            issue.AsObject()["resolved"] = Value();
+          }
+        }
+      }
+      field.AsObject()["value"] = std::move(value);
+      return;
+    }
+  });
+}
+
+bool SampleTracker::DeleteIssue(std::string_view id) {
+  std::lock_guard lock(mu_);
+  auto index = FindLocked(id);
+  if (!index) {
+    return false;
+  }
+  records_.erase(records_.begin() + static_cast<std::ptrdiff_t>(*index));
+  ChangedLocked();
+  return true;
+}
+
+std::optional<Value> SampleTracker::GetIssue(std::string_view id) const {
+  std::lock_guard lock(mu_);
+  auto index = FindLocked(id);
+  if (!index) {
+    return std::nullopt;
+  }
+  return MaterializeLocked(records_[*index]);
+}
+
+std::size_t SampleTracker::issue_count() const {
+  std::lock_guard lock(mu_);
+  return records_.size();
+}
+
+std::vector<std::string> SampleTracker::IssueIds() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> ids;
+  ids.reserve(records_.size());
+  for (const Record& r : records_) {
+    ids.push_back(FormatEntityId(r.key));
+  }
+  return ids;
+}
+
+void SampleTracker::ClearIssues() {
+  std::lock_guard lock(mu_);
+  records_.clear();
+  ChangedLocked();
+}
+
+// ---- Authentication, faults, log ----
+
+void SampleTracker::SetToken(std::string token) {
+  std::lock_guard lock(mu_);
+  tokens_.erase(primary_token_);
+  primary_token_ = std::move(token);
+  tokens_[primary_token_] = SampleUserValue("sync.bot");
+}
+
+void SampleTracker::AddToken(std::string token, std::string login) {
+  std::lock_guard lock(mu_);
+  Value user = SampleUserValue(login);
+  if (user.IsNull()) {
+    user = Value(Value::Object{{"$type", "User"},
+                               {"id", "1-" + std::to_string(100 + tokens_.size())},
+                               {"login", login},
+                               {"fullName", login},
+                               {"name", login},
+                               {"email", login + "@example.com"}});
+  }
+  tokens_[std::move(token)] = std::move(user);
+}
+
+void SampleTracker::RevokeToken(std::string_view token) {
+  std::lock_guard lock(mu_);
+  auto it = tokens_.find(token);
+  if (it != tokens_.end()) {
+    tokens_.erase(it);
+  }
+}
+
+void SampleTracker::SetGuestAccess(bool enabled) {
+  std::lock_guard lock(mu_);
+  guest_access_ = enabled;
+}
+
+void SampleTracker::InjectFault(Fault fault) {
+  std::lock_guard lock(mu_);
+  if (fault.times > 0) {
+    faults_.push_back(std::move(fault));
+  }
+}
+
+void SampleTracker::ClearFaults() {
+  std::lock_guard lock(mu_);
+  faults_.clear();
+}
+
+std::size_t SampleTracker::pending_faults() const {
+  std::lock_guard lock(mu_);
+  return faults_.size();
+}
+
+std::uint64_t SampleTracker::total_requests() const {
+  std::lock_guard lock(mu_);
+  return total_requests_;
+}
+
+std::size_t SampleTracker::RequestCount(std::string_view api_path) const {
+  std::lock_guard lock(mu_);
+  auto it = counts_.find(api_path);
+  return it == counts_.end() ? 0 : it->second;
+}
+
+std::vector<SampleTracker::RecordedRequest> SampleTracker::requests() const {
+  std::lock_guard lock(mu_);
+  return log_;
+}
+
+std::optional<SampleTracker::RecordedRequest> SampleTracker::LastRequest(
+    std::string_view api_path) const {
+  std::lock_guard lock(mu_);
+  for (auto it = log_.rbegin(); it != log_.rend(); ++it) {
+    if (api_path.empty() || it->api_path == api_path) {
+      return *it;
+    }
+  }
+  return std::nullopt;
+}
+
+void SampleTracker::ClearRequests() {
+  std::lock_guard lock(mu_);
+  log_.clear();
+  counts_.clear();
+  total_requests_ = 0;
+}
+
+// ---- Serving ----
+
+HttpServerResponse SampleTracker::Handle(const HttpServerRequest& request) {
+  const std::string& prefix = options_.path_prefix;
+  std::string_view path = request.path;
+  bool is_api = path.starts_with(prefix) && path.substr(prefix.size()).starts_with("/api/");
+  std::string api_path(is_api ? path.substr(prefix.size()) : path);
+
+  std::optional<Fault> fault;
+  {
+    std::lock_guard lock(mu_);
+    ++total_requests_;
+    ++counts_[api_path];
+    for (auto it = faults_.begin(); it != faults_.end(); ++it) {
+      if (it->path.empty() || it->path == api_path ||
+          (api_path.starts_with(it->path) && api_path[it->path.size()] == '/')) {
+        fault = *it;
+        if (--it->times <= 0) {
+          faults_.erase(it);
+        }
+        break;
+      }
+    }
+  }
+
+  HttpServerResponse response;
+  if (fault && fault->status) {
+    response.status = *fault->status;
+    response.headers = fault->headers;
+    response.body = fault->body;
+  } else if (!is_api) {
+    // YouTrack answers unknown UI paths with its single-page app.
+    response = HttpServerResponse::Text(200, std::string(kAppShell), "text/html;charset=UTF-8");
+  } else {
+    response = Serve(request, api_path);
+  }
+  if (fault) {
+    response.delay = fault->delay;
+    response.drop_connection = fault->drop_connection;
+    response.truncate_body_at = fault->truncate_body_at;
+  }
+
+  std::lock_guard lock(mu_);
+  log_.push_back(RecordedRequest{request, api_path, response.drop_connection ? 0 : response.status,
+                                 fault.has_value()});
+  return response;
+}
+
+HttpServerResponse SampleTracker::Serve(const HttpServerRequest& request,
+                                        std::string_view api_path) {
+  std::optional<Value> user;  // nullopt: guest
+  auto authorization = request.Header("authorization");
+  {
+    std::lock_guard lock(mu_);
+    if (!authorization) {
+      if (!guest_access_) {
+        return Unauthorized("You are not logged in.");
+      }
+    } else {
+      constexpr std::string_view kBearer = "Bearer ";
+      if (authorization->size() <= kBearer.size() ||
+          !EqualsIgnoreCase(authorization->substr(0, kBearer.size()), kBearer)) {
+        return Unauthorized("");
+      }
+      auto it = tokens_.find(authorization->substr(kBearer.size()));
+      if (it == tokens_.end()) {
+        return Unauthorized("");
+      }
+      user = it->second;
+    }
+  }
+
+  const bool get = request.method == "GET";
+  auto not_allowed = [] {
+    return ErrorResponse(405, "Method Not Allowed", "HTTP 405 Method Not Allowed");
+  };
+  if (api_path == "/api/users/me") {
+    return get ? ServeMe(request, user ? &*user : nullptr) : not_allowed();
+  }
+  if (api_path == "/api/admin/projects") {
+    if (!get) {
+      return not_allowed();
+    }
+    return user ? ServeProjects(request) : JsonList({});
+  }
+  if (api_path == "/api/issues") {
+    if (!get) {
+      return not_allowed();
+    }
+    return user ? ServeIssues(request) : JsonList({});
+  }
+  if (api_path == "/api/issuesGetter/count") {
+    if (request.method != "POST") {
+      return not_allowed();
+    }
+    return ServeCount(request);
+  }
+  if (api_path.starts_with("/api/issues/") &&
+      api_path.find('/', std::string_view("/api/issues/").size()) == std::string_view::npos) {
+    if (!get) {
+      return not_allowed();
+    }
+    std::string_view id = api_path.substr(std::string_view("/api/issues/").size());
+    if (!user) {
+      return ErrorResponse(404, "Not Found", "Entity with id " + std::string(id) + " not found");
+    }
+    return ServeIssue(request, id);
+  }
+  return ErrorResponse(404, "Not Found", "HTTP 404 Not Found");
+}
+
+HttpServerResponse SampleTracker::ServeMe(const HttpServerRequest& request, const Value* user) {
+  auto params = ParseListParams(request);
+  if (!params) {
+    return ErrorResponse(400, "bad_request", params.error().message);
+  }
+  Value me;
+  if (user == nullptr) {
+    me = Value(Value::Object{{"id", "1-0"},
+                             {"login", "guest"},
+                             {"fullName", "Guest"},
+                             {"name", "Guest"},
+                             {"email", Value()},
+                             {"ringId", "guest"},
+                             {"online", false}});
+  } else {
+    me = *user;
+    me.AsObject()["online"] = true;
+  }
+  Value::Object& o = me.AsObject();
+  o["$type"] = "Me";
+  o["guest"] = user == nullptr;
+  o["banned"] = false;
+  o["jabberAccountName"] = Value();
+  o["tags"] = Value(Value::List{});
+  return HttpServerResponse::Json(200, ProjectFields(me, params->fields).ToJson());
+}
+
+HttpServerResponse SampleTracker::ServeProjects(const HttpServerRequest& request) {
+  auto params = ParseListParams(request);
+  if (!params) {
+    return ErrorResponse(400, "bad_request", params.error().message);
+  }
+  Value::List list;
+  {
+    std::lock_guard lock(mu_);
+    auto begin = std::min<std::int64_t>(params->skip, static_cast<std::int64_t>(projects_.size()));
+    auto end = static_cast<std::int64_t>(projects_.size());
+    if (params->top < end - begin) {
+      end = begin + params->top;
+    }
+    for (auto i = begin; i < end; ++i) {
+      list.push_back(ProjectFields(projects_[static_cast<std::size_t>(i)].value, params->fields));
+    }
+  }
+  return JsonList(std::move(list));
+}
+
+Result<std::shared_ptr<const std::vector<std::uint32_t>>> SampleTracker::MatchLocked(
+    std::string_view text) {
+  for (const CachedQuery& cached : cache_) {
+    if (cached.version == version_ && cached.query == text) {
+      return cached.indices;
+    }
+  }
+  auto query = ParseIssueQuery(text, options_.user_utc_offset_minutes);
+  if (!query) {
+    return std::unexpected(query.error());
+  }
+  // Project names resolve to sets of project indexes; unknown names match nothing.
+  std::vector<std::vector<bool>> project_terms;
+  for (const auto& names : query->projects) {
+    std::vector<bool> allowed(projects_.size(), false);
+    for (const std::string& name : names) {
+      for (std::size_t i = 0; i < projects_.size(); ++i) {
+        if (EqualsIgnoreCase(projects_[i].short_name, name) ||
+            EqualsIgnoreCase(projects_[i].name, name)) {
+          allowed[i] = true;
+        }
+      }
+    }
+    project_terms.push_back(std::move(allowed));
+  }
+  std::vector<std::unordered_set<std::uint64_t>> id_terms;
+  for (const auto& ids : query->issue_ids) {
+    std::unordered_set<std::uint64_t> wanted;
+    for (const std::string& id : ids) {
+      auto dash = id.rfind('-');
+      auto number = ParseNumber(std::string_view(id).substr(dash + 1));
+      std::string_view short_name = std::string_view(id).substr(0, dash);
+      for (std::size_t i = 0; number && i < projects_.size(); ++i) {
+        if (EqualsIgnoreCase(projects_[i].short_name, short_name)) {
+          wanted.insert((static_cast<std::uint64_t>(i) << 32) | *number);
+        }
+      }
+    }
+    id_terms.push_back(std::move(wanted));
+  }
+
+  auto indices = std::make_shared<std::vector<std::uint32_t>>();
+  for (std::size_t i = 0; i < records_.size(); ++i) {
+    const Record& r = records_[i];
+    bool resolved = r.resolved != kUnresolved;
+    if ((query->require_resolved && !resolved) || (query->require_unresolved && resolved)) {
+      continue;
+    }
+    bool match = true;
+    for (const auto& allowed : project_terms) {
+      match = match && allowed[r.project];
+    }
+    for (const auto& range : query->updated) {
+      match = match && range.Contains(r.updated);
+    }
+    for (const auto& range : query->created) {
+      match = match && range.Contains(r.created);
+    }
+    for (const auto& wanted : id_terms) {
+      match = match && wanted.contains((static_cast<std::uint64_t>(r.project) << 32) | r.number);
+    }
+    if (match) {
+      indices->push_back(static_cast<std::uint32_t>(i));
+    }
+  }
+  if (query->sort_key != QuerySortKey::kNone) {
+    bool by_updated = query->sort_key == QuerySortKey::kUpdated;
+    bool ascending = query->sort_ascending;
+    // Stable: equal times keep entity-id order.
+    std::stable_sort(indices->begin(), indices->end(), [&](std::uint32_t a, std::uint32_t b) {
+      std::int64_t ta = by_updated ? records_[a].updated : records_[a].created;
+      std::int64_t tb = by_updated ? records_[b].updated : records_[b].created;
+      return ascending ? ta < tb : ta > tb;
+    });
+  }
+  if (cache_.size() >= kCachedQueries) {
+    cache_.erase(cache_.begin());
+  }
+  cache_.push_back(CachedQuery{std::string(text), version_, indices});
+  return indices;
+}
+
+HttpServerResponse SampleTracker::ServeIssues(const HttpServerRequest& request) {
+  auto params = ParseListParams(request);
+  if (!params) {
+    return ErrorResponse(400, "bad_request", params.error().message);
+  }
+  std::function<bool(std::string_view)> keep_field;
+  if (params->custom_fields) {
+    keep_field = [&names = *params->custom_fields](std::string_view name) {
+      return std::any_of(names.begin(), names.end(),
+                         [&](const std::string& n) { return EqualsIgnoreCase(n, name); });
+    };
+  }
+  Value::List list;
+  {
+    std::lock_guard lock(mu_);
+    auto matched = MatchLocked(request.Param("query").value_or(""));
+    if (!matched) {
+      return ErrorResponse(400, "invalid_query", matched.error().message);
+    }
+    const std::vector<std::uint32_t>& indices = **matched;
+    auto size = static_cast<std::int64_t>(indices.size());
+    std::int64_t begin = std::min(params->skip, size);
+    std::int64_t end = params->top < size - begin ? begin + params->top : size;
+    list.reserve(static_cast<std::size_t>(end - begin));
+    for (std::int64_t i = begin; i < end; ++i) {
+      const Record& record = records_[indices[static_cast<std::size_t>(i)]];
+      if (record.full) {
+        list.push_back(ProjectIssue(*record.full, *params));
+      } else {
+        // Synthetic issues are built straight into the requested shape.
+        list.push_back(generators_[record.generator - 1u].BuildProjected(
+            record.ordinal, FormatEntityId(record.key), record.number, params->fields, keep_field));
+      }
+    }
+  }
+  return JsonList(std::move(list));
+}
+
+HttpServerResponse SampleTracker::ServeIssue(const HttpServerRequest& request,
+                                             std::string_view id) {
+  auto params = ParseListParams(request);
+  if (!params) {
+    return ErrorResponse(400, "bad_request", params.error().message);
+  }
+  Value issue;
+  {
+    std::lock_guard lock(mu_);
+    auto index = FindLocked(id);
+    if (!index) {
+      return ErrorResponse(404, "Not Found", "Entity with id " + std::string(id) + " not found");
+    }
+    issue = ProjectIssue(MaterializeLocked(records_[*index]), *params);
+  }
+  return HttpServerResponse::Json(200, issue.ToJson());
+}
+
+HttpServerResponse SampleTracker::ServeCount(const HttpServerRequest& request) {
+  auto params = ParseListParams(request);
+  if (!params) {
+    return ErrorResponse(400, "bad_request", params.error().message);
+  }
+  std::string query;
+  if (!request.body.empty()) {
+    auto body = ParseJson(request.body);
+    if (!body || !body->IsObject()) {
+      return ErrorResponse(400, "bad_request", "The request body is not a JSON object");
+    }
+    query = std::string(body->StringOr("query"));
+  }
+  std::int64_t count = 0;
+  if (request.Header("authorization")) {
+    std::lock_guard lock(mu_);
+    auto matched = MatchLocked(query);
+    if (!matched) {
+      return ErrorResponse(400, "invalid_query", matched.error().message);
+    }
+    count = static_cast<std::int64_t>((*matched)->size());
+  }
+  Value result(Value::Object{{"$type", "IssueCountResponse"}, {"count", count}});
+  return HttpServerResponse::Json(200, ProjectFields(result, params->fields).ToJson());
+}
+
+}  // namespace boardsync
