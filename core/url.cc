@@ -1,3 +1,4 @@
+#include "core/text.h"
 #include "core/url.h"
 
 #include <algorithm>
@@ -6,13 +7,6 @@
 
 namespace boardsync {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::uint16_t DefaultPort(std::string_view scheme) { return scheme == "https" ? 443 : 80; }
 
@@ -36,7 +30,7 @@ Result<Url> ParseUrl(std::string_view text) {
     return bad("it must start with https:// or http://");
   }
   Url url;
-  url.scheme = Lower(text.substr(0, sep));
+  url.scheme = AsciiLower(text.substr(0, sep));
   if (url.scheme != "http" && url.scheme != "https") {
     return bad("only http and https are supported");
   }
@@ -63,7 +57,7 @@ Result<Url> ParseUrl(std::string_view text) {
     if (close == std::string_view::npos) {
       return bad("unclosed [ in the host");
     }
-    url.host = Lower(authority.substr(1, close - 1));
+    url.host = AsciiLower(authority.substr(1, close - 1));
     std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
       if (after[0] != ':') {
@@ -73,7 +67,7 @@ Result<Url> ParseUrl(std::string_view text) {
     }
   } else {
     auto colon = authority.rfind(':');
-    url.host = Lower(authority.substr(0, colon));
+    url.host = AsciiLower(authority.substr(0, colon));
     if (colon != std::string_view::npos) {
       port_text = authority.substr(colon + 1);
     }

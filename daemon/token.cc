@@ -1,3 +1,4 @@
+#include "core/text.h"
 #include "daemon/token.h"
 
 #include <sys/stat.h>
@@ -28,13 +29,7 @@ Result<Secret> ReadTokenFile(const std::string& path, std::string_view owner, bo
   }
   std::stringstream text;
   text << in.rdbuf();
-  std::string token = text.str();
-  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
-    token.pop_back();
-  }
-  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.front()))) {
-    token.erase(token.begin());
-  }
+  std::string token(TrimSpace(text.str()));
   if (token.empty()) {
     return Fail(ErrorCode::kConfig, where + " is empty");
   }

@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "core/text.h"
 #include "core/log.h"
 #include "core/url.h"
 
@@ -33,12 +34,7 @@ std::string ForMessage(const Url& url) { return url.Origin() + url.path; }
 
 std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
                                                          std::chrono::system_clock::time_point now) {
-  while (!value.empty() && value.front() == ' ') {
-    value.remove_prefix(1);
-  }
-  while (!value.empty() && value.back() == ' ') {
-    value.remove_suffix(1);
-  }
+  value = TrimSpace(value);
   long long seconds = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
   if (ec == std::errc() && end == value.data() + value.size()) {
@@ -196,10 +192,7 @@ class CpprestHttpClient::Impl {
       HttpResponse out;
       out.status = reply.status_code();
       for (const auto& [name, value] : reply.headers()) {
-        std::string lower(name);
-        std::transform(lower.begin(), lower.end(), lower.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        out.headers.emplace_back(std::move(lower), value);
+        out.headers.emplace_back(AsciiLower(name), value);
       }
       auto bytes = reply.extract_vector().get();
       out.body.assign(bytes.begin(), bytes.end());

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <vector>
 
+#include "core/text.h"
 #include "core/url.h"
 
 namespace boardsync {
@@ -19,26 +20,9 @@ constexpr std::array<std::string_view, 15> kRouteSegments = {
     "hub",   "users",    "timesheets", "gantt-charts", "oauth",
 };
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool IsRouteSegment(std::string_view segment) {
-  std::string lower = Lower(segment);
+  std::string lower = AsciiLower(segment);
   return std::find(kRouteSegments.begin(), kRouteSegments.end(), lower) != kRouteSegments.end();
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 // The legacy Cloud domain serves YouTrack only under /youtrack.
@@ -47,7 +31,7 @@ bool IsLegacyCloudHost(std::string_view host) { return host.ends_with(".myjetbra
 }  // namespace
 
 Result<YouTrackBaseUrl> NormalizeBaseUrl(std::string_view text) {
-  text = Trim(text);
+  text = TrimSpace(text);
   if (text.empty()) {
     return Fail(ErrorCode::kConfig, "base_url is empty; expected e.g. https://acme.youtrack.cloud");
   }

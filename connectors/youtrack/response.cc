@@ -5,30 +5,20 @@
 #include <string>
 
 #include "connectors/http/json.h"
+#include "core/text.h"
 #include "core/url.h"
 
 namespace boardsync {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool LooksLikeHtml(const HttpResponse& response) {
   if (auto type = response.Header("content-type")) {
-    std::string lower = Lower(*type);
+    std::string lower = AsciiLower(*type);
     if (lower.find("html") != std::string::npos) {
       return true;
     }
   }
-  std::string_view body = response.body;
-  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.front()))) {
-    body.remove_prefix(1);
-  }
-  return body.starts_with("<");
+  return TrimSpace(response.body).starts_with("<");
 }
 
 // ": <error_description>" from YouTrack's {"error", "error_description"}

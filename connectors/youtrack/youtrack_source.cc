@@ -9,6 +9,7 @@
 #include "connectors/youtrack/decode.h"
 #include "connectors/youtrack/fields.h"
 #include "connectors/youtrack/response.h"
+#include "core/text.h"
 #include "core/redact.h"
 
 namespace boardsync {
@@ -16,24 +17,14 @@ namespace {
 
 constexpr int kDefaultPageSize = 100;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 }  // namespace
 
 std::string WithUpdatedAscending(std::string_view query) {
   // YouTrack takes one sort clause per query; a user's own one wins.
-  if (Lower(query).find("sort by") != std::string::npos) {
+  if (AsciiLower(query).find("sort by") != std::string::npos) {
     return std::string(query);
   }
-  std::string out(query);
-  while (!out.empty() && std::isspace(static_cast<unsigned char>(out.back()))) {
-    out.pop_back();
-  }
+  std::string out(TrimSpace(query));
   if (!out.empty()) {
     out += " ";
   }

@@ -19,6 +19,7 @@
 #include <system_error>
 #include <thread>
 
+#include "core/text.h"
 #include "core/url.h"
 
 namespace boardsync {
@@ -36,15 +37,8 @@ constexpr std::uint64_t kBodyLimit = 64ull << 20;
 
 std::string_view ToStd(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && Lower(a) == Lower(b);
+  return a.size() == b.size() && AsciiLower(a) == AsciiLower(b);
 }
 
 HttpServerRequest ConvertRequest(const http::request<http::string_body>& in) {
@@ -71,7 +65,7 @@ HttpServerRequest ConvertRequest(const http::request<http::string_body>& in) {
     }
   }
   for (const auto& field : in) {
-    out.headers.emplace_back(Lower(ToStd(field.name_string())), std::string(field.value()));
+    out.headers.emplace_back(AsciiLower(ToStd(field.name_string())), std::string(field.value()));
   }
   out.body = in.body();
   return out;

@@ -10,6 +10,7 @@
 #include <cctype>
 #include <limits>
 
+#include "core/text.h"
 #include "core/url.h"
 
 namespace boardsync {
@@ -22,17 +23,10 @@ using tcp = boost::asio::ip::tcp;
 
 std::string_view ToStd(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 }  // namespace
 
 std::optional<std::string_view> HttpTestResponse::Header(std::string_view name) const {
-  std::string lower = Lower(name);
+  std::string lower = AsciiLower(name);
   for (const auto& [key, value] : headers) {
     if (key == lower) {
       return value;
@@ -155,7 +149,7 @@ HttpTestResponse HttpTestClient::Send(std::string_view method, std::string_view 
   const auto& response = parser.get();
   result.status = static_cast<int>(response.result_int());
   for (const auto& field : response) {
-    result.headers.emplace_back(Lower(ToStd(field.name_string())), std::string(field.value()));
+    result.headers.emplace_back(AsciiLower(ToStd(field.name_string())), std::string(field.value()));
   }
   result.body = response.body();
   if (!response.keep_alive()) {

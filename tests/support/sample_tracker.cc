@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "connectors/http/json.h"
+#include "core/text.h"
 #include "core/time.h"
 #include "tests/support/youtrack_fields.h"
 #include "tests/support/youtrack_query.h"
@@ -28,16 +29,8 @@ constexpr std::uint64_t kIssueClass = 2;  // issues are "2-N", as on most instan
 constexpr std::int64_t kDefaultTop = 42;  // the server's page size without $top
 constexpr std::size_t kCachedQueries = 4;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && Lower(a) == Lower(b);
+  return a.size() == b.size() && AsciiLower(a) == AsciiLower(b);
 }
 
 std::optional<std::uint64_t> ParseNumber(std::string_view s) {
