@@ -1,6 +1,9 @@
 #include "daemon/commands.h"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -160,7 +163,14 @@ int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err)
   }
   SyncOptions sync_options;
   sync_options.dry_run = options.dry_run;
+  // On a terminal, a long first sync shows how far it got.
+  const bool show_progress = &err == &std::cerr && ::isatty(STDERR_FILENO) == 1;
   for (const ConnectionConfig* c : loaded->selected) {
+    if (show_progress) {
+      sync_options.on_progress = [&err, name = c->name](const SyncCounts& n) {
+        err << "\r" << name << ": " << n.pulled << " issues pulled…" << std::flush;
+      };
+    }
     const auto start = std::chrono::steady_clock::now();
     RunRecord run;
     run.connection = c->name;
@@ -169,9 +179,16 @@ int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err)
     report.connection = c->name;
     if (auto connected = Connect(*c); !connected) {
       report.error = connected.error();
+    } else if (auto identity = connected->tracker->WhoAmI(); !identity) {
+      // A token the tracker does not accept may still be served as the guest
+      // user, who sees no issues: that must fail, not sync an empty board.
+      report.error = identity.error();
     } else {
       report = PullConnection(*c, *connected->tracker, loaded->mappings.at(c->name), **state,
                               sync_options);
+    }
+    if (show_progress) {
+      err << "\r\033[K" << std::flush;  // clear the progress line
     }
     std::int64_t written = 0;
     if (board) {

@@ -108,6 +108,9 @@ SyncReport PullConnection(const ConnectionConfig& connection, TrackerSource& tra
       ++(exists ? counts.updated : counts.created);
       writes.push_back(std::move(staged));
     }
+    if (options.on_progress) {
+      options.on_progress(counts);
+    }
     if (options.dry_run) {
       std::move(writes.begin(), writes.end(), std::back_inserter(report.changes));
       return {};

@@ -18,11 +18,6 @@
 
 namespace boardsync {
 
-struct SyncOptions {
-  bool dry_run = false;   // pull and map, but stage nothing
-  std::size_t limit = 0;  // stop after this many issues; 0: all
-};
-
 struct SyncCounts {
   std::int64_t pulled = 0;
   std::int64_t created = 0;
@@ -32,6 +27,13 @@ struct SyncCounts {
   std::int64_t skipped = 0;  // by the mapping's `skip`
   std::int64_t failed = 0;   // issues that could not be mapped
 };
+struct SyncOptions {
+  bool dry_run = false;   // pull and map, but stage nothing
+  std::size_t limit = 0;  // stop after this many issues; 0: all
+  // Called after each page with the counts so far, e.g. to show progress.
+  std::function<void(const SyncCounts&)> on_progress;
+};
+
 
 struct SyncReport {
   std::string connection;

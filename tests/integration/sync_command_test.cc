@@ -301,6 +301,20 @@ TEST_F(SyncCommandTest, TestConnectionReportsAGuestAnswerAsATokenNotAccepted) {
   EXPECT_NE(result.out.find("guest"), std::string::npos) << result.out;
 }
 
+TEST_F(SyncCommandTest, SyncRefusesATokenServedAsTheGuest) {
+  // A proxy that drops the Authorization header makes YouTrack answer as the
+  // guest, who sees no issues: that must not pass for an empty tracker.
+  tracker_.InjectFault(SampleTracker::Fault::Status(
+                           200, R"({"id":"1-0","login":"guest","fullName":"Guest","guest":true,)"
+                                R"("banned":false,"$type":"Me"})")
+                           .On("/api/users/me"));
+  Outcome sync = Sync();
+  EXPECT_EQ(sync.code, kExitRunFailed);
+  EXPECT_NE(sync.err.find("sample: sync failed"), std::string::npos) << sync.err;
+  EXPECT_NE(sync.err.find("guest"), std::string::npos) << sync.err;
+  EXPECT_EQ(tracker_.RequestCount("/api/issues"), 0u);
+}
+
 TEST_F(SyncCommandTest, PreviewPrintsMappedItemsAsJsonAndWritesNothing) {
   CommandOptions options = Options();
   options.connections = {"sample"};
