@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,10 +19,29 @@
 
 namespace boardsync {
 
-// A board write and the content hash the item has once it is applied.
+// Where an item stands, as far as boardsync last staged it.
+enum class ItemStatus {
+  kLive,      // on the board
+  kArchived,  // its issue vanished (deleted, or out of the query)
+  kSkipped,   // the mapping skips its issue
+};
+
+// A change to one item: its new status and content hash, and the board write
+// that carries it (unless `queue` is false: a skipped issue that never was on
+// the board is only remembered).
 struct StagedWrite {
   BoardWrite write;
-  std::string content_hash;  // empty for archive writes
+  std::string content_hash;  // empty unless status is kLive
+  ItemStatus status = ItemStatus::kLive;
+  bool queue = true;
+};
+
+// Where a connection's sync got to. Advanced in the same transaction as the
+// writes of the page that moved it.
+struct SyncCursor {
+  std::int64_t updated_ms = 0;      // the newest `updated` staged so far
+  std::string mapping_fingerprint;  // of the mapping the items were made with
+  std::int64_t last_full_ms = 0;    // when the last reconciliation finished
 };
 
 struct OutboxEntry {
@@ -32,7 +52,7 @@ struct OutboxEntry {
 
 struct KnownItem {
   std::string content_hash;
-  bool archived = false;
+  ItemStatus status = ItemStatus::kLive;
 };
 
 class StateStore {
@@ -43,8 +63,20 @@ class StateStore {
   virtual Result<std::unordered_map<std::string, KnownItem>> KnownItems(
       std::string_view connection, std::span<const std::string> item_keys) = 0;
 
-  // Records the items' new state and queues their writes, in one transaction.
-  virtual Result<void> Stage(std::string_view connection, std::span<const StagedWrite> writes) = 0;
+  // Records the items' new state, queues their writes and, when given, moves
+  // the cursor, in one transaction.
+  virtual Result<void> Stage(std::string_view connection, std::span<const StagedWrite> writes,
+                             const SyncCursor* cursor = nullptr) = 0;
+
+  virtual Result<std::optional<SyncCursor>> Cursor(std::string_view connection) = 0;
+
+  // Reconciliation: `sweep` (any number new to this connection) marks the
+  // items whose issues it saw; LiveUnseen() then lists the live items it did
+  // not see, which are to be archived.
+  virtual Result<void> MarkSeen(std::string_view connection, std::int64_t sweep,
+                                std::span<const std::string> item_keys) = 0;
+  virtual Result<std::vector<std::string>> LiveUnseen(std::string_view connection,
+                                                      std::int64_t sweep) = 0;
 
   // The oldest queued writes, at most `limit`.
   virtual Result<std::vector<OutboxEntry>> Pending(std::size_t limit) = 0;

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,8 @@ struct TrackerIdentity {
   std::string login;
   std::string name;
   int projects = -1;  // projects the token can see; -1 when unknown
+  // The token user's time zone, minutes east of UTC, when the tracker says.
+  std::optional<int> utc_offset_minutes;
 };
 
 struct PullRequest {
@@ -25,6 +29,15 @@ struct PullRequest {
   std::vector<std::string> fields;  // source field names the mapping reads
   int page_size = 100;
   std::size_t limit = 0;            // stop after this many issues; 0: no limit
+  // Only issues last updated in [updated_from_ms, updated_to_ms] (epoch ms,
+  // UTC; an absent side is open). The connector widens the range by whatever
+  // its tracker's query language cannot express exactly, never narrows it.
+  std::optional<std::int64_t> updated_from_ms;
+  std::optional<std::int64_t> updated_to_ms;
+  // Only the identity of each issue (id, key, updated_ms), for reconciliation.
+  bool ids_only = false;
+  // Only these issues, by human key (the query is then not used).
+  std::vector<std::string> keys;
 };
 
 // Receives each page in order. An error stops the pull and is returned by Pull().
@@ -38,7 +51,8 @@ class TrackerSource {
   // is not accepted (including being served as a guest).
   virtual Result<TrackerIdentity> WhoAmI() = 0;
 
-  // Pages through the issues `request` selects, oldest change first.
+  // Pages through the issues `request` selects, oldest change first. An
+  // issue changed while paging is never skipped; it may come twice.
   virtual Result<void> Pull(const PullRequest& request, const PageSink& on_page) = 0;
 };
 

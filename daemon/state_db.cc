@@ -9,7 +9,7 @@
 namespace boardsync {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -24,9 +24,16 @@ CREATE TABLE IF NOT EXISTS items (
   board TEXT NOT NULL,
   content_hash TEXT NOT NULL,
   source_updated_at TEXT NOT NULL,
-  archived INTEGER NOT NULL DEFAULT 0,
+  status INTEGER NOT NULL,            -- ItemStatus: 0 live, 1 archived, 2 skipped
+  sweep INTEGER NOT NULL DEFAULT 0,   -- the last reconciliation that saw the issue
   PRIMARY KEY (connection, item_key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cursors (
+  connection TEXT PRIMARY KEY,
+  updated_ms INTEGER NOT NULL,
+  mapping_fingerprint TEXT NOT NULL,
+  last_full_ms INTEGER NOT NULL
+);
 -- Board writes not yet acknowledged by the board store, oldest first.
 CREATE TABLE IF NOT EXISTS outbox (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -106,14 +113,15 @@ Result<std::unordered_map<std::string, KnownItem>> StateDb::KnownItems(
   std::unordered_map<std::string, KnownItem> known;
   try {
     SQLite::Statement query(impl_->db,
-                            "SELECT content_hash, archived FROM items "
+                            "SELECT content_hash, status FROM items "
                             "WHERE connection = ? AND item_key = ?");
     for (const std::string& key : item_keys) {
       query.reset();
       query.bind(1, std::string(connection));
       query.bind(2, key);
       if (query.executeStep()) {
-        known.emplace(key, KnownItem{query.getColumn(0).getString(), query.getColumn(1).getInt() != 0});
+        known.emplace(key, KnownItem{query.getColumn(0).getString(),
+                                     static_cast<ItemStatus>(query.getColumn(1).getInt())});
       }
     }
   } catch (const std::exception& e) {
@@ -122,36 +130,37 @@ Result<std::unordered_map<std::string, KnownItem>> StateDb::KnownItems(
   return known;
 }
 
-Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedWrite> writes) {
+Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedWrite> writes,
+                            const SyncCursor* cursor) {
   try {
     SQLite::Transaction tx(impl_->db);
+    // An archive keeps the content hash: an issue that comes back unchanged
+    // is then still recognised as a change of status.
     SQLite::Statement upsert(impl_->db,
                              "INSERT INTO items (connection, item_key, board, content_hash, "
-                             "source_updated_at, archived) VALUES (?, ?, ?, ?, ?, 0) "
+                             "source_updated_at, status) VALUES (?, ?, ?, ?, ?, ?) "
                              "ON CONFLICT (connection, item_key) DO UPDATE SET "
-                             "board = excluded.board, content_hash = excluded.content_hash, "
-                             "source_updated_at = excluded.source_updated_at, archived = 0");
-    SQLite::Statement archive(impl_->db,
-                              "UPDATE items SET archived = 1 WHERE connection = ? AND item_key = ?");
+                             "board = excluded.board, status = excluded.status, "
+                             "content_hash = CASE WHEN excluded.status = 0 "
+                             "THEN excluded.content_hash ELSE items.content_hash END, "
+                             "source_updated_at = CASE WHEN excluded.status = 0 "
+                             "THEN excluded.source_updated_at ELSE items.source_updated_at END");
     SQLite::Statement queue(impl_->db,
                             "INSERT INTO outbox (connection, board, item_key, archive, payload) "
                             "VALUES (?, ?, ?, ?, ?)");
     const std::string conn(connection);
     for (const StagedWrite& staged : writes) {
       const BoardItem& item = staged.write.item;
-      if (staged.write.archive) {
-        archive.reset();
-        archive.bind(1, conn);
-        archive.bind(2, item.item_key);
-        archive.exec();
-      } else {
-        upsert.reset();
-        upsert.bind(1, conn);
-        upsert.bind(2, item.item_key);
-        upsert.bind(3, item.board);
-        upsert.bind(4, staged.content_hash);
-        upsert.bind(5, item.source_updated_at);
-        upsert.exec();
+      upsert.reset();
+      upsert.bind(1, conn);
+      upsert.bind(2, item.item_key);
+      upsert.bind(3, item.board);
+      upsert.bind(4, staged.content_hash);
+      upsert.bind(5, item.source_updated_at);
+      upsert.bind(6, static_cast<int>(staged.status));
+      upsert.exec();
+      if (!staged.queue) {
+        continue;
       }
       queue.reset();
       queue.bind(1, conn);
@@ -161,11 +170,77 @@ Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedW
       queue.bind(5, staged.write.archive ? std::string("{}") : BoardItemToValue(item).ToJson());
       queue.exec();
     }
+    if (cursor != nullptr) {
+      SQLite::Statement save(impl_->db,
+                             "INSERT OR REPLACE INTO cursors (connection, updated_ms, "
+                             "mapping_fingerprint, last_full_ms) VALUES (?, ?, ?, ?)");
+      save.bind(1, conn);
+      save.bind(2, cursor->updated_ms);
+      save.bind(3, cursor->mapping_fingerprint);
+      save.bind(4, cursor->last_full_ms);
+      save.exec();
+    }
     tx.commit();
   } catch (const std::exception& e) {
     return StorageError("staging board writes", e);
   }
   return {};
+}
+
+Result<std::optional<SyncCursor>> StateDb::Cursor(std::string_view connection) {
+  try {
+    SQLite::Statement query(impl_->db,
+                            "SELECT updated_ms, mapping_fingerprint, last_full_ms FROM cursors "
+                            "WHERE connection = ?");
+    query.bind(1, std::string(connection));
+    if (!query.executeStep()) {
+      return std::optional<SyncCursor>();
+    }
+    return std::optional<SyncCursor>(SyncCursor{query.getColumn(0).getInt64(),
+                                                query.getColumn(1).getString(),
+                                                query.getColumn(2).getInt64()});
+  } catch (const std::exception& e) {
+    return StorageError("reading the cursor", e);
+  }
+}
+
+Result<void> StateDb::MarkSeen(std::string_view connection, std::int64_t sweep,
+                               std::span<const std::string> item_keys) {
+  try {
+    SQLite::Transaction tx(impl_->db);
+    SQLite::Statement mark(impl_->db,
+                           "UPDATE items SET sweep = ? WHERE connection = ? AND item_key = ?");
+    const std::string conn(connection);
+    for (const std::string& key : item_keys) {
+      mark.reset();
+      mark.bind(1, sweep);
+      mark.bind(2, conn);
+      mark.bind(3, key);
+      mark.exec();
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    return StorageError("marking seen items", e);
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> StateDb::LiveUnseen(std::string_view connection,
+                                                     std::int64_t sweep) {
+  std::vector<std::string> keys;
+  try {
+    SQLite::Statement query(impl_->db,
+                            "SELECT item_key FROM items WHERE connection = ? AND status = 0 "
+                            "AND sweep <> ? ORDER BY item_key");
+    query.bind(1, std::string(connection));
+    query.bind(2, sweep);
+    while (query.executeStep()) {
+      keys.push_back(query.getColumn(0).getString());
+    }
+  } catch (const std::exception& e) {
+    return StorageError("listing unseen items", e);
+  }
+  return keys;
 }
 
 Result<std::vector<OutboxEntry>> StateDb::Pending(std::size_t limit) {

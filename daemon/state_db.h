@@ -29,7 +29,13 @@ class StateDb : public StateStore {
 
   Result<std::unordered_map<std::string, KnownItem>> KnownItems(
       std::string_view connection, std::span<const std::string> item_keys) override;
-  Result<void> Stage(std::string_view connection, std::span<const StagedWrite> writes) override;
+  Result<void> Stage(std::string_view connection, std::span<const StagedWrite> writes,
+                     const SyncCursor* cursor = nullptr) override;
+  Result<std::optional<SyncCursor>> Cursor(std::string_view connection) override;
+  Result<void> MarkSeen(std::string_view connection, std::int64_t sweep,
+                        std::span<const std::string> item_keys) override;
+  Result<std::vector<std::string>> LiveUnseen(std::string_view connection,
+                                              std::int64_t sweep) override;
   Result<std::vector<OutboxEntry>> Pending(std::size_t limit) override;
   Result<std::size_t> PendingCount(std::string_view connection) override;
   Result<void> Acknowledge(std::span<const std::int64_t> seqs) override;

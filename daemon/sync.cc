@@ -1,10 +1,22 @@
 #include "daemon/sync.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <iterator>
+#include <limits>
+
 #include "core/log.h"
 #include "core/time.h"
 
 namespace boardsync {
 namespace {
+
+// How far before the cursor an incremental pull starts: covers clock skew
+// between the tracker's writers and transactions that commit after a later
+// `updated` was already visible. Re-read issues cost no board write.
+constexpr std::int64_t kCursorOverlapMs = 5 * 60'000;
+
+constexpr std::size_t kMaxProblems = 100;
 
 // FNV-1a: the hash only tells "same content" from "changed", it guards nothing.
 std::string ContentHash(std::string_view text) {
@@ -30,7 +42,245 @@ std::string HashOf(const BoardItem& item) {
   return ContentHash(Value(std::move(content)).ToJson());
 }
 
-constexpr std::size_t kMaxProblems = 100;
+// One connection's sync: the passes over the tracker, and what each page
+// stages in the state database.
+class ConnectionSync {
+ public:
+  ConnectionSync(const ConnectionConfig& connection, TrackerSource& tracker,
+                 const Mapping& mapping, StateStore& state, const SyncOptions& options)
+      : connection_(connection),
+        tracker_(tracker),
+        mapping_(mapping),
+        state_(state),
+        options_(options),
+        now_ms_(NowMs()) {
+    report_.connection = connection.name;
+  }
+
+  SyncReport Run() {
+    if (auto done = RunPasses(); !done) {
+      report_.error = done.error();
+    }
+    return std::move(report_);
+  }
+
+ private:
+  Result<void> RunPasses() {
+    auto cursor = state_.Cursor(connection_.name);
+    if (!cursor) {
+      return std::unexpected(cursor.error());
+    }
+    const std::string fingerprint = mapping_.Fingerprint();
+    const bool remap = *cursor && (*cursor)->mapping_fingerprint != fingerprint;
+    const bool full = options_.full || !*cursor || remap;
+    // A mapping change is recorded only once every item is re-mapped, so a
+    // sync that stops half way starts the full pass again.
+    cursor_ = cursor->value_or(SyncCursor{0, fingerprint, 0});
+    const bool reconcile = !options_.dry_run && options_.limit == 0;
+
+    PullRequest request = BaseRequest();
+    if (!full) {
+      request.updated_from_ms = cursor_.updated_ms - kCursorOverlapMs;
+      // Fixed at the start: later changes belong to the next sync.
+      request.updated_to_ms = now_ms_;
+    }
+    if (full && reconcile) {
+      sweep_ = NextSweep();  // a full pass sees every issue: it is the sweep
+    }
+    if (auto pulled = tracker_.Pull(request, [this](std::vector<Issue> page) {
+          return Process(std::move(page), /*advance_cursor=*/true);
+        });
+        !pulled) {
+      return pulled;
+    }
+    if (!reconcile) {
+      return {};
+    }
+    if (!full) {
+      const auto since_full = std::chrono::milliseconds(now_ms_ - cursor_.last_full_ms);
+      if (since_full < connection_.full_resync) {
+        return {};
+      }
+      if (auto swept = Sweep(); !swept) {
+        return swept;
+      }
+    }
+    return ArchiveUnseen(fingerprint);
+  }
+
+  // A number no earlier sweep of this connection used: its start time, made
+  // distinct from the last one's even within the same millisecond.
+  std::int64_t NextSweep() const { return std::max(now_ms_, cursor_.last_full_ms + 1); }
+
+  PullRequest BaseRequest() const {
+    PullRequest request;
+    request.query = connection_.query;
+    request.fields = mapping_.SourceFields();
+    request.page_size = connection_.page_size;
+    request.limit = options_.limit;
+    return request;
+  }
+
+  // An id-only pass over the query's issues marks every item still there.
+  // Issues it finds that the board lacks (they came back, or entered the
+  // query without changing) are then pulled in full.
+  Result<void> Sweep() {
+    sweep_ = NextSweep();
+    PullRequest request = BaseRequest();
+    request.ids_only = true;
+    std::vector<std::string> missing;
+    auto swept = tracker_.Pull(request, [&](std::vector<Issue> page) -> Result<void> {
+      std::vector<std::string> keys = ItemKeys(page);
+      auto known = state_.KnownItems(connection_.name, keys);
+      if (!known) {
+        return std::unexpected(known.error());
+      }
+      for (std::size_t i = 0; i < page.size(); ++i) {
+        auto it = known->find(keys[i]);
+        if (it == known->end() || it->second.status == ItemStatus::kArchived) {
+          missing.push_back(page[i].key);
+        }
+      }
+      return state_.MarkSeen(connection_.name, *sweep_, keys);
+    });
+    if (!swept || missing.empty()) {
+      return swept;
+    }
+    PullRequest fetch = BaseRequest();
+    fetch.keys = std::move(missing);
+    return tracker_.Pull(fetch, [this](std::vector<Issue> page) {
+      return Process(std::move(page), /*advance_cursor=*/false);
+    });
+  }
+
+  // Archives the live items the sweep did not see and records the
+  // reconciliation (and the mapping it used) in the cursor.
+  Result<void> ArchiveUnseen(const std::string& fingerprint) {
+    auto unseen = state_.LiveUnseen(connection_.name, *sweep_);
+    if (!unseen) {
+      return std::unexpected(unseen.error());
+    }
+    std::vector<StagedWrite> writes;
+    writes.reserve(unseen->size());
+    for (std::string& key : *unseen) {
+      StagedWrite& staged = writes.emplace_back();
+      staged.write.archive = true;
+      staged.write.item.board = connection_.board;
+      staged.write.item.item_key = std::move(key);
+      staged.status = ItemStatus::kArchived;
+    }
+    report_.counts.archived += static_cast<std::int64_t>(writes.size());
+    cursor_.mapping_fingerprint = fingerprint;
+    cursor_.last_full_ms = *sweep_;
+    return state_.Stage(connection_.name, writes, &cursor_);
+  }
+
+  std::vector<std::string> ItemKeys(const std::vector<Issue>& page) const {
+    std::vector<std::string> keys;
+    keys.reserve(page.size());
+    for (const Issue& issue : page) {
+      keys.push_back(ItemKey(connection_.name, issue.id));
+    }
+    return keys;
+  }
+
+  // Maps one page, compares it with what was staged before, and stages the
+  // changes (with the cursor, when this pass moves it) in one transaction.
+  Result<void> Process(std::vector<Issue> page, bool advance_cursor) {
+    SyncCounts& counts = report_.counts;
+    counts.pulled += static_cast<std::int64_t>(page.size());
+    const std::vector<std::string> keys = ItemKeys(page);
+    auto known = state_.KnownItems(connection_.name, keys);
+    if (!known) {
+      return std::unexpected(known.error());
+    }
+    std::vector<StagedWrite> writes;
+    for (std::size_t i = 0; i < page.size(); ++i) {
+      Issue& issue = page[i];
+      if (advance_cursor) {
+        cursor_.updated_ms = std::max(cursor_.updated_ms, issue.updated_ms);
+      }
+      auto previous = known->find(keys[i]);
+      const KnownItem* before = previous == known->end() ? nullptr : &previous->second;
+      auto fields = ApplyMapping(mapping_, issue);
+      if (!fields) {
+        ++counts.failed;
+        if (report_.problems.size() < kMaxProblems) {
+          report_.problems.push_back(fields.error().message);
+        }
+        Log(LogLevel::kWarn, "An issue could not be mapped; its item is left as it was.",
+            {{"connection", connection_.name},
+             {"issue", issue.key},
+             {"error", fields.error().message}});
+        continue;
+      }
+      StagedWrite staged;
+      BoardItem& item = staged.write.item;
+      item.board = connection_.board;
+      item.item_key = keys[i];
+      if (!fields->has_value()) {
+        Skip(before, staged, writes);
+        continue;
+      }
+      item.source_key = std::move(issue.key);
+      item.source_url = std::move(issue.url);
+      item.source_updated_at = FormatIsoUtc(issue.updated_ms);
+      item.fields = std::move(**fields);
+      staged.content_hash = HashOf(item);
+      if (before != nullptr && before->status == ItemStatus::kLive &&
+          before->content_hash == staged.content_hash) {
+        ++counts.unchanged;
+        continue;
+      }
+      // An item that was ever on the board has a content hash, even when it
+      // was archived or skipped since.
+      ++(before != nullptr && !before->content_hash.empty() ? counts.updated : counts.created);
+      writes.push_back(std::move(staged));
+    }
+    if (options_.on_progress) {
+      options_.on_progress(counts);
+    }
+    if (options_.dry_run) {
+      std::move(writes.begin(), writes.end(), std::back_inserter(report_.changes));
+      return {};
+    }
+    if (auto staged = state_.Stage(connection_.name, writes, advance_cursor ? &cursor_ : nullptr);
+        !staged) {
+      return staged;
+    }
+    if (sweep_) {
+      return state_.MarkSeen(connection_.name, *sweep_, keys);
+    }
+    return {};
+  }
+
+  // A skipped issue: an item on the board leaves it; otherwise it is only
+  // remembered, so that reconciliation does not fetch it again.
+  void Skip(const KnownItem* before, StagedWrite& staged, std::vector<StagedWrite>& writes) {
+    staged.status = ItemStatus::kSkipped;
+    if (before != nullptr && before->status == ItemStatus::kLive) {
+      staged.write.archive = true;
+      ++report_.counts.archived;
+    } else {
+      ++report_.counts.skipped;
+      staged.queue = false;
+      if (before != nullptr && before->status == ItemStatus::kSkipped) {
+        return;
+      }
+    }
+    writes.push_back(std::move(staged));
+  }
+
+  const ConnectionConfig& connection_;
+  TrackerSource& tracker_;
+  const Mapping& mapping_;
+  StateStore& state_;
+  const SyncOptions& options_;
+  const std::int64_t now_ms_;
+  SyncCursor cursor_;
+  std::optional<std::int64_t> sweep_;  // set while reconciling
+  SyncReport report_;
+};
 
 }  // namespace
 
@@ -43,85 +293,7 @@ std::string ItemKey(std::string_view connection, std::string_view issue_id) {
 
 SyncReport PullConnection(const ConnectionConfig& connection, TrackerSource& tracker,
                           const Mapping& mapping, StateStore& state, const SyncOptions& options) {
-  SyncReport report;
-  report.connection = connection.name;
-  SyncCounts& counts = report.counts;
-
-  PullRequest request;
-  request.query = connection.query;
-  request.fields = mapping.SourceFields();
-  request.page_size = connection.page_size;
-  request.limit = options.limit;
-
-  auto on_page = [&](std::vector<Issue> page) -> Result<void> {
-    counts.pulled += static_cast<std::int64_t>(page.size());
-    std::vector<std::string> keys;
-    keys.reserve(page.size());
-    for (const Issue& issue : page) {
-      keys.push_back(ItemKey(connection.name, issue.id));
-    }
-    auto known = state.KnownItems(connection.name, keys);
-    if (!known) {
-      return std::unexpected(known.error());
-    }
-    std::vector<StagedWrite> writes;
-    for (std::size_t i = 0; i < page.size(); ++i) {
-      const Issue& issue = page[i];
-      auto previous = known->find(keys[i]);
-      bool exists = previous != known->end();
-      auto fields = ApplyMapping(mapping, issue);
-      if (!fields) {
-        ++counts.failed;
-        if (report.problems.size() < kMaxProblems) {
-          report.problems.push_back(fields.error().message);
-        }
-        Log(LogLevel::kWarn, "An issue could not be mapped; it is left as it was.",
-            {{"connection", connection.name}, {"issue", issue.key},
-             {"error", fields.error().message}});
-        continue;
-      }
-      StagedWrite staged;
-      BoardItem& item = staged.write.item;
-      item.board = connection.board;
-      item.item_key = keys[i];
-      if (!fields->has_value()) {
-        // Skipped by the mapping: an item already on the board leaves it.
-        if (exists && !previous->second.archived) {
-          staged.write.archive = true;
-          ++counts.archived;
-          writes.push_back(std::move(staged));
-        } else {
-          ++counts.skipped;
-        }
-        continue;
-      }
-      item.source_key = issue.key;
-      item.source_url = issue.url;
-      item.source_updated_at = FormatIsoUtc(issue.updated_ms);
-      item.fields = std::move(**fields);
-      staged.content_hash = HashOf(item);
-      if (exists && !previous->second.archived &&
-          previous->second.content_hash == staged.content_hash) {
-        ++counts.unchanged;
-        continue;
-      }
-      ++(exists ? counts.updated : counts.created);
-      writes.push_back(std::move(staged));
-    }
-    if (options.on_progress) {
-      options.on_progress(counts);
-    }
-    if (options.dry_run) {
-      std::move(writes.begin(), writes.end(), std::back_inserter(report.changes));
-      return {};
-    }
-    return state.Stage(connection.name, writes);
-  };
-
-  if (auto pulled = tracker.Pull(request, on_page); !pulled) {
-    report.error = pulled.error();
-  }
-  return report;
+  return ConnectionSync(connection, tracker, mapping, state, options).Run();
 }
 
 Result<std::int64_t> DrainOutbox(StateStore& state, BoardSink& board, std::size_t batch_size) {

@@ -27,13 +27,14 @@ struct SyncCounts {
   std::int64_t skipped = 0;  // by the mapping's `skip`
   std::int64_t failed = 0;   // issues that could not be mapped
 };
+
 struct SyncOptions {
-  bool dry_run = false;   // pull and map, but stage nothing
+  bool full = false;      // re-read everything and archive items whose issues vanished
+  bool dry_run = false;   // pull and map, but stage nothing (and do not reconcile)
   std::size_t limit = 0;  // stop after this many issues; 0: all
   // Called after each page with the counts so far, e.g. to show progress.
   std::function<void(const SyncCounts&)> on_progress;
 };
-
 
 struct SyncReport {
   std::string connection;
@@ -48,6 +49,12 @@ std::string ItemKey(std::string_view connection, std::string_view issue_id);
 
 // Pulls and stages the changes of one connection. Never throws; a failure
 // is in report.error, and pages staged before it stay staged.
+//
+// Normally pulls only the issues updated since the connection's cursor (with
+// an overlap). A full pass (--full, the first sync, or a changed mapping)
+// re-reads everything. A reconciliation archives the items whose issues the
+// query no longer returns: after every full pass, and, when full_resync has
+// passed since the last one, by an id-only sweep after the incremental pull.
 SyncReport PullConnection(const ConnectionConfig& connection, TrackerSource& tracker,
                           const Mapping& mapping, StateStore& state, const SyncOptions& options);
 

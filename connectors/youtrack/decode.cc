@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cmath>
+#include <regex>
 #include <string>
 #include <utility>
 
@@ -484,6 +485,44 @@ Result<std::vector<Issue>> DecodeIssuePage(const Value& json, const YouTrackBase
   return issues;
 }
 
+std::optional<int> DecodeUtcOffset(const Value& timezone) {
+  // The documented shape is TimeZoneDescriptor {id, presentation, offset}
+  // without the offset's unit, so the readable forms come first.
+  static const std::regex kSigned(R"((?:UTC|GMT)\s*([+-])(\d{1,2})(?::?(\d{2}))?)");
+  std::smatch match;
+  for (std::string_view key : {"presentation", "id"}) {
+    std::string text(timezone.StringOr(key));
+    if (std::regex_search(text, match, kSigned)) {
+      int minutes = std::stoi(match[2].str()) * 60 + (match[3].matched ? std::stoi(match[3].str()) : 0);
+      // POSIX "Etc/GMT+10" is ten hours *behind* UTC.
+      bool posix = text.starts_with("Etc/GMT");
+      bool east = (match[1].str() == "+") != posix;
+      return east ? minutes : -minutes;
+    }
+  }
+  std::string_view id = timezone.StringOr("id");
+  if (id == "UTC" || id == "GMT" || id == "Etc/UTC" || id == "Etc/GMT" || id == "Z") {
+    return 0;
+  }
+  const Value* offset = timezone.FindNonNull("offset");
+  if (offset != nullptr && offset->IsInt()) {
+    // Real zones are within -12h..+14h: that range tells minutes, seconds
+    // and milliseconds apart.
+    std::int64_t v = offset->AsInt();
+    std::int64_t magnitude = v < 0 ? -v : v;
+    if (magnitude <= 14 * 60) {
+      return static_cast<int>(v);
+    }
+    if (magnitude <= 14 * 3600 && v % 60 == 0) {
+      return static_cast<int>(v / 60);
+    }
+    if (magnitude <= 14 * 3'600'000LL && v % 60'000 == 0) {
+      return static_cast<int>(v / 60'000);
+    }
+  }
+  return std::nullopt;
+}
+
 Result<TrackerIdentity> DecodeMe(const Value& json) {
   constexpr std::string_view kGuest =
       "the token was not accepted: YouTrack answered as the guest user";
@@ -514,6 +553,13 @@ Result<TrackerIdentity> DecodeMe(const Value& json) {
   identity.login = login->AsString();
   std::string_view full_name = json.StringOr("fullName");
   identity.name = full_name.empty() ? identity.login : std::string(full_name);
+  if (const Value* profiles = json.FindNonNull("profiles")) {
+    if (const Value* general = profiles->FindNonNull("general")) {
+      if (const Value* timezone = general->FindNonNull("timezone")) {
+        identity.utc_offset_minutes = DecodeUtcOffset(*timezone);
+      }
+    }
+  }
   return identity;
 }
 

@@ -3,6 +3,7 @@
 // be tested directly. Value shapes follow DESIGN §3.
 #pragma once
 
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -38,5 +39,9 @@ Result<Value> DecodeCustomFieldValue(const Value& custom_field, std::string_view
 // a banned user are kAuth; a body without a login is kBadResponse. Leaves
 // TrackerIdentity::projects at -1.
 Result<TrackerIdentity> DecodeMe(const Value& json);
+
+// Minutes east of UTC of a TimeZoneDescriptor {id, presentation, offset},
+// or nullopt when it does not say in a form we can read.
+std::optional<int> DecodeUtcOffset(const Value& timezone);
 
 }  // namespace boardsync

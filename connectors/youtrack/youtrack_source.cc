@@ -1,6 +1,8 @@
 #include "connectors/youtrack/youtrack_source.h"
 
 #include <algorithm>
+#include <limits>
+#include <map>
 #include <cctype>
 #include <string_view>
 #include <unordered_set>
@@ -8,29 +10,19 @@
 
 #include "connectors/youtrack/decode.h"
 #include "connectors/youtrack/fields.h"
+#include "connectors/youtrack/query.h"
 #include "connectors/youtrack/response.h"
 #include "core/text.h"
 #include "core/redact.h"
+#include "core/time.h"
 
 namespace boardsync {
 namespace {
 
 constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 10'000;
 
 }  // namespace
-
-std::string WithUpdatedAscending(std::string_view query) {
-  // YouTrack takes one sort clause per query; a user's own one wins.
-  if (AsciiLower(query).find("sort by") != std::string::npos) {
-    return std::string(query);
-  }
-  std::string out(TrimSpace(query));
-  if (!out.empty()) {
-    out += " ";
-  }
-  out += "sort by: updated asc";
-  return out;
-}
 
 YouTrackSource::YouTrackSource(YouTrackOptions options, HttpClient& http)
     : options_(std::move(options)), http_(http) {}
@@ -70,14 +62,25 @@ Result<Value> YouTrackSource::GetJson(const std::string& url) {
   return json;
 }
 
-Result<TrackerIdentity> YouTrackSource::WhoAmI() {
-  auto me = GetJson(options_.base.api + "/users/me?fields=id,login,fullName,guest,banned");
+Result<TrackerIdentity> YouTrackSource::FetchMe() {
+  auto me = GetJson(options_.base.api +
+                    "/users/me?fields=id,login,fullName,guest,banned,"
+                    "profiles(general(timezone(id,presentation,offset)))");
   if (!me) {
     return std::unexpected(me.error());
   }
   auto identity = DecodeMe(*me);
   if (!identity) {
     return std::unexpected(Contextual(identity.error()));
+  }
+  me_ = *identity;
+  return identity;
+}
+
+Result<TrackerIdentity> YouTrackSource::WhoAmI() {
+  auto identity = FetchMe();
+  if (!identity) {
+    return identity;
   }
 
   // Counting is informative only; a token that may read issues but not list
@@ -102,44 +105,91 @@ Result<TrackerIdentity> YouTrackSource::WhoAmI() {
   return identity;
 }
 
+Result<std::vector<Issue>> YouTrackSource::FetchPage(const IssueProjection& projection,
+                                                     const std::string& query, int top) {
+  auto json = GetJson(options_.base.service + IssuePageTarget(projection, query, top, 0));
+  if (!json) {
+    return std::unexpected(json.error());
+  }
+  auto page = DecodeIssuePage(*json, options_.base);
+  if (!page) {
+    return std::unexpected(Contextual(page.error()));
+  }
+  return page;
+}
+
 Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on_page) {
-  const IssueProjection projection = BuildIssueProjection(request.fields);
-  const std::string query = WithUpdatedAscending(request.query);
+  // Every pull starts by checking the token: a token YouTrack does not
+  // accept may be served as the guest, who sees no issues. The answer also
+  // gives the user's time zone, in which YouTrack reads query dates.
+  if (!me_) {
+    if (auto me = FetchMe(); !me) {
+      return std::unexpected(me.error());
+    }
+  }
+  const IssueProjection projection =
+      request.ids_only ? IssueProjection{"id,idReadable,updated", {}}
+                       : BuildIssueProjection(request.fields);
   const int page_size = request.page_size > 0 ? request.page_size : kDefaultPageSize;
+  if (!request.keys.empty()) {
+    return PullKeys(request, projection, page_size, on_page);
+  }
 
-  std::unordered_set<std::string> seen;
+  // Widen the range by what the query cannot say exactly: seconds only, and
+  // dates in the user's zone, which may have changed offset (DST) since.
+  constexpr std::int64_t kUnknownZoneMargin = 14 * 3'600'000LL;
+  constexpr std::int64_t kDstMargin = 3'600'000LL;
+  const int offset = me_->utc_offset_minutes.value_or(0);
+  std::optional<std::int64_t> from = request.updated_from_ms;
+  std::optional<std::int64_t> to = request.updated_to_ms;
+  if (!me_->utc_offset_minutes) {
+    from = from ? std::optional(*from - kUnknownZoneMargin) : std::nullopt;
+    to = to ? std::optional(*to + kUnknownZoneMargin) : std::nullopt;
+  } else if (from && NowMs() - *from > 12 * 3'600'000LL) {
+    *from -= kDstMargin;
+  }
+
+  // Keyset paging on `updated`: each request starts at the second of the
+  // newest issue so far, so an issue that changes while we page (and moves
+  // to the end of the order) never shifts an unread one out of reach, as
+  // $skip paging would. Issues already handed on at that second are
+  // recognised by id and update time.
+  std::map<std::string, std::int64_t> at_boundary;  // id -> updated_ms
   std::size_t delivered = 0;
-  int skip = 0;
+  int top = page_size;
   while (true) {
-    int top = page_size;
-    if (request.limit > 0) {
-      top = static_cast<int>(std::min<std::size_t>(top, request.limit - delivered));
-    }
-    auto json = GetJson(options_.base.service + IssuePageTarget(projection, query, top, skip));
-    if (!json) {
-      return std::unexpected(json.error());
-    }
-    auto page = DecodeIssuePage(*json, options_.base);
+    auto page = FetchPage(projection, UpdatedRangeQuery(request.query, from, to, offset), top);
     if (!page) {
-      return std::unexpected(Contextual(page.error()));
+      return std::unexpected(page.error());
     }
-    const std::size_t received = page->size();
-
-    // With $skip paging, an issue updated during the pull moves to the end of
-    // the order and comes again; hand it on once.
+    const bool last = page->size() < static_cast<std::size_t>(top);
+    std::int64_t newest = from.value_or(std::numeric_limits<std::int64_t>::min());
     std::vector<Issue> fresh;
-    fresh.reserve(received);
+    fresh.reserve(page->size());
     for (Issue& issue : *page) {
-      if (seen.insert(issue.id).second) {
+      newest = std::max(newest, issue.updated_ms);
+      auto seen = at_boundary.find(issue.id);
+      if (seen == at_boundary.end() || seen->second != issue.updated_ms) {
         fresh.push_back(std::move(issue));
       }
     }
-    if (received >= static_cast<std::size_t>(top) && fresh.empty()) {
-      // A full page of nothing new: paging does not advance (a proxy that
-      // drops $skip?). Stopping beats looping forever.
-      return std::unexpected(Contextual(
-          Error{ErrorCode::kBadResponse, "YouTrack returned the same issues again at $skip=" +
-                                             std::to_string(skip) + "; paging does not advance"}));
+    const std::int64_t boundary = newest - ((newest % 1000) + 1000) % 1000;  // floor to the second
+    if (from && boundary <= *from - ((*from % 1000) + 1000) % 1000) {
+      // The whole page sits in the boundary second: ask for a bigger page.
+      if (!last && top >= kMaxPageSize) {
+        return std::unexpected(Contextual(Error{
+            ErrorCode::kBadResponse,
+            "more than " + std::to_string(kMaxPageSize) + " issues share one update second"}));
+      }
+      top = std::min(top * 2, kMaxPageSize);
+    } else {
+      at_boundary.clear();
+      top = page_size;
+    }
+    for (const Issue& issue : fresh) {
+      if (issue.updated_ms >= boundary) {
+        at_boundary[issue.id] = issue.updated_ms;
+      }
     }
     if (request.limit > 0 && delivered + fresh.size() > request.limit) {
       fresh.resize(request.limit - delivered);
@@ -150,14 +200,35 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
         return sunk;
       }
     }
-    if (received < static_cast<std::size_t>(top)) {
-      return {};  // a short page is the last one
-    }
-    if (request.limit > 0 && delivered >= request.limit) {
+    if (last || (request.limit > 0 && delivered >= request.limit)) {
       return {};
     }
-    skip += static_cast<int>(received);
+    from = boundary;
   }
+}
+
+Result<void> YouTrackSource::PullKeys(const PullRequest& request,
+                                      const IssueProjection& projection, int page_size,
+                                      const PageSink& on_page) {
+  // Keys go into the query; keep each query well under the 2048 characters
+  // some servers accept.
+  constexpr std::size_t kKeysPerQuery = 50;
+  for (std::size_t i = 0; i < request.keys.size(); i += kKeysPerQuery) {
+    std::vector<std::string> batch(
+        request.keys.begin() + static_cast<std::ptrdiff_t>(i),
+        request.keys.begin() + static_cast<std::ptrdiff_t>(std::min(request.keys.size(), i + kKeysPerQuery)));
+    auto page = FetchPage(projection, IssueKeysQuery(batch),
+                          std::max<int>(page_size, static_cast<int>(batch.size())));
+    if (!page) {
+      return std::unexpected(page.error());
+    }
+    if (!page->empty()) {
+      if (auto sunk = on_page(std::move(*page)); !sunk) {
+        return sunk;
+      }
+    }
+  }
+  return {};
 }
 
 std::unique_ptr<TrackerSource> MakeYouTrackSource(YouTrackOptions options, HttpClient& http) {

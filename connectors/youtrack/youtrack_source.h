@@ -5,10 +5,13 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <vector>
 #include <string>
 #include <string_view>
 
 #include "connectors/youtrack/base_url.h"
+#include "connectors/youtrack/fields.h"
 #include "core/http_client.h"
 #include "core/secret.h"
 #include "core/tracker_source.h"
@@ -31,13 +34,18 @@ class YouTrackSource : public TrackerSource {
   // (projects = -1 when the token may not list them: HTTP 403).
   Result<TrackerIdentity> WhoAmI() override;
 
-  // GET {api}/issues page by page ($skip/$top), until a short page or
-  // request.limit issues. The query gets "sort by: updated asc" unless it has
-  // its own sort clause. An issue seen twice in one pull (it moved between
-  // pages while paging) is handed on once.
+  // Checks the token with {api}/users/me once (which also gives the user's
+  // time zone), then GETs {api}/issues sorted by update time, paging by
+  // keyset on `updated` (never by a growing $skip) until a short page or
+  // request.limit issues. With request.keys, asks for those issues instead.
   Result<void> Pull(const PullRequest& request, const PageSink& on_page) override;
 
  private:
+  Result<TrackerIdentity> FetchMe();
+  Result<std::vector<Issue>> FetchPage(const IssueProjection& projection, const std::string& query,
+                                       int top);
+  Result<void> PullKeys(const PullRequest& request, const IssueProjection& projection,
+                        int page_size, const PageSink& on_page);
   // GET `url` and read the answer as JSON; errors carry the connection name.
   Result<Value> GetJson(const std::string& url);
   Result<HttpResponse> Get(const std::string& url);
@@ -45,13 +53,11 @@ class YouTrackSource : public TrackerSource {
 
   YouTrackOptions options_;
   HttpClient& http_;
+  std::optional<TrackerIdentity> me_;  // from the first /users/me
 };
 
 // For the connector registry: a YouTrackSource behind the interface.
 std::unique_ptr<TrackerSource> MakeYouTrackSource(YouTrackOptions options, HttpClient& http);
 
-// `query` with YouTrack's "sort by: updated asc" appended, unless it already
-// has a "sort by:" clause; this gives Pull() its oldest-change-first order.
-std::string WithUpdatedAscending(std::string_view query);
 
 }  // namespace boardsync

@@ -53,6 +53,7 @@ TEST(StateDbTest, KnownItemsRemembersHashesAndArchivedStateAcrossReopen) {
     std::vector<StagedWrite> writes = {Upsert("c:2-1", "h1", "a"), Upsert("c:2-2", "h2", "b")};
     ASSERT_TRUE((*db)->Stage("c", writes));
     StagedWrite archive;
+    archive.status = ItemStatus::kArchived;
     archive.write.archive = true;
     archive.write.item.board = "roadmap";
     archive.write.item.item_key = "c:2-2";
@@ -65,13 +66,46 @@ TEST(StateDbTest, KnownItemsRemembersHashesAndArchivedStateAcrossReopen) {
   ASSERT_TRUE(known);
   ASSERT_EQ(known->size(), 2u);
   EXPECT_EQ(known->at("c:2-1").content_hash, "h1");
-  EXPECT_FALSE(known->at("c:2-1").archived);
-  EXPECT_TRUE(known->at("c:2-2").archived);
+  EXPECT_EQ(known->at("c:2-1").status, ItemStatus::kLive);
+  EXPECT_EQ(known->at("c:2-2").status, ItemStatus::kArchived);
+  EXPECT_EQ(known->at("c:2-2").content_hash, "h2");  // kept: a return is seen as a change
   EXPECT_TRUE((*db)->KnownItems("other", keys)->empty());
   auto pending = (*db)->Pending(10);
   ASSERT_EQ(pending->size(), 3u);
   EXPECT_TRUE((*pending)[2].write.archive);
   EXPECT_EQ((*pending)[2].write.item.item_key, "c:2-2");
+}
+
+TEST(StateDbTest, TheCursorMovesWithTheWritesOfItsPage) {
+  TempDir dir;
+  auto db = StateDb::Open(dir.path());
+  ASSERT_TRUE(db);
+  EXPECT_FALSE((*db)->Cursor("c").value().has_value());
+  SyncCursor cursor{1'700'000'000'123, "f1", 1'700'000'000'000};
+  std::vector<StagedWrite> writes = {Upsert("c:2-1", "h1", "a")};
+  ASSERT_TRUE((*db)->Stage("c", writes, &cursor));
+  auto saved = (*db)->Cursor("c");
+  ASSERT_TRUE(saved && *saved);
+  EXPECT_EQ((*saved)->updated_ms, 1'700'000'000'123);
+  EXPECT_EQ((*saved)->mapping_fingerprint, "f1");
+  EXPECT_EQ((*saved)->last_full_ms, 1'700'000'000'000);
+  EXPECT_FALSE((*db)->Cursor("other").value().has_value());
+}
+
+TEST(StateDbTest, LiveUnseenListsLiveItemsASweepDidNotMark) {
+  TempDir dir;
+  auto db = StateDb::Open(dir.path());
+  ASSERT_TRUE(db);
+  std::vector<StagedWrite> writes = {Upsert("c:2-1", "h1", "a"), Upsert("c:2-2", "h2", "b"),
+                                     Upsert("c:2-3", "h3", "c")};
+  writes[2].status = ItemStatus::kSkipped;
+  writes[2].queue = false;
+  ASSERT_TRUE((*db)->Stage("c", writes));
+  EXPECT_EQ((*db)->PendingCount("c").value(), 2u);  // the skipped one is only remembered
+  std::vector<std::string> seen = {"c:2-1"};
+  ASSERT_TRUE((*db)->MarkSeen("c", 42, seen));
+  EXPECT_EQ((*db)->LiveUnseen("c", 42).value(), std::vector<std::string>{"c:2-2"});
+  EXPECT_EQ((*db)->LiveUnseen("c", 43).value(), (std::vector<std::string>{"c:2-1", "c:2-2"}));
 }
 
 TEST(StateDbTest, RunRecordsAreKeptPerConnection) {

@@ -2,33 +2,63 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
+#include "core/time.h"
 #include "daemon/state_db.h"
 #include "tests/support/temp_dir.h"
 
 namespace boardsync {
 namespace {
 
-// A tracker holding issues in memory, paging like a real one.
+// A tracker holding issues in memory, answering like a real one: sorted by
+// update time, filtered by the requested range or keys.
 class MemoryTracker : public TrackerSource {
  public:
   std::vector<Issue> issues;
   std::optional<Error> fail_after_first_page;
-  int pulls = 0;
+  std::vector<PullRequest> requests;
 
-  Result<TrackerIdentity> WhoAmI() override { return TrackerIdentity{"me", "Me", 1}; }
+  Result<TrackerIdentity> WhoAmI() override { return TrackerIdentity{"me", "Me", 1, 0}; }
   Result<void> Pull(const PullRequest& request, const PageSink& on_page) override {
-    ++pulls;
-    for (std::size_t i = 0; i < issues.size(); i += request.page_size) {
+    requests.push_back(request);
+    std::vector<Issue> selected;
+    for (const Issue& issue : issues) {
+      bool in_range = (!request.updated_from_ms || issue.updated_ms >= *request.updated_from_ms) &&
+                      (!request.updated_to_ms || issue.updated_ms <= *request.updated_to_ms);
+      bool wanted = request.keys.empty() ||
+                    std::find(request.keys.begin(), request.keys.end(), issue.key) !=
+                        request.keys.end();
+      if (in_range && wanted) {
+        Issue copy = issue;
+        if (request.ids_only) {
+          copy.fields.clear();
+        }
+        selected.push_back(std::move(copy));
+      }
+    }
+    std::stable_sort(selected.begin(), selected.end(),
+                     [](const Issue& a, const Issue& b) { return a.updated_ms < b.updated_ms; });
+    for (std::size_t i = 0; i < selected.size(); i += request.page_size) {
       if (i > 0 && fail_after_first_page) {
         return std::unexpected(*fail_after_first_page);
       }
-      std::vector<Issue> page(issues.begin() + i,
-                              issues.begin() + std::min(issues.size(), i + request.page_size));
+      std::vector<Issue> page(selected.begin() + i,
+                              selected.begin() + std::min(selected.size(), i + request.page_size));
       if (auto r = on_page(std::move(page)); !r) {
         return r;
       }
     }
     return {};
+  }
+
+  Issue* Find(const std::string& key) {
+    for (Issue& issue : issues) {
+      if (issue.key == key) {
+        return &issue;
+      }
+    }
+    return nullptr;
   }
 };
 
@@ -137,7 +167,8 @@ TEST_F(SyncTest, OnlyChangedItemsAreWritten) {
   ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
   board_.applied.clear();
   tracker_.issues[2].fields["summary"] = "Renamed";
-  tracker_.issues[3].updated_ms += 1000;  // a change in a field the mapping ignores
+  tracker_.issues[2].updated_ms = NowMs();
+  tracker_.issues[3].updated_ms = NowMs();  // a change in a field the mapping ignores
   SyncReport report = Pull();
   EXPECT_EQ(report.counts.updated, 1);
   EXPECT_EQ(report.counts.unchanged, 4);
@@ -148,6 +179,7 @@ TEST_F(SyncTest, OnlyChangedItemsAreWritten) {
 
 TEST_F(SyncTest, AnIssueThatFailsToMapIsReportedByKeyAndTheOthersGoOn) {
   tracker_.issues[1].fields["Estimation"] = "a lot";
+  tracker_.issues[1].updated_ms = NowMs();
   SyncReport report = Pull();
   EXPECT_FALSE(report.error);
   EXPECT_EQ(report.counts.failed, 1);
@@ -161,6 +193,7 @@ TEST_F(SyncTest, AnIssueNowSkippedLeavesTheBoardArchivedAndComesBack) {
   ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
   board_.applied.clear();
   tracker_.issues[0].fields["State"] = "Duplicate";
+  tracker_.issues[0].updated_ms = NowMs();
   SyncReport report = Pull();
   EXPECT_EQ(report.counts.archived, 1);
   ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
@@ -170,6 +203,8 @@ TEST_F(SyncTest, AnIssueNowSkippedLeavesTheBoardArchivedAndComesBack) {
   // Skipped again: nothing more to do.
   EXPECT_EQ(Pull().counts.skipped, 1);
   tracker_.issues[0].fields["State"] = "Open";
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  tracker_.issues[0].updated_ms = NowMs();
   SyncReport back = Pull();
   EXPECT_EQ(back.counts.updated, 1);
 }
@@ -200,6 +235,99 @@ TEST_F(SyncTest, DryRunStagesNothingAndListsTheChanges) {
   EXPECT_EQ(report.changes.size(), 5u);
   EXPECT_EQ(state_->PendingCount("acme").value(), 0u);
   EXPECT_EQ(Pull().counts.created, 5);  // nothing was remembered
+}
+
+TEST_F(SyncTest, LaterSyncsAskOnlyForIssuesUpdatedSinceTheCursor) {
+  Pull();
+  ASSERT_EQ(tracker_.requests.size(), 1u);
+  EXPECT_FALSE(tracker_.requests[0].updated_from_ms);  // the first sync reads everything
+  Pull();
+  ASSERT_EQ(tracker_.requests.size(), 2u);
+  const PullRequest& second = tracker_.requests[1];
+  ASSERT_TRUE(second.updated_from_ms);
+  ASSERT_TRUE(second.updated_to_ms);
+  // The newest issue is RAP-5, updated at +5; the pull starts 5 minutes before.
+  EXPECT_EQ(*second.updated_from_ms, 1'700'000'000'005 - 5 * 60'000);
+  EXPECT_GE(*second.updated_to_ms, NowMs() - 60'000);
+  EXPECT_FALSE(second.ids_only);
+}
+
+TEST_F(SyncTest, TheCursorStopsAtTheLastStagedPage) {
+  tracker_.fail_after_first_page = Error{ErrorCode::kUnavailable, "tracker down", true};
+  Pull();
+  auto cursor = state_->Cursor("acme").value();
+  ASSERT_TRUE(cursor);
+  EXPECT_EQ(cursor->updated_ms, 1'700'000'000'002);  // the first page: RAP-1 and RAP-2
+  tracker_.fail_after_first_page.reset();
+  SyncReport rest = Pull();
+  EXPECT_EQ(rest.counts.created, 3);
+  EXPECT_EQ(state_->Cursor("acme").value()->updated_ms, 1'700'000'000'005);
+}
+
+TEST_F(SyncTest, AFullSyncArchivesItemsWhoseIssuesVanishedAndAReturnUnarchives) {
+  Pull();
+  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  board_.applied.clear();
+  Issue gone = tracker_.issues[1];
+  tracker_.issues.erase(tracker_.issues.begin() + 1);
+  EXPECT_EQ(Pull().counts.archived, 0);  // an incremental sync cannot see a deletion
+  SyncOptions full;
+  full.full = true;
+  SyncReport report = Pull(full);
+  EXPECT_EQ(report.counts.archived, 1);
+  EXPECT_EQ(report.counts.unchanged, 4);
+  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  ASSERT_EQ(board_.applied.size(), 1u);
+  EXPECT_TRUE(board_.applied[0].archive);
+  EXPECT_EQ(board_.applied[0].item.item_key, "acme:2-2");
+  EXPECT_EQ(Pull(full).counts.archived, 0);  // archived once
+
+  tracker_.issues.push_back(gone);  // back, unchanged (e.g. access restored)
+  SyncReport back = Pull(full);
+  EXPECT_EQ(back.counts.updated, 1);
+  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  EXPECT_FALSE(board_.applied.back().archive);
+  EXPECT_EQ(board_.applied.back().item.item_key, "acme:2-2");
+}
+
+TEST_F(SyncTest, WhenFullResyncIsDueAnIdOnlySweepFindsDeletionsAndReturns) {
+  connection_.full_resync = std::chrono::milliseconds(1);
+  // An hour older than the others: out of reach of an incremental pull.
+  tracker_.issues[3].updated_ms -= 3'600'000;
+  Pull();
+  Issue gone = tracker_.issues[3];
+  tracker_.issues.erase(tracker_.issues.begin() + 3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  tracker_.requests.clear();
+  SyncReport report = Pull();
+  EXPECT_EQ(report.counts.archived, 1);
+  ASSERT_EQ(tracker_.requests.size(), 2u);
+  EXPECT_TRUE(tracker_.requests[1].ids_only);
+
+  tracker_.issues.push_back(gone);  // it comes back without an update
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  tracker_.requests.clear();
+  SyncReport back = Pull();
+  EXPECT_EQ(back.counts.updated, 1);  // fetched by key after the sweep
+  ASSERT_EQ(tracker_.requests.size(), 3u);
+  EXPECT_EQ(tracker_.requests[2].keys, std::vector<std::string>{"RAP-4"});
+  EXPECT_EQ(state_->KnownItems("acme", std::vector<std::string>{"acme:2-4"})->at("acme:2-4").status,
+            ItemStatus::kLive);
+}
+
+TEST_F(SyncTest, AChangedMappingRemapsEveryItem) {
+  Pull();
+  auto renamed = ParseMapping(R"(fields:
+  name: summary
+  state: State
+)",
+                              "test.yaml");
+  ASSERT_TRUE(renamed);
+  mapping_ = *renamed;
+  SyncReport report = Pull();
+  EXPECT_EQ(report.counts.updated, 5);
+  EXPECT_FALSE(tracker_.requests.back().updated_from_ms);  // a full pass
+  EXPECT_EQ(Pull().counts.unchanged, 5);
 }
 
 }  // namespace
