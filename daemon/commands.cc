@@ -8,17 +8,16 @@
 #include <memory>
 #include <ostream>
 
-#include "connectors/http/cpprest_http_client.h"
 #include "core/log.h"
 #include "core/redact.h"
 #include "core/time.h"
 #include "daemon/config.h"
+#include "daemon/cycle.h"
 #include "daemon/lock.h"
 #include "daemon/registry.h"
 #include "daemon/state_db.h"
 #include "daemon/sync.h"
 #include "daemon/table.h"
-#include "daemon/token.h"
 #include "mappings/mapping.h"
 
 namespace boardsync {
@@ -75,44 +74,6 @@ std::optional<Loaded> Load(const CommandOptions& options, bool with_mappings, st
     return std::nullopt;
   }
   return loaded;
-}
-
-// A connection ready to talk to its tracker.
-struct Connected {
-  std::unique_ptr<HttpClient> http;
-  std::unique_ptr<TrackerSource> tracker;
-};
-
-Result<Connected> Connect(const ConnectionConfig& c) {
-  auto token = LoadToken(c.token, "connection " + c.name);
-  if (!token) {
-    return std::unexpected(token.error());
-  }
-  Connected connected;
-  HttpClientOptions http_options;
-  http_options.ca_file = c.ca_file.string();
-  connected.http = std::make_unique<CpprestHttpClient>(std::move(http_options));
-  auto tracker = MakeTracker(c, std::move(*token), *connected.http);
-  if (!tracker) {
-    return std::unexpected(tracker.error());
-  }
-  connected.tracker = std::move(*tracker);
-  return connected;
-}
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-std::string Summary(const SyncReport& r, std::int64_t written, double seconds) {
-  const SyncCounts& n = r.counts;
-  char time[32];
-  std::snprintf(time, sizeof time, "%.2fs", seconds);
-  return r.connection + ": pulled " + std::to_string(n.pulled) + ", created " +
-         std::to_string(n.created) + ", updated " + std::to_string(n.updated) + ", archived " +
-         std::to_string(n.archived) + ", unchanged " + std::to_string(n.unchanged) +
-         ", skipped " + std::to_string(n.skipped) + ", failed " + std::to_string(n.failed) +
-         ", board writes " + std::to_string(written) + ", " + time;
 }
 
 void PrintDryRun(const SyncReport& report, std::ostream& out) {
@@ -172,62 +133,25 @@ int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err)
         err << "\r" << name << ": " << n.pulled << " issues pulled…" << std::flush;
       };
     }
-    const auto start = std::chrono::steady_clock::now();
-    RunRecord run;
-    run.connection = c->name;
-    run.started_at = FormatIsoUtc(NowMs());
-    SyncReport report;
-    report.connection = c->name;
-    if (auto connected = Connect(*c); !connected) {
-      report.error = connected.error();
-    } else {
-      report = PullConnection(*c, *connected->tracker, loaded->mappings.at(c->name), **state,
-                              sync_options);
-    }
+    CycleResult result = RunCycle(*c, loaded->mappings.at(c->name), **state, board.get(),
+                                  config.board.batch_size, sync_options);
     if (show_progress) {
       err << "\r\033[K" << std::flush;  // clear the progress line
     }
-    std::int64_t written = 0;
-    if (board) {
-      auto drained = DrainOutbox(**state, *board, config.board.batch_size);
-      if (drained) {
-        written = *drained;
-      } else {
-        err << Redact(drained.error().message) << "\n";
-        failed = true;
-      }
-    }
     if (options.dry_run) {
-      PrintDryRun(report, out);
+      PrintDryRun(result.report, out);
     }
-    for (const std::string& problem : report.problems) {
+    for (const std::string& problem : result.report.problems) {
       err << Redact(c->name + ": " + problem) << "\n";
     }
-    const double seconds = SecondsSince(start);
-    out << Summary(report, written, seconds) << "\n";
-    if (report.error) {
-      err << Redact(c->name + ": sync failed: " + report.error->message) << "\n";
+    out << SummaryLine(result) << "\n";
+    if (result.report.error) {
+      err << Redact(c->name + ": sync failed: " + result.report.error->message) << "\n";
     }
-    const bool ok = !report.error && report.counts.failed == 0;
-    failed = failed || !ok;
-    if (!options.dry_run) {
-      const SyncCounts& n = report.counts;
-      run.seconds = seconds;
-      run.result = ok ? "ok" : "failed";
-      run.pulled = n.pulled;
-      run.created = n.created;
-      run.updated = n.updated;
-      run.archived = n.archived;
-      run.unchanged = n.unchanged;
-      run.skipped = n.skipped;
-      run.failed = n.failed;
-      run.written = written;
-      run.error = report.error ? Redact(report.error->message)
-                               : (report.problems.empty() ? "" : Redact(report.problems.front()));
-      if (auto recorded = (*state)->RecordRun(run); !recorded) {
-        err << Redact(recorded.error().message) << "\n";
-      }
+    if (result.board_error) {
+      err << Redact(result.board_error->message) << "\n";
     }
+    failed = failed || !result.ok();
   }
   if (board) {
     std::size_t pending = 0;
@@ -263,7 +187,7 @@ int RunTestConnection(const CommandOptions& options, std::ostream& out, std::ost
   }
   bool failed = false;
   for (const ConnectionConfig* c : loaded->selected) {
-    auto connected = Connect(*c);
+    auto connected = ConnectTracker(*c);
     auto identity = connected ? connected->tracker->WhoAmI()
                               : Result<TrackerIdentity>(std::unexpected(connected.error()));
     if (!identity) {
@@ -297,7 +221,7 @@ int RunPreview(const CommandOptions& options, std::ostream& out, std::ostream& e
   }
   const ConnectionConfig& c = *loaded->selected.front();
   const Mapping& mapping = loaded->mappings.at(c.name);
-  auto connected = Connect(c);
+  auto connected = ConnectTracker(c);
   if (!connected) {
     err << Redact(connected.error().message) << "\n";
     return kExitRunFailed;

@@ -1,0 +1,98 @@
+#include "daemon/cycle.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "connectors/http/cpprest_http_client.h"
+#include "core/redact.h"
+#include "core/time.h"
+#include "daemon/registry.h"
+#include "daemon/token.h"
+
+namespace boardsync {
+
+Result<ConnectedTracker> ConnectTracker(const ConnectionConfig& connection) {
+  auto token = LoadToken(connection.token, "connection " + connection.name);
+  if (!token) {
+    return std::unexpected(token.error());
+  }
+  ConnectedTracker connected;
+  HttpClientOptions http_options;
+  http_options.ca_file = connection.ca_file.string();
+  connected.http = std::make_unique<CpprestHttpClient>(std::move(http_options));
+  auto tracker = MakeTracker(connection, std::move(*token), *connected.http);
+  if (!tracker) {
+    return std::unexpected(tracker.error());
+  }
+  connected.tracker = std::move(*tracker);
+  return connected;
+}
+
+std::string CycleResult::FirstError() const {
+  if (report.error) {
+    return Redact(report.error->message);
+  }
+  if (!report.problems.empty()) {
+    return Redact(report.problems.front());
+  }
+  if (board_error) {
+    return Redact(board_error->message);
+  }
+  return "";
+}
+
+CycleResult RunCycle(const ConnectionConfig& connection, const Mapping& mapping, StateDb& state,
+                     BoardSink* board, std::size_t batch_size, const SyncOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string started_at = FormatIsoUtc(NowMs());
+  CycleResult result;
+  result.report.connection = connection.name;
+  if (auto connected = ConnectTracker(connection); !connected) {
+    result.report.error = connected.error();
+  } else {
+    result.report = PullConnection(connection, *connected->tracker, mapping, state, options);
+  }
+  if (board != nullptr) {
+    // Deliver even after a failed pull: what was staged is worth sending.
+    if (auto drained = DrainOutbox(state, *board, batch_size); drained) {
+      result.written = *drained;
+    } else {
+      result.board_error = drained.error();
+    }
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!options.dry_run) {
+    const SyncCounts& n = result.report.counts;
+    RunRecord run;
+    run.connection = connection.name;
+    run.started_at = started_at;
+    run.seconds = result.seconds;
+    run.result = result.ok() ? "ok" : "failed";
+    run.pulled = n.pulled;
+    run.created = n.created;
+    run.updated = n.updated;
+    run.archived = n.archived;
+    run.unchanged = n.unchanged;
+    run.skipped = n.skipped;
+    run.failed = n.failed;
+    run.written = result.written;
+    run.error = result.FirstError();
+    if (auto recorded = state.RecordRun(run); !recorded && !result.report.error) {
+      result.report.error = recorded.error();
+    }
+  }
+  return result;
+}
+
+std::string SummaryLine(const CycleResult& result) {
+  const SyncCounts& n = result.report.counts;
+  char time[32];
+  std::snprintf(time, sizeof time, "%.2fs", result.seconds);
+  return result.report.connection + ": pulled " + std::to_string(n.pulled) + ", created " +
+         std::to_string(n.created) + ", updated " + std::to_string(n.updated) + ", archived " +
+         std::to_string(n.archived) + ", unchanged " + std::to_string(n.unchanged) +
+         ", skipped " + std::to_string(n.skipped) + ", failed " + std::to_string(n.failed) +
+         ", board writes " + std::to_string(result.written) + ", " + time;
+}
+
+}  // namespace boardsync

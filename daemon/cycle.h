@@ -1,0 +1,51 @@
+// One connection's sync cycle, end to end: connect to its tracker, pull and
+// stage the changes, deliver the outbox to the board store, and record the
+// run for `status`. `boardsync sync` runs it once per connection; the daemon
+// runs it on each connection's schedule.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/board_sink.h"
+#include "core/http_client.h"
+#include "core/tracker_source.h"
+#include "daemon/config.h"
+#include "daemon/state_db.h"
+#include "daemon/sync.h"
+#include "mappings/mapping.h"
+
+namespace boardsync {
+
+// A connection ready to talk to its tracker.
+struct ConnectedTracker {
+  std::unique_ptr<HttpClient> http;
+  std::unique_ptr<TrackerSource> tracker;  // borrows `http`
+};
+
+// Reads the connection's token and builds its tracker connector.
+Result<ConnectedTracker> ConnectTracker(const ConnectionConfig& connection);
+
+struct CycleResult {
+  SyncReport report;
+  std::int64_t written = 0;          // board writes delivered
+  double seconds = 0;
+  std::optional<Error> board_error;  // delivery failed; the writes stay queued
+
+  bool ok() const { return !report.error && report.counts.failed == 0 && !board_error; }
+  // The first problem, for a one-line status; "" when ok.
+  std::string FirstError() const;
+};
+
+// Runs one cycle. `board` may be null (dry run, or the store could not be
+// opened: the writes then wait in the outbox). Records the run in `state`
+// unless options.dry_run.
+CycleResult RunCycle(const ConnectionConfig& connection, const Mapping& mapping, StateDb& state,
+                     BoardSink* board, std::size_t batch_size, const SyncOptions& options);
+
+// "acme-yt: pulled 15, created 12, ..., board writes 13, 0.21s"
+std::string SummaryLine(const CycleResult& result);
+
+}  // namespace boardsync
