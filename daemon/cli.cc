@@ -10,6 +10,7 @@
 #include "daemon/commands.h"
 #include "daemon/config.h"
 #include "daemon/logging.h"
+#include "daemon/service.h"
 
 namespace boardsync {
 namespace {
@@ -149,9 +150,7 @@ int RunCli(int argc, const char* const* argv) {
     return RunStatus(cmd, std::cout, std::cerr);
   }
   if (command == "run") {
-    std::cerr << "boardsync: the daemon (run) is not available in this version; "
-                 "schedule `boardsync sync` instead\n";
-    return kExitBadConfig;
+    return RunService(cmd, std::cerr);
   }
   return Usage("unknown command \"" + command + "\"");
 }

@@ -60,14 +60,12 @@ std::optional<Loaded> Load(const CommandOptions& options, bool with_mappings, st
     }
   }
   if (with_mappings) {
-    for (const ConnectionConfig* c : loaded.selected) {
-      auto mapping = LoadMappingFile(c->mapping);
-      if (!mapping) {
-        PrintDiagnostics(mapping.error(), err);
-        ok = false;
-      } else {
-        loaded.mappings.emplace(c->name, std::move(*mapping));
-      }
+    auto mappings = LoadMappings(loaded.selected);
+    if (!mappings) {
+      PrintDiagnostics(mappings.error(), err);
+      ok = false;
+    } else {
+      loaded.mappings = std::move(*mappings);
     }
   }
   if (!ok) {

@@ -11,6 +11,24 @@
 
 namespace boardsync {
 
+std::expected<std::map<std::string, Mapping>, Diagnostics> LoadMappings(
+    const std::vector<const ConnectionConfig*>& connections) {
+  std::map<std::string, Mapping> mappings;
+  Diagnostics problems;
+  for (const ConnectionConfig* c : connections) {
+    auto mapping = LoadMappingFile(c->mapping);
+    if (!mapping) {
+      problems.insert(problems.end(), mapping.error().begin(), mapping.error().end());
+    } else {
+      mappings.emplace(c->name, std::move(*mapping));
+    }
+  }
+  if (!problems.empty()) {
+    return std::unexpected(std::move(problems));
+  }
+  return mappings;
+}
+
 Result<ConnectedTracker> ConnectTracker(const ConnectionConfig& connection) {
   auto token = LoadToken(connection.token, "connection " + connection.name);
   if (!token) {

@@ -5,9 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <expected>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/board_sink.h"
 #include "core/http_client.h"
@@ -18,6 +21,11 @@
 #include "mappings/mapping.h"
 
 namespace boardsync {
+
+// Parses the mapping file of each connection, by connection name; every
+// problem of every file at once.
+std::expected<std::map<std::string, Mapping>, Diagnostics> LoadMappings(
+    const std::vector<const ConnectionConfig*>& connections);
 
 // A connection ready to talk to its tracker.
 struct ConnectedTracker {

@@ -187,6 +187,9 @@ class ConnectionSync {
   // Maps one page, compares it with what was staged before, and stages the
   // changes (with the cursor, when this pass moves it) in one transaction.
   Result<void> Process(std::vector<Issue> page, bool advance_cursor) {
+    if (options_.stop.stop_requested()) {
+      return Fail(ErrorCode::kCancelled, "stopped before the page was staged");
+    }
     SyncCounts& counts = report_.counts;
     counts.pulled += static_cast<std::int64_t>(page.size());
     const std::vector<std::string> keys = ItemKeys(page);

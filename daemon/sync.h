@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ struct SyncOptions {
   std::size_t limit = 0;  // stop after this many issues; 0: all
   // Called after each page with the counts so far, e.g. to show progress.
   std::function<void(const SyncCounts&)> on_progress;
+  // When stop is requested, the pull ends before the next page is staged
+  // (ErrorCode::kCancelled); what was staged stays staged.
+  std::stop_token stop;
 };
 
 struct SyncReport {

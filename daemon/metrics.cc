@@ -1,0 +1,238 @@
+#include "daemon/metrics.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <thread>
+
+#include "daemon/cycle.h"
+
+namespace boardsync {
+namespace {
+
+std::string Label(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string Number(double value) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  return std::string(buf, end);
+}
+
+}  // namespace
+
+void Metrics::Declare(const std::string& connection) {
+  std::lock_guard lock(mu_);
+  connections_.try_emplace(connection);
+}
+
+void Metrics::Record(const std::string& connection, const CycleResult& result,
+                     std::int64_t pending, std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  Connection& c = connections_[connection];
+  ++(result.ok() ? c.syncs_ok : c.syncs_failed);
+  c.issues_pulled += result.report.counts.pulled;
+  c.board_writes += result.written;
+  c.pending_writes = pending;
+  c.last_duration_seconds = result.seconds;
+  if (result.ok()) {
+    c.last_success_seconds = static_cast<double>(now_ms) / 1000.0;
+  }
+}
+
+std::string Metrics::Render() const {
+  std::lock_guard lock(mu_);
+  std::string out;
+  auto family = [&](std::string_view name, std::string_view type, std::string_view help,
+                    auto value_of, std::string_view extra_label = "") {
+    out += "# HELP boardsync_" + std::string(name) + " " + std::string(help) + "\n";
+    out += "# TYPE boardsync_" + std::string(name) + " " + std::string(type) + "\n";
+    for (const auto& [connection, c] : connections_) {
+      out += "boardsync_" + std::string(name) + "{connection=\"" + Label(connection) + "\"" +
+             std::string(extra_label) + "} " + value_of(c) + "\n";
+    }
+  };
+  family("syncs_total", "counter", "Sync cycles run, by connection and result.",
+         [](const Connection& c) { return std::to_string(c.syncs_ok); }, ",result=\"ok\"");
+  // The failed series follow the ok ones in the same family.
+  for (const auto& [connection, c] : connections_) {
+    out += "boardsync_syncs_total{connection=\"" + Label(connection) +
+           "\",result=\"failed\"} " + std::to_string(c.syncs_failed) + "\n";
+  }
+  family("issues_pulled_total", "counter", "Issues read from the tracker.",
+         [](const Connection& c) { return std::to_string(c.issues_pulled); });
+  family("board_writes_total", "counter", "Board writes delivered to the board store.",
+         [](const Connection& c) { return std::to_string(c.board_writes); });
+  family("pending_board_writes", "gauge", "Board writes waiting in the outbox.",
+         [](const Connection& c) { return std::to_string(c.pending_writes); });
+  family("last_sync_duration_seconds", "gauge", "How long the last sync cycle took.",
+         [](const Connection& c) { return Number(c.last_duration_seconds); });
+  family("last_success_timestamp_seconds", "gauge",
+         "Unix time of the last successful sync cycle; 0 before the first.",
+         [](const Connection& c) { return Number(c.last_success_seconds); });
+  return out;
+}
+
+class MetricsServer::Impl {
+ public:
+  Impl(int listener, const Metrics& metrics) : listener_(listener), metrics_(metrics) {
+    if (::pipe2(wake_, O_CLOEXEC) != 0) {
+      wake_[0] = wake_[1] = -1;
+    }
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~Impl() {
+    if (wake_[1] >= 0) {
+      [[maybe_unused]] ssize_t n = ::write(wake_[1], "x", 1);
+    }
+    thread_.join();
+    ::close(listener_);
+    ::close(wake_[0]);
+    ::close(wake_[1]);
+  }
+
+ private:
+  void Serve() {
+    for (;;) {
+      pollfd fds[2] = {{listener_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
+        return;
+      }
+      if (fds[1].revents != 0) {
+        return;
+      }
+      if (fds[0].revents & POLLIN) {
+        int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (client >= 0) {
+          Answer(client);
+          ::close(client);
+        }
+      }
+    }
+  }
+
+  // One request per connection: read the head, answer, close.
+  void Answer(int client) {
+    timeval timeout{2, 0};
+    ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    std::string head;
+    char buf[1024];
+    while (head.find("\r\n\r\n") == std::string::npos && head.size() < 8192) {
+      ssize_t n = ::recv(client, buf, sizeof buf, 0);
+      if (n <= 0) {
+        return;
+      }
+      head.append(buf, static_cast<std::size_t>(n));
+    }
+    std::string_view line(head.data(), head.find("\r\n"));
+    std::string status = "200 OK";
+    std::string type = "text/plain; version=0.0.4; charset=utf-8";
+    std::string body;
+    if (line.starts_with("GET /metrics ") || line.starts_with("GET /metrics?")) {
+      body = metrics_.Render();
+    } else if (line.starts_with("GET /healthz ")) {
+      body = "ok\n";
+      type = "text/plain; charset=utf-8";
+    } else {
+      status = "404 Not Found";
+      body = "not found\n";
+      type = "text/plain; charset=utf-8";
+    }
+    std::string response = "HTTP/1.1 " + status + "\r\nContent-Type: " + type +
+                           "\r\nContent-Length: " + std::to_string(body.size()) +
+                           "\r\nConnection: close\r\n\r\n" + body;
+    for (std::size_t sent = 0; sent < response.size();) {
+      ssize_t n = ::send(client, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) {
+        return;
+      }
+      sent += static_cast<std::size_t>(n);
+    }
+  }
+
+  int listener_;
+  int wake_[2] = {-1, -1};
+  const Metrics& metrics_;
+  std::thread thread_;
+};
+
+MetricsServer::MetricsServer(std::unique_ptr<Impl> impl, std::uint16_t port)
+    : impl_(std::move(impl)), port_(port) {}
+MetricsServer::~MetricsServer() = default;
+
+Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(std::string_view listen,
+                                                            const Metrics& metrics) {
+  auto bad = [&](std::string why) {
+    return Fail(ErrorCode::kConfig, "metrics_listen \"" + std::string(listen) + "\": " + why);
+  };
+  auto colon = listen.rfind(':');
+  if (colon == std::string_view::npos) {
+    return bad("expected host:port, e.g. 127.0.0.1:9464");
+  }
+  std::string host(listen.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned port = 0;
+  std::string_view port_text = listen.substr(colon + 1);
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+    return bad("the port is not a number from 0 to 65535");
+  }
+  sockaddr_storage address{};
+  socklen_t size = 0;
+  int family = AF_INET;
+  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
+      ::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<std::uint16_t>(port));
+    size = sizeof(sockaddr_in);
+  } else if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
+             ::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    family = AF_INET6;
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<std::uint16_t>(port));
+    size = sizeof(sockaddr_in6);
+  } else {
+    return bad("the host must be an IP address, e.g. 127.0.0.1");
+  }
+  int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+      ::listen(fd, 16) != 0) {
+    std::string why = std::strerror(errno);
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    return bad("cannot listen: " + why);
+  }
+  sockaddr_storage bound{};
+  socklen_t bound_size = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_size);
+  std::uint16_t actual = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                                                 : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  return std::unique_ptr<MetricsServer>(
+      new MetricsServer(std::make_unique<Impl>(fd, metrics), actual));
+}
+
+}  // namespace boardsync

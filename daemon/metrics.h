@@ -1,0 +1,58 @@
+// Metrics: what the daemon has done, per connection, rendered in the
+// Prometheus text format; and a small HTTP endpoint serving it (/metrics)
+// with a liveness check (/healthz). Both are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace boardsync {
+
+struct CycleResult;
+
+class Metrics {
+ public:
+  // Records a finished cycle and the connection's pending board writes.
+  void Record(const std::string& connection, const CycleResult& result, std::int64_t pending,
+              std::int64_t now_ms);
+  // Declares a connection so it shows (with zeros) before its first cycle.
+  void Declare(const std::string& connection);
+  std::string Render() const;
+
+ private:
+  struct Connection {
+    std::int64_t syncs_ok = 0;
+    std::int64_t syncs_failed = 0;
+    std::int64_t issues_pulled = 0;
+    std::int64_t board_writes = 0;
+    std::int64_t pending_writes = 0;
+    double last_duration_seconds = 0;
+    double last_success_seconds = 0;  // Unix time; 0: never
+  };
+  mutable std::mutex mu_;
+  std::map<std::string, Connection, std::less<>> connections_;
+};
+
+class MetricsServer {
+ public:
+  // Listens on `listen` ("127.0.0.1:9464", "[::1]:9464"); port 0 picks one.
+  static Result<std::unique_ptr<MetricsServer>> Start(std::string_view listen,
+                                                      const Metrics& metrics);
+  ~MetricsServer();  // stops serving and joins the thread
+
+  std::uint16_t port() const { return port_; }
+
+ private:
+  class Impl;
+  MetricsServer(std::unique_ptr<Impl> impl, std::uint16_t port);
+  std::unique_ptr<Impl> impl_;
+  std::uint16_t port_;
+};
+
+}  // namespace boardsync

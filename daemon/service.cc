@@ -1,0 +1,432 @@
+#include "daemon/service.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "core/log.h"
+#include "core/redact.h"
+#include "core/time.h"
+#include "daemon/cycle.h"
+#include "daemon/lock.h"
+#include "daemon/metrics.h"
+#include "daemon/notify.h"
+#include "daemon/registry.h"
+
+namespace boardsync {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// Past this, in-flight work is abandoned: every step is crash-safe, so the
+// next start picks up where this one stopped.
+constexpr auto kStopDeadline = std::chrono::seconds(8);
+constexpr std::size_t kMaxWorkers = 8;
+constexpr auto kMaxBackoff = std::chrono::minutes(30);
+
+struct Setup {
+  Config config;
+  std::map<std::string, std::shared_ptr<const Mapping>> mappings;
+};
+
+std::expected<Setup, Diagnostics> LoadSetup(const std::filesystem::path& file) {
+  auto config = LoadConfig(file);
+  if (!config) {
+    return std::unexpected(config.error());
+  }
+  std::vector<const ConnectionConfig*> all;
+  for (const ConnectionConfig& c : config->connections) {
+    all.push_back(&c);
+  }
+  auto mappings = LoadMappings(all);
+  if (!mappings) {
+    return std::unexpected(mappings.error());
+  }
+  Setup setup{std::move(*config), {}};
+  for (auto& [name, mapping] : *mappings) {
+    setup.mappings.emplace(name, std::make_shared<const Mapping>(std::move(mapping)));
+  }
+  return setup;
+}
+
+std::string DiagnosticsText(const Diagnostics& diagnostics) {
+  std::string text;
+  for (const Diagnostic& d : diagnostics) {
+    text += (text.empty() ? "" : "; ") + Redact(d.ToString());
+  }
+  return text;
+}
+
+struct Job {
+  ConnectionConfig connection;
+  std::shared_ptr<const Mapping> mapping;
+  BoardConfig board;
+  std::filesystem::path state_dir;
+};
+
+struct Done {
+  std::string connection;
+  CycleResult result;
+  std::int64_t pending = 0;
+};
+
+// Runs jobs on a fixed set of threads. Each job opens its own state and board
+// connections (SQLite handles are not shared between threads).
+class WorkerPool {
+ public:
+  explicit WorkerPool(std::size_t size) {
+    for (std::size_t i = 0; i < size; ++i) {
+      threads_.emplace_back([this](std::stop_token stop) { Work(stop); });
+    }
+  }
+  ~WorkerPool() {
+    RequestStop();
+    // std::jthread joins here.
+  }
+
+  void Submit(Job job) {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(std::move(job));
+    wake_.notify_one();
+  }
+
+  std::vector<Done> TakeFinished() {
+    std::lock_guard lock(mu_);
+    std::vector<Done> finished = std::move(finished_);
+    finished_.clear();
+    return finished;
+  }
+
+  void RequestStop() {
+    {
+      std::lock_guard lock(mu_);
+      jobs_.clear();  // not started: nothing to abandon
+    }
+    for (auto& t : threads_) {
+      t.request_stop();
+    }
+    wake_.notify_all();
+  }
+
+  // After RequestStop(): waits for running jobs; false if they outlast `deadline`.
+  bool WaitIdle(Clock::time_point deadline) {
+    std::unique_lock lock(mu_);
+    return idle_.wait_until(lock, deadline, [this] { return running_ == 0; });
+  }
+
+ private:
+  void Work(std::stop_token stop) {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock lock(mu_);
+        wake_.wait(lock, stop, [this] { return !jobs_.empty(); });
+        if (stop.stop_requested()) {
+          return;
+        }
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+        ++running_;
+      }
+      Done done = Run(job, stop);
+      std::lock_guard lock(mu_);
+      finished_.push_back(std::move(done));
+      --running_;
+      idle_.notify_all();
+    }
+  }
+
+  static Done Run(const Job& job, std::stop_token stop) {
+    Done done;
+    done.connection = job.connection.name;
+    auto state = StateDb::Open(job.state_dir);
+    if (!state) {
+      done.result.report.connection = job.connection.name;
+      done.result.report.error = state.error();
+      return done;
+    }
+    auto board = MakeBoard(job.board);
+    SyncOptions options;
+    options.stop = stop;
+    done.result = RunCycle(job.connection, *job.mapping, **state, board ? board->get() : nullptr,
+                           job.board.batch_size, options);
+    if (!board) {
+      done.result.board_error = board.error();
+    }
+    done.pending = static_cast<std::int64_t>((*state)->PendingCount(job.connection.name).value_or(0));
+    return done;
+  }
+
+  std::mutex mu_;
+  std::condition_variable_any wake_;
+  std::condition_variable_any idle_;
+  std::deque<Job> jobs_;
+  std::vector<Done> finished_;
+  std::size_t running_ = 0;
+  std::vector<std::jthread> threads_;
+};
+
+// When each connection runs next, and how it has been doing.
+class Schedule {
+ public:
+  struct Slot {
+    ConnectionConfig connection;
+    std::shared_ptr<const Mapping> mapping;
+    Clock::time_point due;
+    int failures = 0;
+    bool running = false;
+    std::string last_result = "not run yet";
+  };
+
+  // Adopts a (re)loaded setup: new connections start soon, known ones keep
+  // their timing, removed ones go.
+  void Adopt(const Setup& setup, Clock::time_point now) {
+    std::map<std::string, Slot> next;
+    for (const ConnectionConfig& c : setup.config.connections) {
+      auto it = slots_.find(c.name);
+      Slot slot = it != slots_.end() ? std::move(it->second) : Slot{};
+      if (it == slots_.end()) {
+        slot.due = now + Jitter(std::min<milliseconds>(c.interval, std::chrono::seconds(10)));
+      }
+      slot.connection = c;
+      slot.mapping = setup.mappings.at(c.name);
+      next.emplace(c.name, std::move(slot));
+    }
+    slots_ = std::move(next);
+  }
+
+  std::vector<Slot*> Due(Clock::time_point now) {
+    std::vector<Slot*> due;
+    for (auto& [name, slot] : slots_) {
+      if (!slot.running && slot.due <= now) {
+        due.push_back(&slot);
+      }
+    }
+    return due;
+  }
+
+  // Plans the next run after a finished one; returns the delay.
+  std::optional<milliseconds> Finished(const std::string& name, bool ok, Clock::time_point now) {
+    auto it = slots_.find(name);
+    if (it == slots_.end()) {
+      return std::nullopt;  // removed by a reload while it ran
+    }
+    Slot& slot = it->second;
+    slot.running = false;
+    const milliseconds interval = slot.connection.interval;
+    milliseconds delay;
+    if (ok) {
+      slot.failures = 0;
+      // ±5% so that connections with one interval drift apart.
+      delay = interval - interval / 20 + Jitter(interval / 10);
+    } else {
+      ++slot.failures;
+      const milliseconds base = std::min<milliseconds>(interval, std::chrono::seconds(30));
+      const milliseconds cap = std::max<milliseconds>(interval, kMaxBackoff);
+      delay = std::min<milliseconds>(base * (1LL << std::min(slot.failures - 1, 20)), cap);
+    }
+    slot.due = now + delay;
+    return delay;
+  }
+
+  Clock::time_point NextDue() const {
+    Clock::time_point next = Clock::time_point::max();
+    for (const auto& [name, slot] : slots_) {
+      if (!slot.running) {
+        next = std::min(next, slot.due);
+      }
+    }
+    return next;
+  }
+
+  std::map<std::string, Slot>& slots() { return slots_; }
+
+ private:
+  milliseconds Jitter(milliseconds range) {
+    if (range.count() <= 0) {
+      return milliseconds(0);
+    }
+    return milliseconds(std::uniform_int_distribution<long long>(0, range.count())(rng_));
+  }
+
+  std::map<std::string, Slot> slots_;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+std::string StatusLine(Schedule& schedule, std::int64_t pending) {
+  std::size_t failing = 0;
+  for (const auto& [name, slot] : schedule.slots()) {
+    failing += slot.failures > 0 ? 1 : 0;
+  }
+  std::string status = std::to_string(schedule.slots().size()) + " connections";
+  if (failing > 0) {
+    status += ", " + std::to_string(failing) + " failing";
+  }
+  status += ", " + std::to_string(pending) + " board writes pending";
+  return status;
+}
+
+std::string MonotonicUsec() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return std::to_string(now.tv_sec * 1'000'000LL + now.tv_nsec / 1000);
+}
+
+}  // namespace
+
+int RunService(const CommandOptions& options, std::ostream& err) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  // Every thread started from here on inherits the mask: signals are taken
+  // only by sigtimedwait() below.
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto setup = LoadSetup(options.config_file);
+  if (!setup) {
+    for (const Diagnostic& d : setup.error()) {
+      err << Redact(d.ToString()) << "\n";
+    }
+    return kExitBadConfig;
+  }
+  const std::filesystem::path state_dir = setup->config.state_dir;
+  auto lock = StateLock::Acquire(state_dir);
+  if (!lock) {
+    err << Redact(lock.error().message) << "\n";
+    return lock.error().code == ErrorCode::kLocked ? kExitLocked : kExitRunFailed;
+  }
+  if (auto state = StateDb::Open(state_dir); !state) {
+    err << Redact(state.error().message) << "\n";
+    return kExitRunFailed;
+  }
+
+  Metrics metrics;
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!setup->config.metrics_listen.empty()) {
+    auto started = MetricsServer::Start(setup->config.metrics_listen, metrics);
+    if (!started) {
+      err << Redact(started.error().message) << "\n";
+      return kExitBadConfig;
+    }
+    metrics_server = std::move(*started);
+    Log(LogLevel::kInfo, "Serving metrics.",
+        {{"listen", setup->config.metrics_listen}, {"port", std::to_string(metrics_server->port())}});
+  }
+
+  Schedule schedule;
+  schedule.Adopt(*setup, Clock::now());
+  for (const ConnectionConfig& c : setup->config.connections) {
+    metrics.Declare(c.name);
+  }
+  WorkerPool pool(std::min(kMaxWorkers, setup->config.connections.size()));
+  std::map<std::string, std::int64_t> pending;  // per connection, as last seen
+
+  auto total_pending = [&] {
+    std::int64_t total = 0;
+    for (const auto& [name, n] : pending) {
+      total += n;
+    }
+    return total;
+  };
+  const auto watchdog = WatchdogInterval();
+  Clock::time_point next_watchdog = Clock::now();
+  NotifySystemd("READY=1\nSTATUS=" + StatusLine(schedule, 0));
+  Log(LogLevel::kInfo, "boardsync is running.",
+      {{"connections", std::to_string(setup->config.connections.size())},
+       {"state_dir", state_dir.string()}});
+
+  for (;;) {
+    const Clock::time_point now = Clock::now();
+    for (Done& done : pool.TakeFinished()) {
+      const bool ok = done.result.ok();
+      pending[done.connection] = done.pending;
+      metrics.Record(done.connection, done.result, done.pending, NowMs());
+      auto delay = schedule.Finished(done.connection, ok, now);
+      if (!delay) {
+        continue;
+      }
+      LogFields fields = {{"connection", done.connection},
+                          {"summary", SummaryLine(done.result)},
+                          {"pending", std::to_string(done.pending)},
+                          {"next_in_ms", std::to_string(delay->count())}};
+      if (ok) {
+        Log(LogLevel::kInfo, "Sync finished.", std::move(fields));
+      } else {
+        fields.emplace_back("error", done.result.FirstError());
+        Log(LogLevel::kWarn, "Sync failed; retrying with backoff.", std::move(fields));
+      }
+      NotifySystemd("STATUS=" + StatusLine(schedule, total_pending()));
+    }
+    for (Schedule::Slot* slot : schedule.Due(now)) {
+      slot->running = true;
+      pool.Submit(Job{slot->connection, slot->mapping, setup->config.board, state_dir});
+    }
+    if (watchdog && now >= next_watchdog) {
+      // From this loop, so a stuck scheduler stops the pings.
+      NotifySystemd("WATCHDOG=1");
+      next_watchdog = now + *watchdog;
+    }
+
+    // Sleep until something is due, waking for signals and finished work.
+    Clock::time_point wake = std::min(schedule.NextDue(), now + milliseconds(250));
+    if (watchdog) {
+      wake = std::min(wake, next_watchdog);
+    }
+    auto wait = std::max(std::chrono::duration_cast<std::chrono::nanoseconds>(wake - now),
+                         std::chrono::nanoseconds(1'000'000));
+    timespec timeout{static_cast<time_t>(wait.count() / 1'000'000'000),
+                     static_cast<long>(wait.count() % 1'000'000'000)};
+    const int signal = sigtimedwait(&signals, nullptr, &timeout);
+    if (signal == SIGHUP) {
+      NotifySystemd("RELOADING=1\nMONOTONIC_USEC=" + MonotonicUsec());
+      auto reloaded = LoadSetup(options.config_file);
+      if (!reloaded) {
+        Log(LogLevel::kError, "The new config is invalid; keeping the running one.",
+            {{"errors", DiagnosticsText(reloaded.error())}});
+      } else if (reloaded->config.state_dir != state_dir) {
+        Log(LogLevel::kError, "state_dir cannot change on reload; keeping the running config.",
+            {{"running", state_dir.string()}, {"new", reloaded->config.state_dir.string()}});
+      } else {
+        setup = std::move(reloaded);
+        schedule.Adopt(*setup, Clock::now());
+        for (const ConnectionConfig& c : setup->config.connections) {
+          metrics.Declare(c.name);
+        }
+        Log(LogLevel::kInfo, "Reloaded the config and mappings.",
+            {{"connections", std::to_string(setup->config.connections.size())}});
+      }
+      NotifySystemd("READY=1\nSTATUS=" + StatusLine(schedule, total_pending()));
+    } else if (signal == SIGTERM || signal == SIGINT) {
+      break;
+    }
+  }
+
+  NotifySystemd("STOPPING=1\nSTATUS=stopping");
+  Log(LogLevel::kInfo, "Stopping: finishing the pages in flight.");
+  pool.RequestStop();
+  if (!pool.WaitIdle(Clock::now() + kStopDeadline)) {
+    Log(LogLevel::kWarn, "Stopping without waiting for a hung request; nothing staged is lost.");
+    std::fflush(nullptr);
+    std::_Exit(kExitOk);
+  }
+  Log(LogLevel::kInfo, "Stopped.");
+  return kExitOk;
+}
+
+}  // namespace boardsync
