@@ -419,12 +419,15 @@ Result<Issue> DecodeIssue(const Value& json, const YouTrackBaseUrl& base) {
   issue.key = key->AsString();
   issue.url = base.service + "/issue/" + PercentEncode(issue.key);
 
-  for (auto [name, out] :
-       {std::pair{"created", &issue.created_ms}, std::pair{"updated", &issue.updated_ms}}) {
-    const Value* v = json.Find(name);
-    if (v == nullptr || !AsInteger(*v, *out)) {
-      return Bad(Where{issue.key, name, ""}, "not a timestamp in milliseconds");
-    }
+  // `updated` orders the sync and is always asked for; `created` is absent
+  // from id-only answers (YouTrack returns only the fields asked for).
+  const Value* updated = json.Find("updated");
+  if (updated == nullptr || !AsInteger(*updated, issue.updated_ms)) {
+    return Bad(Where{issue.key, "updated", ""}, "not a timestamp in milliseconds");
+  }
+  if (const Value* created = json.Find("created");
+      created != nullptr && !AsInteger(*created, issue.created_ms)) {
+    return Bad(Where{issue.key, "created", ""}, "not a timestamp in milliseconds");
   }
   if (const Value* resolved = json.FindNonNull("resolved")) {
     std::int64_t ms = 0;

@@ -13,10 +13,16 @@ std::string FormatQueryTime(std::int64_t epoch_ms, int utc_offset_minutes) {
 }
 
 std::string WithoutSortClause(std::string_view query) {
-  std::string lower = AsciiLower(query);
-  auto sort = lower.find("sort by");
-  std::string_view kept = sort == std::string::npos ? query : query.substr(0, sort);
-  return std::string(TrimSpace(kept));
+  // "sort by:" then one or more attributes (a word or a {braced name}), each
+  // with an optional direction, separated by commas. Terms around it stay.
+  static const std::regex kSort(
+      R"((^|\s)sort\s+by\s*:\s*(\{[^}]*\}|[^\s,{]+)(\s+(asc|desc))?)"
+      R"((\s*,\s*(\{[^}]*\}|[^\s,{]+)(\s+(asc|desc))?)*)",
+      std::regex::icase);
+  std::string kept = std::regex_replace(std::string(query), kSort, "$1");
+  // Fold the double spaces the removal may leave.
+  static const std::regex kSpaces(R"(\s{2,})");
+  return std::string(TrimSpace(std::regex_replace(kept, kSpaces, " ")));
 }
 
 std::string UpdatedRangeQuery(std::string_view user_query, std::optional<std::int64_t> from_ms,

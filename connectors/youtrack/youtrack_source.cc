@@ -13,6 +13,7 @@
 #include "connectors/youtrack/query.h"
 #include "connectors/youtrack/response.h"
 #include "core/text.h"
+#include "core/log.h"
 #include "core/redact.h"
 #include "core/time.h"
 
@@ -118,6 +119,60 @@ Result<std::vector<Issue>> YouTrackSource::FetchPage(const IssueProjection& proj
   return page;
 }
 
+namespace {
+
+std::int64_t FloorToSecond(std::int64_t ms) { return ms - (((ms % 1000) + 1000) % 1000); }
+
+}  // namespace
+
+Result<int> YouTrackSource::ZoneOffset(const PullRequest& request) {
+  if (me_->utc_offset_minutes) {
+    return *me_->utc_offset_minutes;
+  }
+  // The profile did not say. Measure it: YouTrack reads "updated: W .. *" as
+  // the instant W - zone, so for the newest issue (updated at U) the largest
+  // shift o (in quarter hours, as real zones go) for which "issue id: K
+  // updated: (U + o) .. *" still finds it is the zone's offset.
+  const IssueProjection ids{"id,idReadable,updated", {}};
+  auto newest = FetchPage(ids, WithoutSortClause(request.query) + " sort by: updated desc", 1);
+  if (!newest) {
+    return std::unexpected(newest.error());
+  }
+  int offset = 0;
+  if (!newest->empty()) {
+    const Issue& probe = newest->front();
+    auto found_with = [&](int minutes) -> Result<bool> {
+      auto page = FetchPage(ids,
+                            IssueKeysQuery({probe.key}) + " updated: " +
+                                FormatQueryTime(FloorToSecond(probe.updated_ms), minutes) + " .. *",
+                            1);
+      if (!page) {
+        return std::unexpected(page.error());
+      }
+      return !page->empty();
+    };
+    int low = -12 * 4;  // in quarter hours: -12h .. +14h
+    int high = 14 * 4;
+    while (low < high) {
+      const int mid = low + (high - low + 1) / 2;
+      auto found = found_with(mid * 15);
+      if (!found) {
+        return std::unexpected(found.error());
+      }
+      if (*found) {
+        low = mid;
+      } else {
+        high = mid - 1;
+      }
+    }
+    offset = low * 15;
+    Log(LogLevel::kInfo, "Measured the YouTrack user's time zone for query dates.",
+        {{"connection", options_.connection_name}, {"utc_offset_minutes", std::to_string(offset)}});
+  }
+  me_->utc_offset_minutes = offset;
+  return offset;
+}
+
 Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on_page) {
   // Every pull starts by checking the token: a token YouTrack does not
   // accept may be served as the guest, who sees no issues. The answer also
@@ -134,48 +189,63 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
   if (!request.keys.empty()) {
     return PullKeys(request, projection, page_size, on_page);
   }
-
-  // Widen the range by what the query cannot say exactly: seconds only, and
-  // dates in the user's zone, which may have changed offset (DST) since.
-  constexpr std::int64_t kUnknownZoneMargin = 14 * 3'600'000LL;
-  constexpr std::int64_t kDstMargin = 3'600'000LL;
-  const int offset = me_->utc_offset_minutes.value_or(0);
-  std::optional<std::int64_t> from = request.updated_from_ms;
-  std::optional<std::int64_t> to = request.updated_to_ms;
-  if (!me_->utc_offset_minutes) {
-    from = from ? std::optional(*from - kUnknownZoneMargin) : std::nullopt;
-    to = to ? std::optional(*to + kUnknownZoneMargin) : std::nullopt;
-  } else if (from && NowMs() - *from > 12 * 3'600'000LL) {
-    *from -= kDstMargin;
+  int offset = 0;
+  if (request.updated_from_ms || request.updated_to_ms) {
+    auto measured = ZoneOffset(request);
+    if (!measured) {
+      return std::unexpected(measured.error());
+    }
+    offset = *measured;
   }
+  // A date is read with the zone's offset *at that date*, which differs from
+  // today's by up to an hour across daylight saving: bounds older than half a
+  // day are widened by that hour. Issues outside the exact range are dropped.
+  constexpr std::int64_t kDstMargin = 3'600'000LL;
+  const std::int64_t now = NowMs();
+  auto query_from = [&](std::int64_t from) {
+    return now - from > 12 * kDstMargin ? from - kDstMargin : from;
+  };
+  const std::optional<std::int64_t> to = request.updated_to_ms;
+  const std::optional<std::int64_t> query_to =
+      to ? std::optional(*to + kDstMargin) : std::nullopt;
 
   // Keyset paging on `updated`: each request starts at the second of the
   // newest issue so far, so an issue that changes while we page (and moves
   // to the end of the order) never shifts an unread one out of reach, as
-  // $skip paging would. Issues already handed on at that second are
+  // $skip paging would. Issues at that second already handed on are
   // recognised by id and update time.
-  std::map<std::string, std::int64_t> at_boundary;  // id -> updated_ms
+  std::optional<std::int64_t> from = request.updated_from_ms;  // exact, UTC
+  std::map<std::string, std::int64_t> at_boundary;            // id -> updated_ms
   std::size_t delivered = 0;
   int top = page_size;
   while (true) {
-    auto page = FetchPage(projection, UpdatedRangeQuery(request.query, from, to, offset), top);
+    const std::optional<std::int64_t> query_lower =
+        from ? std::optional(query_from(*from)) : std::nullopt;
+    auto page =
+        FetchPage(projection, UpdatedRangeQuery(request.query, query_lower, query_to, offset), top);
     if (!page) {
       return std::unexpected(page.error());
     }
     const bool last = page->size() < static_cast<std::size_t>(top);
-    std::int64_t newest = from.value_or(std::numeric_limits<std::int64_t>::min());
+    std::optional<std::int64_t> newest = from;
     std::vector<Issue> fresh;
     fresh.reserve(page->size());
     for (Issue& issue : *page) {
-      newest = std::max(newest, issue.updated_ms);
+      newest = std::max(newest.value_or(issue.updated_ms), issue.updated_ms);
+      const bool in_range = (!from || issue.updated_ms >= FloorToSecond(*from)) &&
+                            (!to || issue.updated_ms <= *to + 999);
       auto seen = at_boundary.find(issue.id);
-      if (seen == at_boundary.end() || seen->second != issue.updated_ms) {
+      const bool repeat = seen != at_boundary.end() && seen->second == issue.updated_ms;
+      if (in_range && !repeat) {
         fresh.push_back(std::move(issue));
       }
     }
-    const std::int64_t boundary = newest - ((newest % 1000) + 1000) % 1000;  // floor to the second
-    if (from && boundary <= *from - ((*from % 1000) + 1000) % 1000) {
-      // The whole page sits in the boundary second: ask for a bigger page.
+    if (!newest) {
+      return {};  // nothing at all
+    }
+    const std::int64_t boundary = FloorToSecond(*newest);
+    if (from && boundary <= FloorToSecond(*from)) {
+      // The page did not get past the boundary second: ask for a bigger one.
       if (!last && top >= kMaxPageSize) {
         return std::unexpected(Contextual(Error{
             ErrorCode::kBadResponse,

@@ -42,6 +42,9 @@ class YouTrackSource : public TrackerSource {
 
  private:
   Result<TrackerIdentity> FetchMe();
+  // The token user's zone, minutes east of UTC: from the profile, or
+  // measured with a few one-issue queries when the profile does not say.
+  Result<int> ZoneOffset(const PullRequest& request);
   Result<std::vector<Issue>> FetchPage(const IssueProjection& projection, const std::string& query,
                                        int top);
   Result<void> PullKeys(const PullRequest& request, const IssueProjection& projection,
