@@ -1,5 +1,8 @@
 #include "daemon/logging.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -35,6 +38,22 @@ bool NeedsQuotes(std::string_view value) {
   return value.empty() || value.find_first_of(" \"=\t\n") != std::string_view::npos;
 }
 
+// systemd sets JOURNAL_STREAM to "<device>:<inode>" of the stream it
+// connected; stderr redirected elsewhere must not get priority prefixes.
+bool StderrIsTheJournal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  if (stream == nullptr) {
+    return false;
+  }
+  unsigned long long device = 0;
+  unsigned long long inode = 0;
+  if (std::sscanf(stream, "%llu:%llu", &device, &inode) != 2) {
+    return false;
+  }
+  struct stat st {};
+  return ::fstat(STDERR_FILENO, &st) == 0 && st.st_dev == device && st.st_ino == inode;
+}
+
 }  // namespace
 
 std::optional<LogLevel> ParseLogLevel(std::string_view text) {
@@ -52,7 +71,7 @@ std::optional<LogFormat> ParseLogFormat(std::string_view text) {
 }
 
 void InstallStderrLogSink(LogLevel level, LogFormat format) {
-  const bool journal = std::getenv("JOURNAL_STREAM") != nullptr;
+  const bool journal = StderrIsTheJournal();
   SetLogSink(
       [format, journal](LogLevel lvl, std::string_view message, const LogFields& fields) {
         std::string line;

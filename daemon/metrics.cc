@@ -40,9 +40,14 @@ std::string Number(double value) {
 
 }  // namespace
 
-void Metrics::Declare(const std::string& connection) {
+void Metrics::Retain(const std::vector<std::string>& connections) {
   std::lock_guard lock(mu_);
-  connections_.try_emplace(connection);
+  std::map<std::string, Connection, std::less<>> kept;
+  for (const std::string& name : connections) {
+    auto it = connections_.find(name);
+    kept.emplace(name, it != connections_.end() ? it->second : Connection{});
+  }
+  connections_ = std::move(kept);
 }
 
 void Metrics::Record(const std::string& connection, const CycleResult& result,

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 
@@ -21,8 +22,9 @@ class Metrics {
   // Records a finished cycle and the connection's pending board writes.
   void Record(const std::string& connection, const CycleResult& result, std::int64_t pending,
               std::int64_t now_ms);
-  // Declares a connection so it shows (with zeros) before its first cycle.
-  void Declare(const std::string& connection);
+  // Keeps exactly these connections: new ones show (with zeros) before their
+  // first cycle, and those a reload removed disappear.
+  void Retain(const std::vector<std::string>& connections);
   std::string Render() const;
 
  private:

@@ -272,7 +272,8 @@ std::string StatusLine(Schedule& schedule, std::int64_t pending) {
   for (const auto& [name, slot] : schedule.slots()) {
     failing += slot.failures > 0 ? 1 : 0;
   }
-  std::string status = std::to_string(schedule.slots().size()) + " connections";
+  const std::size_t n = schedule.slots().size();
+  std::string status = std::to_string(n) + (n == 1 ? " connection" : " connections");
   if (failing > 0) {
     status += ", " + std::to_string(failing) + " failing";
   }
@@ -331,8 +332,12 @@ int RunService(const CommandOptions& options, std::ostream& err) {
 
   Schedule schedule;
   schedule.Adopt(*setup, Clock::now());
-  for (const ConnectionConfig& c : setup->config.connections) {
-    metrics.Declare(c.name);
+  {
+    std::vector<std::string> names;
+    for (const ConnectionConfig& c : setup->config.connections) {
+      names.push_back(c.name);
+    }
+    metrics.Retain(names);
   }
   WorkerPool pool(std::min(kMaxWorkers, setup->config.connections.size()));
   std::map<std::string, std::int64_t> pending;  // per connection, as last seen
@@ -405,9 +410,11 @@ int RunService(const CommandOptions& options, std::ostream& err) {
       } else {
         setup = std::move(reloaded);
         schedule.Adopt(*setup, Clock::now());
+        std::vector<std::string> names;
         for (const ConnectionConfig& c : setup->config.connections) {
-          metrics.Declare(c.name);
+          names.push_back(c.name);
         }
+        metrics.Retain(names);
         Log(LogLevel::kInfo, "Reloaded the config and mappings.",
             {{"connections", std::to_string(setup->config.connections.size())}});
       }
@@ -424,6 +431,12 @@ int RunService(const CommandOptions& options, std::ostream& err) {
     Log(LogLevel::kWarn, "Stopping without waiting for a hung request; nothing staged is lost.");
     std::fflush(nullptr);
     std::_Exit(kExitOk);
+  }
+  for (const Done& done : pool.TakeFinished()) {
+    Log(done.result.ok() ? LogLevel::kInfo : LogLevel::kWarn, "Last sync before stopping.",
+        {{"connection", done.connection},
+         {"summary", SummaryLine(done.result)},
+         {"error", done.result.FirstError()}});
   }
   Log(LogLevel::kInfo, "Stopped.");
   return kExitOk;
