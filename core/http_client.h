@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,6 +30,8 @@ struct HttpRequest {
   std::chrono::milliseconds timeout{30'000};
   // Attempts for retriable failures (network, 429, 5xx); 1 means no retry.
   int max_attempts = 4;
+  // Cancels the request, and any wait before a retry (ErrorCode::kCancelled).
+  std::stop_token stop;
 };
 
 struct HttpResponse {

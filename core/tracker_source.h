@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ struct PullRequest {
   bool ids_only = false;
   // Only these issues, by human key (the query is then not used).
   std::vector<std::string> keys;
+  // Cancels the pull, including a request in flight (ErrorCode::kCancelled).
+  std::stop_token stop;
 };
 
 // Receives each page in order. An error stops the pull and is returned by Pull().

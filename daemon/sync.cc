@@ -118,6 +118,7 @@ class ConnectionSync {
     request.fields = mapping_.SourceFields();
     request.page_size = connection_.page_size;
     request.limit = options_.limit;
+    request.stop = options_.stop;
     return request;
   }
 

@@ -3,6 +3,7 @@
 #include <cpprest/http_client.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <charconv>
 #include <ctime>
 #include <map>
@@ -56,7 +57,12 @@ class CpprestHttpClient::Impl {
  public:
   explicit Impl(HttpClientOptions options) : options_(std::move(options)) {
     if (!options_.sleep) {
-      options_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+      options_.sleep = [](std::chrono::milliseconds d, std::stop_token stop) {
+        std::mutex mu;
+        std::condition_variable_any cv;
+        std::unique_lock lock(mu);
+        cv.wait_for(lock, stop, d, [] { return false; });
+      };
     }
   }
 
@@ -138,7 +144,10 @@ class CpprestHttpClient::Impl {
            {"reason", response ? "HTTP " + std::to_string(response->status)
                                : response.error().message},
            {"wait_ms", std::to_string(wait.count())}});
-      options_.sleep(wait);
+      options_.sleep(wait, request.stop);
+      if (request.stop.stop_requested()) {
+        return Fail(ErrorCode::kCancelled, method + " " + ForMessage(url) + ": cancelled");
+      }
     }
   }
 
@@ -188,7 +197,9 @@ class CpprestHttpClient::Impl {
       if (!body.empty()) {
         message.set_body(body, "application/json");
       }
-      http::http_response reply = client->request(message).get();
+      pplx::cancellation_token_source cancel;
+      std::stop_callback on_stop(request.stop, [&cancel] { cancel.cancel(); });
+      http::http_response reply = client->request(message, cancel.get_token()).get();
       HttpResponse out;
       out.status = reply.status_code();
       for (const auto& [name, value] : reply.headers()) {
@@ -199,6 +210,11 @@ class CpprestHttpClient::Impl {
       out.url = url.Origin() + url.path;
       return out;
     } catch (const std::exception& e) {
+      // Cancelling shows as pplx::task_canceled or as an aborted socket
+      // operation, depending on where the request was.
+      if (request.stop.stop_requested()) {
+        return Fail(ErrorCode::kCancelled, method + " " + ForMessage(url) + ": cancelled");
+      }
       std::string what = e.what();
       bool tls = what.find("certificate") != std::string::npos ||
                  what.find("handshake") != std::string::npos ||

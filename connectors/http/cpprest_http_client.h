@@ -8,6 +8,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <stop_token>
 #include <string>
 
 #include "core/http_client.h"
@@ -23,8 +25,9 @@ struct HttpClientOptions {
   // A Retry-After longer than this is not waited for: the failure is returned.
   std::chrono::milliseconds max_retry_after{120'000};
   int max_redirects = 5;
-  // How to wait between attempts; tests replace it.
-  std::function<void(std::chrono::milliseconds)> sleep;
+  // How to wait between attempts, returning early when stop is requested;
+  // tests replace it.
+  std::function<void(std::chrono::milliseconds, std::stop_token)> sleep;
 };
 
 class CpprestHttpClient : public HttpClient {

@@ -16,8 +16,8 @@ std::string WithoutSortClause(std::string_view query) {
   // "sort by:" then one or more attributes (a word or a {braced name}), each
   // with an optional direction, separated by commas. Terms around it stay.
   static const std::regex kSort(
-      R"((^|\s)sort\s+by\s*:\s*(\{[^}]*\}|[^\s,{]+)(\s+(asc|desc))?)"
-      R"((\s*,\s*(\{[^}]*\}|[^\s,{]+)(\s+(asc|desc))?)*)",
+      R"((^|\s)sort\s+by\s*:\s*(\{[^}]*\}|[^\s,{]+)(\s+(asc|desc)\b)?)"
+      R"((\s*,\s*(\{[^}]*\}|[^\s,{]+)(\s+(asc|desc)\b)?)*)",
       std::regex::icase);
   std::string kept = std::regex_replace(std::string(query), kSort, "$1");
   // Fold the double spaces the removal may leave.

@@ -21,7 +21,6 @@ namespace boardsync {
 namespace {
 
 constexpr int kDefaultPageSize = 100;
-constexpr int kMaxPageSize = 10'000;
 
 }  // namespace
 
@@ -44,6 +43,7 @@ Result<HttpResponse> YouTrackSource::Get(const std::string& url) {
   request.headers = {{"Accept", "application/json"}};
   request.bearer = &options_.token;
   request.timeout = options_.timeout;
+  request.stop = stop_;
   auto response = http_.Send(request);
   if (!response) {
     return std::unexpected(Contextual(response.error()));
@@ -107,8 +107,9 @@ Result<TrackerIdentity> YouTrackSource::WhoAmI() {
 }
 
 Result<std::vector<Issue>> YouTrackSource::FetchPage(const IssueProjection& projection,
-                                                     const std::string& query, int top) {
-  auto json = GetJson(options_.base.service + IssuePageTarget(projection, query, top, 0));
+                                                     const std::string& query, int top,
+                                                     int skip) {
+  auto json = GetJson(options_.base.service + IssuePageTarget(projection, query, top, skip));
   if (!json) {
     return std::unexpected(json.error());
   }
@@ -134,7 +135,8 @@ Result<int> YouTrackSource::ZoneOffset(const PullRequest& request) {
   // shift o (in quarter hours, as real zones go) for which "issue id: K
   // updated: (U + o) .. *" still finds it is the zone's offset.
   const IssueProjection ids{"id,idReadable,updated", {}};
-  auto newest = FetchPage(ids, WithoutSortClause(request.query) + " sort by: updated desc", 1);
+  auto newest = FetchPage(
+      ids, std::string(TrimSpace(WithoutSortClause(request.query) + " sort by: updated desc")), 1);
   if (!newest) {
     return std::unexpected(newest.error());
   }
@@ -168,12 +170,15 @@ Result<int> YouTrackSource::ZoneOffset(const PullRequest& request) {
     offset = low * 15;
     Log(LogLevel::kInfo, "Measured the YouTrack user's time zone for query dates.",
         {{"connection", options_.connection_name}, {"utc_offset_minutes", std::to_string(offset)}});
+    me_->utc_offset_minutes = offset;
   }
-  me_->utc_offset_minutes = offset;
+  // Without issues there is nothing to page, and nothing to measure by yet:
+  // the next pull tries again.
   return offset;
 }
 
 Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on_page) {
+  stop_ = request.stop;
   // Every pull starts by checking the token: a token YouTrack does not
   // accept may be served as the guest, who sees no issues. The answer also
   // gives the user's time zone, in which YouTrack reads query dates.
@@ -189,13 +194,11 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
   if (!request.keys.empty()) {
     return PullKeys(request, projection, page_size, on_page);
   }
-  int offset = 0;
-  if (request.updated_from_ms || request.updated_to_ms) {
-    auto measured = ZoneOffset(request);
-    if (!measured) {
-      return std::unexpected(measured.error());
-    }
-    offset = *measured;
+  // Every page after the first carries an `updated:` bound, even in a full
+  // pull, so the zone is needed before paging starts.
+  auto offset = ZoneOffset(request);
+  if (!offset) {
+    return std::unexpected(offset.error());
   }
   // A date is read with the zone's offset *at that date*, which differs from
   // today's by up to an hour across daylight saving: bounds older than half a
@@ -213,20 +216,37 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
   // newest issue so far, so an issue that changes while we page (and moves
   // to the end of the order) never shifts an unread one out of reach, as
   // $skip paging would. Issues at that second already handed on are
-  // recognised by id and update time.
+  // recognised by id and update time. Where a page does not get past that
+  // second (many issues in one second, or in the hour of the DST margin),
+  // the same query continues with $skip, overlapping one issue to notice if
+  // the offsets moved meanwhile.
+  constexpr int kMaxRestarts = 5;
   std::optional<std::int64_t> from = request.updated_from_ms;  // exact, UTC
   std::map<std::string, std::int64_t> at_boundary;            // id -> updated_ms
   std::size_t delivered = 0;
-  int top = page_size;
+  int skip = 0;
+  std::string anchor;  // with skip > 0: the id the page must start with
+  int restarts = 0;
   while (true) {
     const std::optional<std::int64_t> query_lower =
         from ? std::optional(query_from(*from)) : std::nullopt;
-    auto page =
-        FetchPage(projection, UpdatedRangeQuery(request.query, query_lower, query_to, offset), top);
+    auto page = FetchPage(projection, UpdatedRangeQuery(request.query, query_lower, query_to, *offset),
+                          page_size, skip);
     if (!page) {
       return std::unexpected(page.error());
     }
-    const bool last = page->size() < static_cast<std::size_t>(top);
+    if (skip > 0 && (page->empty() || page->front().id != anchor)) {
+      // An issue before the skipped stretch changed and left it: read the
+      // stretch again from its start rather than risk a gap.
+      if (++restarts > kMaxRestarts) {
+        return std::unexpected(Contextual(Error{
+            ErrorCode::kUnavailable, "issues keep changing while paging; the next sync retries",
+            /*retriable=*/true}));
+      }
+      skip = 0;
+      continue;
+    }
+    const bool last = page->size() < static_cast<std::size_t>(page_size);
     std::optional<std::int64_t> newest = from;
     std::vector<Issue> fresh;
     fresh.reserve(page->size());
@@ -237,24 +257,21 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
       auto seen = at_boundary.find(issue.id);
       const bool repeat = seen != at_boundary.end() && seen->second == issue.updated_ms;
       if (in_range && !repeat) {
-        fresh.push_back(std::move(issue));
+        fresh.push_back(issue);
       }
     }
     if (!newest) {
       return {};  // nothing at all
     }
     const std::int64_t boundary = FloorToSecond(*newest);
-    if (from && boundary <= FloorToSecond(*from)) {
-      // The page did not get past the boundary second: ask for a bigger one.
-      if (!last && top >= kMaxPageSize) {
-        return std::unexpected(Contextual(Error{
-            ErrorCode::kBadResponse,
-            "more than " + std::to_string(kMaxPageSize) + " issues share one update second"}));
-      }
-      top = std::min(top * 2, kMaxPageSize);
-    } else {
+    const bool progressed = !from || boundary > FloorToSecond(*from);
+    if (progressed) {
       at_boundary.clear();
-      top = page_size;
+      skip = 0;
+      restarts = 0;
+    } else if (!page->empty()) {
+      skip += static_cast<int>(page->size()) - 1;
+      anchor = page->back().id;
     }
     for (const Issue& issue : fresh) {
       if (issue.updated_ms >= boundary) {
@@ -273,7 +290,9 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
     if (last || (request.limit > 0 && delivered >= request.limit)) {
       return {};
     }
-    from = boundary;
+    if (progressed) {
+      from = boundary;
+    }
   }
 }
 

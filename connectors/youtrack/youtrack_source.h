@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <vector>
 #include <string>
 #include <string_view>
@@ -46,7 +47,7 @@ class YouTrackSource : public TrackerSource {
   // measured with a few one-issue queries when the profile does not say.
   Result<int> ZoneOffset(const PullRequest& request);
   Result<std::vector<Issue>> FetchPage(const IssueProjection& projection, const std::string& query,
-                                       int top);
+                                       int top, int skip = 0);
   Result<void> PullKeys(const PullRequest& request, const IssueProjection& projection,
                         int page_size, const PageSink& on_page);
   // GET `url` and read the answer as JSON; errors carry the connection name.
@@ -57,6 +58,7 @@ class YouTrackSource : public TrackerSource {
   YouTrackOptions options_;
   HttpClient& http_;
   std::optional<TrackerIdentity> me_;  // from the first /users/me
+  std::stop_token stop_;                // of the pull in progress
 };
 
 // For the connector registry: a YouTrackSource behind the interface.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <thread>
 
 #include "tests/support/http_server.h"
 
@@ -22,7 +23,7 @@ struct Sleeps {
   std::vector<milliseconds> waits;
   HttpClientOptions Options() {
     HttpClientOptions options;
-    options.sleep = [this](milliseconds d) {
+    options.sleep = [this](milliseconds d, std::stop_token) {
       std::lock_guard lock(mu);
       waits.push_back(d);
     };
@@ -212,6 +213,48 @@ TEST(CpprestHttpClientTest, ARefusedConnectionIsARetriableError) {
   EXPECT_EQ(response.error().code, ErrorCode::kUnavailable);
   EXPECT_EQ(sleeps.waits.size(), 1u);
   EXPECT_EQ(response.error().message.find(Token().Reveal()), std::string::npos);
+}
+
+TEST(CpprestHttpClientTest, AStopRequestCancelsARequestInFlight) {
+  HttpServerResponse late = HttpServerResponse::Json(200, "[]");
+  late.delay = milliseconds(20'000);
+  Script script({late});
+  HttpServer server(std::ref(script));
+  CpprestHttpClient client;
+  std::stop_source stop;
+  HttpRequest request = Get(server.base_url() + "/api/issues");
+  request.timeout = milliseconds(30'000);
+  request.stop = stop.get_token();
+  std::jthread stopper([&] {
+    std::this_thread::sleep_for(milliseconds(200));
+    stop.request_stop();
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto response = client.Send(request);
+  ASSERT_FALSE(response);
+  EXPECT_EQ(response.error().code, ErrorCode::kCancelled);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(5000));
+}
+
+TEST(CpprestHttpClientTest, AStopRequestEndsTheWaitBeforeARetry) {
+  HttpServerResponse busy = HttpServerResponse::Json(503, "{}");
+  busy.headers.emplace_back("Retry-After", "60");
+  Script script({busy});
+  HttpServer server(std::ref(script));
+  CpprestHttpClient client;  // the real, interruptible wait
+  std::stop_source stop;
+  HttpRequest request = Get(server.base_url() + "/api/issues");
+  request.stop = stop.get_token();
+  std::jthread stopper([&] {
+    std::this_thread::sleep_for(milliseconds(300));
+    stop.request_stop();
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto response = client.Send(request);
+  ASSERT_FALSE(response);
+  EXPECT_EQ(response.error().code, ErrorCode::kCancelled);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(5000));
+  EXPECT_EQ(script.requests().size(), 1u);
 }
 
 TEST(CpprestHttpClientTest, ParsesRetryAfterInSecondsAndAsAnHttpDate) {

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "connectors/http/json.h"
 
@@ -516,6 +518,47 @@ TEST(DecodeIssue, ErrorsNameTheIssue) {
   EXPECT_NE(no_id.error().message.find("RAP-42"), std::string::npos);
 }
 
+// YouTrack answers exactly the fields asked for, so an ids-only page
+// (fields=id,idReadable,updated) has no `created`.
+TEST(DecodeIssue, IdsOnlyAnswerWithoutCreatedDecodes) {
+  auto issue = DecodeIssue(
+      Json(R"({"id":"2-35","idReadable":"RAP-42","updated":1714557600250,"$type":"Issue"})"),
+      kBase);
+  ASSERT_TRUE(issue.has_value()) << issue.error().message;
+  EXPECT_EQ(issue->id, "2-35");
+  EXPECT_EQ(issue->key, "RAP-42");
+  EXPECT_EQ(issue->updated_ms, 1714557600250);
+  EXPECT_EQ(issue->created_ms, 0);
+  EXPECT_EQ(issue->resolved_ms, std::nullopt);
+}
+
+TEST(DecodeIssue, UpdatedIsStillRequired) {
+  auto issue = DecodeIssue(Json(R"({"id":"2-35","idReadable":"RAP-42","$type":"Issue"})"), kBase);
+  ASSERT_FALSE(issue.has_value());
+  EXPECT_EQ(issue.error().code, ErrorCode::kBadResponse);
+  EXPECT_NE(issue.error().message.find("RAP-42"), std::string::npos) << issue.error().message;
+  EXPECT_NE(issue.error().message.find("updated"), std::string::npos) << issue.error().message;
+}
+
+TEST(DecodeIssue, CreatedWhenPresentMustBeATimestamp) {
+  auto issue = DecodeIssue(
+      Json(R"({"id":"2-35","idReadable":"RAP-42","created":"today","updated":2,"$type":"Issue"})"),
+      kBase);
+  ASSERT_FALSE(issue.has_value());
+  EXPECT_NE(issue.error().message.find("created"), std::string::npos) << issue.error().message;
+}
+
+TEST(DecodeIssuePage, IdsOnlyPage) {
+  auto page = DecodeIssuePage(Json(R"([
+    {"id":"2-1","idReadable":"RAP-1","updated":10,"$type":"Issue"},
+    {"id":"2-2","idReadable":"RAP-2","updated":20,"$type":"Issue"}])"),
+                              kBase);
+  ASSERT_TRUE(page.has_value()) << page.error().message;
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[1].key, "RAP-2");
+  EXPECT_EQ((*page)[1].updated_ms, 20);
+}
+
 TEST(DecodeIssuePage, ArrayOfIssuesInOrder) {
   auto page = DecodeIssuePage(Json(R"([
     {"id":"2-1","idReadable":"RAP-1","created":1,"updated":10,"resolved":null,"$type":"Issue"},
@@ -596,6 +639,119 @@ TEST(DecodeMe, NoLoginOrNotAnObjectIsBadResponse) {
     ASSERT_FALSE(me.has_value()) << body;
     EXPECT_EQ(me.error().code, ErrorCode::kBadResponse) << body;
   }
+}
+
+TEST(DecodeMe, ReadsTheProfileTimeZone) {
+  // The shape /users/me?fields=...,profiles(general(timezone(id,presentation,offset))) has.
+  auto me = DecodeMe(Json(R"({"guest":false,"banned":false,"login":"sample.user","id":"1-1",
+      "profiles":{"general":{"timezone":{"id":"Asia/Kolkata","presentation":"(UTC+05:30) Asia/Kolkata",
+      "offset":19800,"$type":"TimeZoneDescriptor"},"$type":"GeneralUserProfile"},"$type":"UserProfiles"},
+      "$type":"Me"})"));
+  ASSERT_TRUE(me.has_value()) << me.error().message;
+  EXPECT_EQ(me->utc_offset_minutes, 330);
+}
+
+TEST(DecodeMe, ZoneIsUnknownWhenTheProfileDoesNotSay) {
+  const std::vector<std::string_view> bodies = {
+      R"({"guest":false,"login":"u","$type":"Me"})",
+      R"({"guest":false,"login":"u","profiles":null,"$type":"Me"})",
+      R"({"guest":false,"login":"u","profiles":{"general":null},"$type":"Me"})",
+      R"({"guest":false,"login":"u","profiles":{"general":{"timezone":null}},"$type":"Me"})",
+      R"({"guest":false,"login":"u","profiles":{"general":{"timezone":"Europe/Berlin"}}})",
+      R"({"guest":false,"login":"u","profiles":{"general":{"timezone":{"id":"Europe/Berlin"}}}})",
+  };
+  for (std::string_view body : bodies) {
+    auto me = DecodeMe(Json(body));
+    ASSERT_TRUE(me.has_value()) << body << ": " << me.error().message;
+    EXPECT_EQ(me->utc_offset_minutes, std::nullopt) << body;
+  }
+}
+
+TEST(DecodeMe, GuestWithAZoneIsStillAuthError) {
+  auto me = DecodeMe(Json(R"({"guest":true,"login":"guest",
+      "profiles":{"general":{"timezone":{"id":"UTC","presentation":"UTC","offset":0}}},"$type":"Me"})"));
+  ASSERT_FALSE(me.has_value());
+  EXPECT_EQ(me.error().code, ErrorCode::kAuth);
+}
+
+// --- time zones -----------------------------------------------------------------
+
+// TimeZoneDescriptor shapes below are constructed, not recorded: the API
+// reference gives `offset` no unit, so every form the decoder reads is pinned.
+
+std::optional<int> Offset(std::string_view timezone_json) {
+  return DecodeUtcOffset(Json(timezone_json));
+}
+
+TEST(DecodeUtcOffset, PresentationUtcOrGmtOffsets) {
+  EXPECT_EQ(Offset(R"({"presentation":"(UTC+02:00) Europe/Kaliningrad"})"), 120);
+  EXPECT_EQ(Offset(R"({"presentation":"(UTC-10:00) Pacific/Honolulu"})"), -600);
+  EXPECT_EQ(Offset(R"({"presentation":"GMT+5:30"})"), 330);
+  EXPECT_EQ(Offset(R"({"presentation":"UTC+0545"})"), 345);
+  EXPECT_EQ(Offset(R"({"presentation":"UTC -3"})"), -180);
+  EXPECT_EQ(Offset(R"({"presentation":"UTC+14"})"), 840);
+  EXPECT_EQ(Offset(R"({"presentation":"(UTC-09:30) Pacific/Marquesas"})"), -570);
+  EXPECT_EQ(Offset(R"({"presentation":"UTC+00:00"})"), 0);
+}
+
+TEST(DecodeUtcOffset, PresentationWinsOverIdAndOffset) {
+  EXPECT_EQ(Offset(R"({"id":"GMT+03:00","presentation":"(UTC+05:30) Asia/Kolkata","offset":0})"),
+            330);
+}
+
+TEST(DecodeUtcOffset, IdOffsetsWithPosixSignsForEtcGmt) {
+  EXPECT_EQ(Offset(R"({"id":"GMT+05:45","presentation":"Nepal Time"})"), 345);
+  EXPECT_EQ(Offset(R"({"id":"UTC-03:00"})"), -180);
+  // POSIX signs are inverted: Etc/GMT+10 is ten hours behind UTC.
+  EXPECT_EQ(Offset(R"({"id":"Etc/GMT+10","presentation":"Etc/GMT+10"})"), -600);
+  EXPECT_EQ(Offset(R"({"id":"Etc/GMT-14","presentation":""})"), 840);
+  EXPECT_EQ(Offset(R"({"id":"Etc/GMT-3"})"), 180);
+  // The test tracker's own shape: the presentation has the real sign.
+  EXPECT_EQ(
+      Offset(R"({"id":"Etc/GMT+10","presentation":"(UTC-10:00) Etc/GMT+10","offset":-36000})"),
+      -600);
+}
+
+TEST(DecodeUtcOffset, UtcNamesAreZero) {
+  for (std::string_view id : {"UTC", "GMT", "Etc/UTC", "Etc/GMT", "Z"}) {
+    EXPECT_EQ(Offset(R"({"id":")" + std::string(id) +
+                     R"(","presentation":"Coordinated Universal Time"})"),
+              0)
+        << id;
+  }
+}
+
+TEST(DecodeUtcOffset, NumericOffsetByMagnitude) {
+  // Minutes up to 14 h.
+  EXPECT_EQ(Offset(R"({"id":"Europe/Berlin","offset":60})"), 60);
+  EXPECT_EQ(Offset(R"({"id":"America/St_Johns","offset":-210})"), -210);
+  EXPECT_EQ(Offset(R"({"id":"Pacific/Kiritimati","offset":840})"), 840);
+  EXPECT_EQ(Offset(R"({"id":"Africa/Abidjan","offset":0})"), 0);
+  // Seconds, whole minutes, up to 14 h.
+  EXPECT_EQ(Offset(R"({"id":"Europe/Berlin","offset":3600})"), 60);
+  EXPECT_EQ(Offset(R"({"id":"Asia/Kathmandu","offset":20700})"), 345);
+  EXPECT_EQ(Offset(R"({"id":"Pacific/Honolulu","offset":-36000})"), -600);
+  EXPECT_EQ(Offset(R"({"id":"Pacific/Kiritimati","offset":50400})"), 840);
+  // Milliseconds, whole minutes, up to 14 h.
+  EXPECT_EQ(Offset(R"({"id":"Europe/Berlin","offset":3600000})"), 60);
+  EXPECT_EQ(Offset(R"({"id":"America/Caracas","offset":-16200000})"), -270);
+  EXPECT_EQ(Offset(R"({"id":"Pacific/Kiritimati","offset":50400000})"), 840);
+}
+
+TEST(DecodeUtcOffset, UnreadableIsUnknown) {
+  EXPECT_EQ(Offset(R"({})"), std::nullopt);
+  EXPECT_EQ(Offset(R"("Europe/Berlin")"), std::nullopt);
+  EXPECT_EQ(Offset(R"({"id":"Europe/Berlin","presentation":"Central European Time"})"),
+            std::nullopt);
+  EXPECT_EQ(Offset(R"({"id":"Europe/Berlin","offset":null})"), std::nullopt);
+  EXPECT_EQ(Offset(R"({"id":"Europe/Berlin","offset":"+01:00"})"), std::nullopt);
+  EXPECT_EQ(Offset(R"({"id":"Europe/Berlin","offset":1.5})"), std::nullopt);
+  // Beyond 14 h, or not whole minutes, in every unit.
+  EXPECT_EQ(Offset(R"({"id":"X","offset":50460})"), std::nullopt);     // 14 h 1 min in seconds
+  EXPECT_EQ(Offset(R"({"id":"X","offset":3601})"), std::nullopt);      // seconds, not whole minutes
+  EXPECT_EQ(Offset(R"({"id":"X","offset":3600001})"), std::nullopt);   // ms, not whole minutes
+  EXPECT_EQ(Offset(R"({"id":"X","offset":50460000})"), std::nullopt);  // 14 h 1 min in ms
+  EXPECT_EQ(Offset(R"({"id":"X","offset":-50460000})"), std::nullopt);
 }
 
 }  // namespace

@@ -1,10 +1,13 @@
 // FakeHttpClient: an HttpClient that records every request and answers from a
 // script, so YouTrackSource can be tested without a network. Responses are
 // consumed in order; running out is answered with an error the test will see.
+// With a handler set, the handler answers every request instead (by content,
+// as a server would), and the script is not used.
 #pragma once
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -16,6 +19,8 @@ namespace boardsync {
 
 class FakeHttpClient : public HttpClient {
  public:
+  using Handler = std::function<Result<HttpResponse>(const HttpRequest&)>;
+
   struct Recorded {
     std::string method;
     std::string url;
@@ -25,20 +30,34 @@ class FakeHttpClient : public HttpClient {
   };
 
   // Queues `body` under `status` with a JSON content type.
-  void AddJson(int status, std::string body) {
+  void AddJson(int status, std::string body) { Add(Json(status, std::move(body))); }
+  void Add(HttpResponse response) { script_.emplace_back(std::move(response)); }
+  void AddError(Error error) { script_.emplace_back(std::move(error)); }
+
+  // Answers every later request with `handler` (an empty one goes back to
+  // the script).
+  void SetHandler(Handler handler) { handler_ = std::move(handler); }
+
+  // `body` under `status` with a JSON content type, for handlers.
+  static HttpResponse Json(int status, std::string body) {
     HttpResponse response;
     response.status = status;
     response.headers = {{"content-type", "application/json;charset=UTF-8"}};
     response.body = std::move(body);
-    Add(std::move(response));
+    return response;
   }
-  void Add(HttpResponse response) { script_.emplace_back(std::move(response)); }
-  void AddError(Error error) { script_.emplace_back(std::move(error)); }
 
   Result<HttpResponse> Send(const HttpRequest& request) override {
     requests.push_back(Recorded{request.method, request.url, request.headers,
                                 request.bearer != nullptr ? request.bearer->Reveal() : "",
                                 request.timeout});
+    if (handler_) {
+      auto answer = handler_(request);
+      if (answer) {
+        answer->url = request.url;
+      }
+      return answer;
+    }
     if (script_.empty()) {
       return Fail(ErrorCode::kUnavailable, "fake: no scripted response for " + request.url);
     }
@@ -58,6 +77,7 @@ class FakeHttpClient : public HttpClient {
 
  private:
   std::deque<std::variant<HttpResponse, Error>> script_;
+  Handler handler_;
 };
 
 }  // namespace boardsync
