@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -79,11 +80,19 @@ class StateStore {
                                                       std::int64_t sweep) = 0;
 
   // The oldest queued writes, at most `limit`.
+  // The oldest queued writes, at most `limit`, parked ones excepted.
   virtual Result<std::vector<OutboxEntry>> Pending(std::size_t limit) = 0;
   virtual Result<std::size_t> PendingCount(std::string_view connection) = 0;
 
   // Removes delivered writes from the outbox.
   virtual Result<void> Acknowledge(std::span<const std::int64_t> seqs) = 0;
+
+  // Sets writes the board store refused aside, with its message: Pending()
+  // skips them until RetryFailed() queues them again.
+  virtual Result<void> Park(std::span<const std::int64_t> seqs, std::string_view error) = 0;
+  virtual Result<std::size_t> RetryFailed(std::string_view connection) = 0;
+  // Parked writes of `connection`, and the message of the latest.
+  virtual Result<std::pair<std::size_t, std::string>> Failed(std::string_view connection) = 0;
 };
 
 }  // namespace boardsync

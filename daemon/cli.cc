@@ -20,7 +20,7 @@ namespace po = boost::program_options;
 constexpr const char* kUsage = R"(usage: boardsync [options] <command> [command options]
 
 commands:
-  sync [--connection NAME]... [--full] [--dry-run]
+  sync [--connection NAME]... [--full] [--dry-run] [--retry-failed]
                       one sync cycle for the named connections (default: all)
   run                 the daemon: sync every connection on its interval
   check               validate the config and every mapping file
@@ -53,6 +53,7 @@ int RunCli(int argc, const char* const* argv) {
       ("connection", po::value<std::vector<std::string>>(), "a connection name (repeatable)")
       ("full", "re-read everything and archive items whose issues vanished")
       ("dry-run", "pull and map, write nothing")
+      ("retry-failed", "send board writes the board store refused again")
       ("limit", po::value<std::size_t>(), "issues to preview (default 10)")
       ("format", po::value<std::string>(), "table|json")
       ("command", po::value<std::string>(), "")
@@ -96,6 +97,7 @@ int RunCli(int argc, const char* const* argv) {
   }
   cmd.full = vm.count("full") > 0;
   cmd.dry_run = vm.count("dry-run") > 0;
+  cmd.retry_failed = vm.count("retry-failed") > 0;
   if (vm.count("limit")) {
     cmd.limit = vm["limit"].as<std::size_t>();
   }
@@ -122,7 +124,7 @@ int RunCli(int argc, const char* const* argv) {
     }
     return true;
   };
-  if (!only({"full", "dry-run"}, {"sync"}) || !only({"connection"}, {"sync", "preview"}) ||
+  if (!only({"full", "dry-run", "retry-failed"}, {"sync"}) || !only({"connection"}, {"sync", "preview"}) ||
       !only({"limit"}, {"preview"}) || !only({"format"}, {"preview", "status"})) {
     return kExitBadConfig;
   }

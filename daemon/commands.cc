@@ -120,6 +120,18 @@ int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err)
       board = std::move(*opened);
     }
   }
+  if (options.retry_failed && !options.dry_run) {
+    for (const ConnectionConfig* c : loaded->selected) {
+      auto requeued = (*state)->RetryFailed(c->name);
+      if (!requeued) {
+        err << Redact(requeued.error().message) << "\n";
+        return kExitRunFailed;
+      }
+      if (*requeued > 0) {
+        out << c->name << ": " << *requeued << " refused board writes queued again\n";
+      }
+    }
+  }
   SyncOptions sync_options;
   sync_options.dry_run = options.dry_run;
   sync_options.full = options.full;
@@ -153,11 +165,18 @@ int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err)
   }
   if (board) {
     std::size_t pending = 0;
+    std::size_t refused = 0;
     for (const ConnectionConfig* c : loaded->selected) {
       pending += (*state)->PendingCount(c->name).value_or(0);
+      refused += (*state)->Failed(c->name).value_or(std::pair<std::size_t, std::string>()).first;
     }
     if (pending > 0) {
       err << pending << " board writes are pending; the next sync delivers them\n";
+      failed = true;
+    }
+    if (refused > 0) {
+      err << refused << " board writes were refused by the board store (see boardsync status); "
+                        "once fixed, send them with: boardsync sync --retry-failed\n";
       failed = true;
     }
   }
@@ -286,6 +305,11 @@ int RunStatus(const CommandOptions& options, std::ostream& out, std::ostream& er
   for (const ConnectionConfig* c : loaded->selected) {
     Value::Object row;
     row.emplace("pending", static_cast<std::int64_t>((*state)->PendingCount(c->name).value_or(0)));
+    auto refused = (*state)->Failed(c->name).value_or(std::pair<std::size_t, std::string>());
+    row.emplace("refused", static_cast<std::int64_t>(refused.first));
+    if (refused.first > 0) {
+      row.emplace("board_error", Redact(refused.second));
+    }
     auto run = (*state)->LastRun(c->name);
     if (run && *run) {
       const RunRecord& r = **run;

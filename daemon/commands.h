@@ -22,6 +22,7 @@ struct CommandOptions {
   std::vector<std::string> connections;  // empty: all
   bool full = false;
   bool dry_run = false;
+  bool retry_failed = false;  // queue refused board writes again first
   std::size_t limit = 10;
   std::string format = "table";  // table | json
 };

@@ -56,6 +56,9 @@ std::string CycleResult::FirstError() const {
   if (board_error) {
     return Redact(board_error->message);
   }
+  if (parked > 0) {
+    return std::to_string(parked) + " board writes refused by the board store";
+  }
   return "";
 }
 
@@ -73,7 +76,8 @@ CycleResult RunCycle(const ConnectionConfig& connection, const Mapping& mapping,
   if (board != nullptr) {
     // Deliver even after a failed pull: what was staged is worth sending.
     if (auto drained = DrainOutbox(state, *board, batch_size); drained) {
-      result.written = *drained;
+      result.written = drained->delivered;
+      result.parked = drained->parked;
     } else {
       result.board_error = drained.error();
     }
@@ -110,7 +114,8 @@ std::string SummaryLine(const CycleResult& result) {
          std::to_string(n.created) + ", updated " + std::to_string(n.updated) + ", archived " +
          std::to_string(n.archived) + ", unchanged " + std::to_string(n.unchanged) +
          ", skipped " + std::to_string(n.skipped) + ", failed " + std::to_string(n.failed) +
-         ", board writes " + std::to_string(result.written) + ", " + time;
+         ", board writes " + std::to_string(result.written) +
+         (result.parked > 0 ? ", refused " + std::to_string(result.parked) : "") + ", " + time;
 }
 
 }  // namespace boardsync

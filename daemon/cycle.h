@@ -39,10 +39,13 @@ Result<ConnectedTracker> ConnectTracker(const ConnectionConfig& connection);
 struct CycleResult {
   SyncReport report;
   std::int64_t written = 0;          // board writes delivered
+  std::int64_t parked = 0;           // board writes the store refused, set aside
   double seconds = 0;
   std::optional<Error> board_error;  // delivery failed; the writes stay queued
 
-  bool ok() const { return !report.error && report.counts.failed == 0 && !board_error; }
+  bool ok() const {
+    return !report.error && report.counts.failed == 0 && !board_error && parked == 0;
+  }
   // The first problem, for a one-line status; "" when ok.
   std::string FirstError() const;
 };

@@ -9,7 +9,7 @@
 namespace boardsync {
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -41,7 +41,9 @@ CREATE TABLE IF NOT EXISTS outbox (
   board TEXT NOT NULL,
   item_key TEXT NOT NULL,
   archive INTEGER NOT NULL,
-  payload TEXT NOT NULL
+  payload TEXT NOT NULL,
+  failed_at TEXT,                     -- set when the board store refused it
+  error TEXT                          -- the board store's message
 );
 CREATE INDEX IF NOT EXISTS outbox_by_connection ON outbox (connection);
 CREATE TABLE IF NOT EXISTS runs (
@@ -248,7 +250,7 @@ Result<std::vector<OutboxEntry>> StateDb::Pending(std::size_t limit) {
   try {
     SQLite::Statement query(impl_->db,
                             "SELECT seq, connection, board, item_key, archive, payload "
-                            "FROM outbox ORDER BY seq LIMIT ?");
+                            "FROM outbox WHERE failed_at IS NULL ORDER BY seq LIMIT ?");
     query.bind(1, static_cast<std::int64_t>(limit));
     while (query.executeStep()) {
       OutboxEntry& entry = entries.emplace_back();
@@ -276,7 +278,8 @@ Result<std::vector<OutboxEntry>> StateDb::Pending(std::size_t limit) {
 
 Result<std::size_t> StateDb::PendingCount(std::string_view connection) {
   try {
-    SQLite::Statement query(impl_->db, "SELECT count(*) FROM outbox WHERE connection = ?");
+    SQLite::Statement query(impl_->db,
+                            "SELECT count(*) FROM outbox WHERE connection = ? AND failed_at IS NULL");
     query.bind(1, std::string(connection));
     query.executeStep();
     return static_cast<std::size_t>(query.getColumn(0).getInt64());
@@ -299,6 +302,53 @@ Result<void> StateDb::Acknowledge(std::span<const std::int64_t> seqs) {
     return StorageError("acknowledging board writes", e);
   }
   return {};
+}
+
+Result<void> StateDb::Park(std::span<const std::int64_t> seqs, std::string_view error) {
+  try {
+    SQLite::Transaction tx(impl_->db);
+    SQLite::Statement park(impl_->db, "UPDATE outbox SET failed_at = ?, error = ? WHERE seq = ?");
+    const std::string now = FormatIsoUtc(NowMs());
+    for (std::int64_t seq : seqs) {
+      park.reset();
+      park.bind(1, now);
+      park.bind(2, std::string(error));
+      park.bind(3, seq);
+      park.exec();
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    return StorageError("parking refused board writes", e);
+  }
+  return {};
+}
+
+Result<std::size_t> StateDb::RetryFailed(std::string_view connection) {
+  try {
+    SQLite::Statement retry(impl_->db,
+                            "UPDATE outbox SET failed_at = NULL, error = NULL "
+                            "WHERE connection = ? AND failed_at IS NOT NULL");
+    retry.bind(1, std::string(connection));
+    return static_cast<std::size_t>(retry.exec());
+  } catch (const std::exception& e) {
+    return StorageError("queueing parked board writes again", e);
+  }
+}
+
+Result<std::pair<std::size_t, std::string>> StateDb::Failed(std::string_view connection) {
+  try {
+    SQLite::Statement query(impl_->db,
+                            "SELECT count(*), (SELECT error FROM outbox WHERE connection = ?1 "
+                            "AND failed_at IS NOT NULL ORDER BY seq DESC LIMIT 1) "
+                            "FROM outbox WHERE connection = ?1 AND failed_at IS NOT NULL");
+    query.bind(1, std::string(connection));
+    query.executeStep();
+    return std::pair<std::size_t, std::string>(
+        static_cast<std::size_t>(query.getColumn(0).getInt64()),
+        query.getColumn(1).isNull() ? std::string() : query.getColumn(1).getString());
+  } catch (const std::exception& e) {
+    return StorageError("counting parked board writes", e);
+  }
 }
 
 Result<void> StateDb::RecordRun(const RunRecord& run) {

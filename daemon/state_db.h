@@ -39,6 +39,9 @@ class StateDb : public StateStore {
   Result<std::vector<OutboxEntry>> Pending(std::size_t limit) override;
   Result<std::size_t> PendingCount(std::string_view connection) override;
   Result<void> Acknowledge(std::span<const std::int64_t> seqs) override;
+  Result<void> Park(std::span<const std::int64_t> seqs, std::string_view error) override;
+  Result<std::size_t> RetryFailed(std::string_view connection) override;
+  Result<std::pair<std::size_t, std::string>> Failed(std::string_view connection) override;
 
   Result<void> RecordRun(const RunRecord& run);
   Result<std::optional<RunRecord>> LastRun(std::string_view connection);

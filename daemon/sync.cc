@@ -300,15 +300,15 @@ SyncReport PullConnection(const ConnectionConfig& connection, TrackerSource& tra
   return ConnectionSync(connection, tracker, mapping, state, options).Run();
 }
 
-Result<std::int64_t> DrainOutbox(StateStore& state, BoardSink& board, std::size_t batch_size) {
-  std::int64_t delivered = 0;
+Result<Delivery> DrainOutbox(StateStore& state, BoardSink& board, std::size_t batch_size) {
+  Delivery delivery;
   for (;;) {
     auto pending = state.Pending(batch_size);
     if (!pending) {
       return std::unexpected(pending.error());
     }
     if (pending->empty()) {
-      return delivered;
+      return delivery;
     }
     std::vector<BoardWrite> writes;
     std::vector<std::int64_t> seqs;
@@ -319,12 +319,24 @@ Result<std::int64_t> DrainOutbox(StateStore& state, BoardSink& board, std::size_
       seqs.push_back(entry.seq);
     }
     if (auto applied = board.Apply(writes); !applied) {
-      return std::unexpected(applied.error());
+      if (applied.error().retriable || applied.error().code == ErrorCode::kStorage ||
+          applied.error().code == ErrorCode::kAuth) {
+        // The store is down, or refuses everyone: nothing later would get
+        // through either. Keep the writes queued.
+        return std::unexpected(applied.error());
+      }
+      Log(LogLevel::kWarn, "The board store refused a batch; its items are set aside.",
+          {{"items", std::to_string(seqs.size())}, {"error", applied.error().message}});
+      if (auto parked = state.Park(seqs, applied.error().message); !parked) {
+        return std::unexpected(parked.error());
+      }
+      delivery.parked += static_cast<std::int64_t>(seqs.size());
+      continue;
     }
     if (auto acked = state.Acknowledge(seqs); !acked) {
       return std::unexpected(acked.error());
     }
-    delivered += static_cast<std::int64_t>(writes.size());
+    delivery.delivered += static_cast<std::int64_t>(writes.size());
   }
 }
 

@@ -62,8 +62,15 @@ std::string ItemKey(std::string_view connection, std::string_view issue_id);
 SyncReport PullConnection(const ConnectionConfig& connection, TrackerSource& tracker,
                           const Mapping& mapping, StateStore& state, const SyncOptions& options);
 
-// Delivers queued writes in batches of `batch_size`; returns how many were
-// acknowledged. On failure the undelivered writes stay queued.
-Result<std::int64_t> DrainOutbox(StateStore& state, BoardSink& board, std::size_t batch_size);
+struct Delivery {
+  std::int64_t delivered = 0;  // acknowledged by the board store
+  std::int64_t parked = 0;     // refused by it (not retriable): set aside
+};
+
+// Delivers queued writes in batches of `batch_size`. A batch the board store
+// refuses for good (a non-retriable error) is parked with its message and
+// later batches go on; a retriable failure stops delivery, and the
+// undelivered writes stay queued for the next attempt.
+Result<Delivery> DrainOutbox(StateStore& state, BoardSink& board, std::size_t batch_size);
 
 }  // namespace boardsync

@@ -67,9 +67,15 @@ class RecordingBoard : public BoardSink {
  public:
   std::vector<BoardWrite> applied;
   bool down = false;
+  std::string refuse;  // a batch holding this item key is refused for good
   Result<void> Apply(std::span<const BoardWrite> writes) override {
     if (down) {
       return Fail(ErrorCode::kUnavailable, "board store down", true);
+    }
+    for (const BoardWrite& write : writes) {
+      if (write.item.item_key == refuse) {
+        return Fail(ErrorCode::kBadResponse, "HTTP 400: field effort must be a number");
+      }
     }
     applied.insert(applied.end(), writes.begin(), writes.end());
     return {};
@@ -136,7 +142,7 @@ TEST_F(SyncTest, FirstSyncCreatesEveryItemAndDeliversIt) {
   EXPECT_EQ(state_->PendingCount("acme").value(), 5u);
   auto drained = DrainOutbox(*state_, board_, 2);
   ASSERT_TRUE(drained);
-  EXPECT_EQ(*drained, 5);
+  EXPECT_EQ(drained->delivered, 5);
   EXPECT_EQ(state_->PendingCount("acme").value(), 0u);
   ASSERT_EQ(board_.applied.size(), 5u);
   const BoardItem& item = board_.applied[0].item;
@@ -158,7 +164,7 @@ TEST_F(SyncTest, AnUnchangedTrackerCausesNoBoardWrite) {
   EXPECT_EQ(again.counts.unchanged, 5);
   EXPECT_EQ(again.counts.created + again.counts.updated, 0);
   EXPECT_EQ(state_->PendingCount("acme").value(), 0u);
-  EXPECT_EQ(DrainOutbox(*state_, board_, 100).value(), 0);
+  EXPECT_EQ(DrainOutbox(*state_, board_, 100).value().delivered, 0);
   EXPECT_TRUE(board_.applied.empty());
 }
 
@@ -215,7 +221,26 @@ TEST_F(SyncTest, WritesStayQueuedWhileTheBoardIsDown) {
   EXPECT_FALSE(DrainOutbox(*state_, board_, 2));
   EXPECT_EQ(state_->PendingCount("acme").value(), 5u);
   board_.down = false;
-  EXPECT_EQ(DrainOutbox(*state_, board_, 2).value(), 5);
+  EXPECT_EQ(DrainOutbox(*state_, board_, 2).value().delivered, 5);
+  EXPECT_EQ(board_.applied.size(), 5u);
+}
+
+TEST_F(SyncTest, ABatchTheBoardRefusesIsParkedAndLaterBatchesFlow) {
+  Pull();
+  board_.refuse = "acme:2-2";
+  auto drained = DrainOutbox(*state_, board_, 2);
+  ASSERT_TRUE(drained);
+  EXPECT_EQ(drained->parked, 2);     // the batch of RAP-1 and RAP-2
+  EXPECT_EQ(drained->delivered, 3);  // the others went on
+  EXPECT_EQ(state_->PendingCount("acme").value(), 0u);
+  auto failed = state_->Failed("acme").value();
+  EXPECT_EQ(failed.first, 2u);
+  EXPECT_EQ(failed.second, "HTTP 400: field effort must be a number");
+
+  board_.refuse.clear();
+  EXPECT_EQ(state_->RetryFailed("acme").value(), 2u);
+  EXPECT_EQ(DrainOutbox(*state_, board_, 2).value().delivered, 2);
+  EXPECT_EQ(state_->Failed("acme").value().first, 0u);
   EXPECT_EQ(board_.applied.size(), 5u);
 }
 
