@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -573,6 +574,80 @@ TEST(SampleTrackerZoneTest, ReadsQueryDatesInTheUsersZone) {
   EXPECT_EQ(HttpGet(utc.base_url() + target, Auth()).body, "[]");
   EXPECT_EQ(HttpGet(berlin.base_url() + target, Auth()).body,
             R"([{"$type":"Issue","idReadable":"SRV-3"}])");
+}
+
+TEST(SampleTrackerZoneTest, UsersMeShowsTheProfileZone) {
+  const std::string fields = "login,profiles(general(timezone(id,presentation,offset)))";
+  auto zone_of = [&](int offset_minutes) {
+    SampleTracker tracker({.user_utc_offset_minutes = offset_minutes});
+    auto me =
+        HttpGet(tracker.base_url() + BuildTarget("/api/users/me", {{"fields", fields}}), Auth());
+    EXPECT_EQ(me.status, 200);
+    Value parsed = MustParse(me.body);
+    EXPECT_EQ(parsed.StringOr("login"), "sync.bot");
+    const Value* general =
+        parsed.Find("profiles") ? parsed.Find("profiles")->Find("general") : nullptr;
+    const Value* zone = general ? general->Find("timezone") : nullptr;
+    return zone ? *zone : Value();
+  };
+  EXPECT_EQ(zone_of(0), MustParse(R"({"$type":"TimeZoneDescriptor","id":"UTC",
+                                      "presentation":"UTC","offset":0})"));
+  EXPECT_EQ(zone_of(-600), MustParse(R"({"$type":"TimeZoneDescriptor","id":"Pacific/Honolulu",
+      "presentation":"(UTC-10:00) Pacific/Honolulu","offset":-36000})"));
+  EXPECT_EQ(zone_of(840), MustParse(R"({"$type":"TimeZoneDescriptor","id":"Pacific/Kiritimati",
+      "presentation":"(UTC+14:00) Pacific/Kiritimati","offset":50400})"));
+  EXPECT_EQ(zone_of(-300), MustParse(R"({"$type":"TimeZoneDescriptor","id":"Etc/GMT+5",
+      "presentation":"(UTC-05:00) Etc/GMT+5","offset":-18000})"));
+  EXPECT_EQ(zone_of(90), MustParse(R"({"$type":"TimeZoneDescriptor","id":"GMT+01:30",
+      "presentation":"(UTC+01:30) GMT+01:30","offset":5400})"));
+
+  // Only what fields= asks for, as everywhere else.
+  SampleTracker tracker({.user_utc_offset_minutes = 120});
+  auto me =
+      HttpGet(tracker.base_url() +
+                  BuildTarget("/api/users/me", {{"fields", "profiles(general(timezone(offset)))"}}),
+              Auth());
+  EXPECT_EQ(MustParse(me.body), MustParse(R"({"$type":"Me","profiles":{"$type":"UserProfiles",
+      "general":{"$type":"GeneralUserProfile","timezone":{"$type":"TimeZoneDescriptor",
+      "offset":7200}}}})"));
+  auto plain = HttpGet(tracker.base_url() + "/api/users/me?fields=login", Auth());
+  EXPECT_EQ(MustParse(plain.body), MustParse(R"({"$type":"Me","login":"sync.bot"})"));
+}
+
+TEST(SampleTrackerHookTest, ChangesIssuesBeforeTheNthIssuesRequest) {
+  SampleTracker tracker;
+  tracker.GenerateIssues(10, 5);
+  std::vector<std::size_t> calls;
+  std::mutex mu;
+  tracker.OnIssuesRequest([&](std::size_t n) {
+    {
+      std::lock_guard lock(mu);
+      calls.push_back(n);
+    }
+    if (n == 2) {
+      // Re-entering the tracker from the hook must not deadlock.
+      EXPECT_TRUE(tracker.SetSummary("2-1", "Changed by the hook"));
+    }
+  });
+  HttpTestClient client(tracker.base_url());
+  auto summary = [&] {
+    Value list = MustParse(
+        client.Get(BuildTarget("/api/issues", {{"fields", "id,summary"}, {"$top", "1"}}), Auth())
+            .body);
+    return std::string(list.AsList().at(0).StringOr("summary"));
+  };
+  std::string before = summary();
+  EXPECT_NE(before, "Changed by the hook");
+  EXPECT_EQ(summary(), "Changed by the hook");  // changed before the answer was built
+  client.Get("/api/users/me", Auth());          // other paths do not call it
+  client.Get("/api/issues/2-1?fields=id", Auth());
+  summary();
+  EXPECT_EQ(calls, (std::vector<std::size_t>{1, 2, 3}));
+
+  tracker.OnIssuesRequest(nullptr);
+  summary();
+  EXPECT_EQ(calls.size(), 3u);
+  EXPECT_EQ(tracker.RequestCount("/api/issues"), 4u);
 }
 
 TEST_F(SampleTrackerTest, CountsIssues) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -181,6 +182,46 @@ Value ProjectIssue(const Value& issue, const ListParams& params) {
     }
   }
   return Value(std::move(out));
+}
+
+// "+05:30" for 330.
+std::string FormatOffset(int minutes) {
+  char text[16];
+  int magnitude = minutes < 0 ? -minutes : minutes;
+  std::snprintf(text, sizeof text, "%c%02d:%02d", minutes < 0 ? '-' : '+', magnitude / 60,
+                magnitude % 60);
+  return text;
+}
+
+// The profile's zone as /api/users/me shows it, `offset` in seconds east of
+// UTC. Real servers name a tz database zone; zones without daylight saving
+// time are picked so that the name agrees with the fixed offset all year.
+Value TimeZoneDescriptor(int utc_offset_minutes) {
+  static const std::map<int, std::string_view> kNamed = {
+      {-600, "Pacific/Honolulu"}, {-570, "Pacific/Marquesas"}, {330, "Asia/Kolkata"},
+      {345, "Asia/Kathmandu"},    {570, "Australia/Darwin"},   {840, "Pacific/Kiritimati"}};
+  std::string id;
+  std::string presentation;
+  if (utc_offset_minutes == 0) {
+    id = "UTC";
+    presentation = "UTC";
+  } else {
+    if (auto it = kNamed.find(utc_offset_minutes); it != kNamed.end()) {
+      id = std::string(it->second);
+    } else if (utc_offset_minutes % 60 == 0) {
+      // POSIX signs: Etc/GMT+10 is ten hours behind UTC.
+      int hours = utc_offset_minutes / 60;
+      id = std::string("Etc/GMT") + (hours < 0 ? "+" : "-") +
+           std::to_string(hours < 0 ? -hours : hours);
+    } else {
+      id = "GMT" + FormatOffset(utc_offset_minutes);
+    }
+    presentation = "(UTC" + FormatOffset(utc_offset_minutes) + ") " + id;
+  }
+  return Value(Value::Object{{"$type", "TimeZoneDescriptor"},
+                             {"id", id},
+                             {"presentation", presentation},
+                             {"offset", static_cast<std::int64_t>(utc_offset_minutes) * 60}});
 }
 
 HttpServerResponse JsonList(Value::List list) {
@@ -761,6 +802,11 @@ std::optional<SampleTracker::RecordedRequest> SampleTracker::LastRequest(
   return std::nullopt;
 }
 
+void SampleTracker::OnIssuesRequest(std::function<void(std::size_t n)> hook) {
+  std::lock_guard lock(mu_);
+  issues_hook_ = std::move(hook);
+}
+
 void SampleTracker::ClearRequests() {
   std::lock_guard lock(mu_);
   log_.clear();
@@ -777,10 +823,16 @@ HttpServerResponse SampleTracker::Handle(const HttpServerRequest& request) {
   std::string api_path(is_api ? path.substr(prefix.size()) : path);
 
   std::optional<Fault> fault;
+  std::function<void(std::size_t)> hook;
+  std::size_t issues_request = 0;
   {
     std::lock_guard lock(mu_);
     ++total_requests_;
-    ++counts_[api_path];
+    std::size_t count = ++counts_[api_path];
+    if (api_path == "/api/issues" && issues_hook_) {
+      hook = issues_hook_;
+      issues_request = count;
+    }
     for (auto it = faults_.begin(); it != faults_.end(); ++it) {
       if (it->path.empty() || it->path == api_path ||
           (api_path.starts_with(it->path) && api_path[it->path.size()] == '/')) {
@@ -791,6 +843,11 @@ HttpServerResponse SampleTracker::Handle(const HttpServerRequest& request) {
         break;
       }
     }
+  }
+
+  // Outside the lock: the hook changes issues through the public members.
+  if (hook) {
+    hook(issues_request);
   }
 
   HttpServerResponse response;
@@ -903,6 +960,11 @@ HttpServerResponse SampleTracker::ServeMe(const HttpServerRequest& request, cons
   o["banned"] = false;
   o["jabberAccountName"] = Value();
   o["tags"] = Value(Value::List{});
+  o["profiles"] = Value(Value::Object{
+      {"$type", "UserProfiles"},
+      {"general",
+       Value(Value::Object{{"$type", "GeneralUserProfile"},
+                           {"timezone", TimeZoneDescriptor(options_.user_utc_offset_minutes)}})}});
   return HttpServerResponse::Json(200, ProjectFields(me, params->fields).ToJson());
 }
 

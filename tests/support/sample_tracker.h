@@ -43,7 +43,8 @@ struct SampleTrackerOptions {
   // Requests without an Authorization header act as the guest user (who
   // sees no issues or projects); when false they get 401.
   bool guest_access = true;
-  // The token user's profile zone: query dates are read in it.
+  // The token user's profile zone: query dates are read in it, and
+  // /api/users/me shows it as profiles(general(timezone(id,presentation,offset))).
   int user_utc_offset_minutes = 0;
   // Milliseconds since the epoch for new and changed issues; default: now.
   std::function<std::int64_t()> clock;
@@ -167,6 +168,12 @@ class SampleTracker {
   // Requests to `api_path` ("/api/issues"), faulted ones included.
   std::size_t RequestCount(std::string_view api_path) const;
   std::vector<RecordedRequest> requests() const;
+  // Calls `hook(n)` before answering the n-th request (1-based, counted
+  // like RequestCount) to the issue list /api/issues, so a test can change
+  // issues while a client pages. The hook runs on a server thread without
+  // the tracker's lock: it may call any member but Stop(). That request
+  // waits for it; other requests may be served meanwhile. Empty: none.
+  void OnIssuesRequest(std::function<void(std::size_t n)> hook);
   // The latest request to `api_path` (empty: to any path).
   std::optional<RecordedRequest> LastRequest(std::string_view api_path = "") const;
   void ClearRequests();
@@ -207,6 +214,7 @@ class SampleTracker {
   std::vector<Fault> faults_;
   std::vector<RecordedRequest> log_;
   std::map<std::string, std::size_t, std::less<>> counts_;
+  std::function<void(std::size_t)> issues_hook_;
   std::uint64_t total_requests_ = 0;
   std::unique_ptr<HttpServer> server_;  // last: stops before the state goes
 };
