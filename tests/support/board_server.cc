@@ -1,0 +1,369 @@
+#include "tests/support/board_server.h"
+
+#include <set>
+
+#include "connectors/http/json.h"
+#include "core/text.h"
+#include "core/time.h"
+#include "core/url.h"
+
+namespace boardsync {
+namespace {
+
+std::string JsonError(std::string_view error, std::string_view message) {
+  Value::Object o{{"error", error}, {"message", message}};
+  return Value(std::move(o)).ToJson();
+}
+
+HttpServerResponse ErrorResponse(int status, std::string_view error, std::string_view message) {
+  return HttpServerResponse::Json(status, JsonError(error, message));
+}
+
+// "2024-05-01T10:00:00.000Z": the fixed-width form the API requires, so
+// that comparing the text compares the times.
+bool IsFixedWidthUtc(std::string_view text) {
+  constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd.dddZ";
+  if (text.size() != kShape.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < kShape.size(); ++i) {
+    bool ok = kShape[i] == 'd' ? (text[i] >= '0' && text[i] <= '9') : text[i] == kShape[i];
+    if (!ok) {
+      return false;
+    }
+  }
+  return ParseIsoUtc(text).has_value();
+}
+
+// The board of "<prefix>/boards/<board>/items/batch" (board percent-decoded),
+// from the raw target so that an encoded "/" in the board stays one segment.
+std::optional<std::string> BoardFromTarget(std::string_view target, std::string_view prefix) {
+  target = target.substr(0, target.find('?'));
+  std::string head = std::string(prefix) + "/boards/";
+  constexpr std::string_view kTail = "/items/batch";
+  if (!target.starts_with(head) || !target.ends_with(kTail) ||
+      target.size() <= head.size() + kTail.size()) {
+    return std::nullopt;
+  }
+  std::string_view segment = target.substr(head.size(), target.size() - head.size() - kTail.size());
+  if (segment.find('/') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return PercentDecode(segment);
+}
+
+// Checks one upsert entry; the reason when it is not acceptable.
+std::optional<std::string> CheckUpsert(const Value& entry, std::size_t index) {
+  std::string where = "upsert[" + std::to_string(index) + "]";
+  if (!entry.IsObject()) {
+    return where + " is not an object";
+  }
+  for (std::string_view key : {"item_key", "source_key", "source_url", "source_updated_at"}) {
+    const Value* v = entry.Find(key);
+    if (v == nullptr || !v->IsString()) {
+      return where + "." + std::string(key) + " must be a string";
+    }
+  }
+  if (entry.StringOr("item_key").empty()) {
+    return where + ".item_key must not be empty";
+  }
+  if (!IsFixedWidthUtc(entry.StringOr("source_updated_at"))) {
+    return where + ".source_updated_at must look like 2024-05-01T10:00:00.000Z, not \"" +
+           std::string(entry.StringOr("source_updated_at")) + "\"";
+  }
+  const Value* fields = entry.Find("fields");
+  if (fields == nullptr || !fields->IsObject()) {
+    return where + ".fields must be an object";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+// ---- Faults ----
+
+BoardServer::Fault BoardServer::Fault::Status(int status, std::string body,
+                                              std::string content_type) {
+  Fault fault;
+  fault.status = status;
+  fault.headers.emplace_back("Content-Type", std::move(content_type));
+  fault.body = std::move(body);
+  return fault;
+}
+
+BoardServer::Fault BoardServer::Fault::Unavailable(std::optional<std::string> retry_after) {
+  Fault fault = Status(503,
+                       "<html><head><title>503 Service Temporarily Unavailable</title></head>\n"
+                       "<body><center><h1>503 Service Temporarily Unavailable</h1></center>\n"
+                       "<hr><center>nginx</center></body></html>\n",
+                       "text/html");
+  if (retry_after) {
+    fault.headers.emplace_back("Retry-After", std::move(*retry_after));
+  }
+  return fault;
+}
+
+BoardServer::Fault BoardServer::Fault::RateLimited(std::optional<std::string> retry_after) {
+  Fault fault = Status(429, JsonError("rate_limited", "too many batches; slow down"));
+  if (retry_after) {
+    fault.headers.emplace_back("Retry-After", std::move(*retry_after));
+  }
+  return fault;
+}
+
+BoardServer::Fault BoardServer::Fault::Rejected(std::string message) {
+  return Status(400, JsonError("invalid_batch", message));
+}
+
+BoardServer::Fault BoardServer::Fault::Delay(std::chrono::milliseconds delay) {
+  Fault fault;
+  fault.delay = delay;
+  return fault;
+}
+
+BoardServer::Fault BoardServer::Fault::Drop() {
+  Fault fault;
+  fault.drop_connection = true;
+  return fault;
+}
+
+BoardServer::Fault BoardServer::Fault::For(std::string board_id) const {
+  Fault fault = *this;
+  fault.board = std::move(board_id);
+  return fault;
+}
+
+BoardServer::Fault BoardServer::Fault::Times(int n) const {
+  Fault fault = *this;
+  fault.times = n;
+  return fault;
+}
+
+BoardServer::Fault BoardServer::Fault::AfterApplying() const {
+  Fault fault = *this;
+  fault.apply = true;
+  return fault;
+}
+
+// ---- Life cycle ----
+
+BoardServer::BoardServer(BoardServerOptions options) : options_(std::move(options)) {
+  if (!options_.clock) {
+    options_.clock = [] { return NowMs(); };
+  }
+  server_ = std::make_unique<HttpServer>(
+      [this](const HttpServerRequest& request) { return Handle(request); }, options_.port);
+  port_ = server_->port();
+}
+
+BoardServer::~BoardServer() { Stop(); }
+
+std::string BoardServer::url() const {
+  return "http://127.0.0.1:" + std::to_string(port_) + options_.path_prefix;
+}
+
+void BoardServer::Stop() {
+  std::lock_guard lock(server_mu_);
+  if (server_) {
+    server_->Stop();
+    server_.reset();
+  }
+}
+
+void BoardServer::Start() {
+  std::lock_guard lock(server_mu_);
+  if (!server_) {
+    server_ = std::make_unique<HttpServer>(
+        [this](const HttpServerRequest& request) { return Handle(request); }, port_);
+  }
+}
+
+// ---- Faults, board, records ----
+
+void BoardServer::InjectFault(Fault fault) {
+  std::lock_guard lock(mu_);
+  faults_.push_back(std::move(fault));
+}
+
+void BoardServer::ClearFaults() {
+  std::lock_guard lock(mu_);
+  faults_.clear();
+}
+
+std::size_t BoardServer::pending_faults() const {
+  std::lock_guard lock(mu_);
+  return faults_.size();
+}
+
+BoardServer::Items BoardServer::items() const {
+  std::lock_guard lock(mu_);
+  return items_;
+}
+
+std::optional<BoardServer::StoredItem> BoardServer::Get(std::string_view board,
+                                                        std::string_view item_key) const {
+  std::lock_guard lock(mu_);
+  auto it = items_.find({std::string(board), std::string(item_key)});
+  if (it == items_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+void BoardServer::SetToken(std::string token) {
+  std::lock_guard lock(mu_);
+  options_.token = std::move(token);
+}
+
+std::vector<BoardServer::ReceivedBatch> BoardServer::batches() const {
+  std::lock_guard lock(mu_);
+  return batches_;
+}
+
+std::size_t BoardServer::request_count() const {
+  std::lock_guard lock(mu_);
+  return batches_.size();
+}
+
+void BoardServer::ClearBatches() {
+  std::lock_guard lock(mu_);
+  batches_.clear();
+}
+
+// ---- Serving ----
+
+HttpServerResponse BoardServer::Handle(const HttpServerRequest& request) {
+  std::lock_guard lock(mu_);
+  ReceivedBatch record;
+  record.request = request;
+  record.board = BoardFromTarget(request.target, options_.path_prefix).value_or("");
+
+  std::optional<Fault> fault;
+  for (auto it = faults_.begin(); it != faults_.end(); ++it) {
+    if (it->board.empty() || it->board == record.board) {
+      fault = *it;
+      if (--it->times <= 0) {
+        faults_.erase(it);
+      }
+      break;
+    }
+  }
+
+  HttpServerResponse response;
+  if (fault) {
+    record.faulted = true;
+    bool apply = fault->apply || (!fault->status && !fault->drop_connection);
+    response = ServeLocked(request, record, apply);
+    if (fault->status) {
+      response.status = *fault->status;
+      response.headers = fault->headers;
+      response.body = fault->body;
+    }
+    response.delay = fault->delay;
+    response.drop_connection = fault->drop_connection;
+  } else {
+    response = ServeLocked(request, record, /*apply=*/true);
+  }
+  record.status = response.drop_connection ? 0 : response.status;
+  batches_.push_back(std::move(record));
+  return response;
+}
+
+HttpServerResponse BoardServer::ServeLocked(const HttpServerRequest& request, ReceivedBatch& record,
+                                            bool apply) {
+  if (auto json = ParseJson(request.body)) {
+    record.body = std::move(*json);
+  }
+  if (!BoardFromTarget(request.target, options_.path_prefix)) {
+    return ErrorResponse(404, "not_found", "no such endpoint: " + request.path);
+  }
+  if (request.method != "POST") {
+    HttpServerResponse response =
+        ErrorResponse(405, "method_not_allowed", "use POST for " + request.path);
+    response.headers.emplace_back("Allow", "POST");
+    return response;
+  }
+  auto authorization = request.Header("authorization");
+  constexpr std::string_view kBearer = "bearer ";
+  if (!authorization || authorization->size() <= kBearer.size() ||
+      AsciiLower(authorization->substr(0, kBearer.size())) != kBearer ||
+      authorization->substr(kBearer.size()) != options_.token) {
+    HttpServerResponse response =
+        ErrorResponse(401, "unauthorized", "missing or invalid board token");
+    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"boards\"");
+    return response;
+  }
+  auto content_type = request.Header("content-type");
+  if (!content_type || !AsciiLower(*content_type).starts_with("application/json")) {
+    return ErrorResponse(415, "unsupported_media_type", "send application/json");
+  }
+  if (!record.body.IsObject()) {
+    return ErrorResponse(400, "invalid_json", "the body must be a JSON object");
+  }
+
+  // Check everything before changing anything: a batch is all or nothing.
+  static const Value kEmpty = Value(Value::List{});
+  const Value* upsert = record.body.Find("upsert");
+  const Value* archive = record.body.Find("archive");
+  upsert = upsert == nullptr ? &kEmpty : upsert;
+  archive = archive == nullptr ? &kEmpty : archive;
+  if (!upsert->IsList() || !archive->IsList()) {
+    return ErrorResponse(400, "invalid_batch", "\"upsert\" and \"archive\" must be arrays");
+  }
+  std::set<std::string> seen;
+  std::vector<BoardItem> upserts;
+  for (std::size_t i = 0; i < upsert->AsList().size(); ++i) {
+    const Value& entry = upsert->AsList()[i];
+    if (auto problem = CheckUpsert(entry, i)) {
+      return ErrorResponse(400, "invalid_batch", *problem);
+    }
+    BoardItem item = *BoardItemFromValue(entry);
+    item.board = record.board;
+    if (!seen.insert(item.item_key).second) {
+      return ErrorResponse(400, "invalid_batch",
+                           "item_key \"" + item.item_key + "\" appears more than once");
+    }
+    upserts.push_back(std::move(item));
+  }
+  std::vector<std::string> archives;
+  for (std::size_t i = 0; i < archive->AsList().size(); ++i) {
+    const Value& entry = archive->AsList()[i];
+    if (!entry.IsString() || entry.AsString().empty()) {
+      return ErrorResponse(400, "invalid_batch",
+                           "archive[" + std::to_string(i) + "] must be a non-empty string");
+    }
+    if (!seen.insert(entry.AsString()).second) {
+      return ErrorResponse(400, "invalid_batch",
+                           "item_key \"" + entry.AsString() + "\" appears more than once");
+    }
+    archives.push_back(entry.AsString());
+  }
+
+  std::int64_t upserted = 0, ignored_older = 0, archived = 0;
+  if (apply) {
+    for (BoardItem& item : upserts) {
+      auto key = std::make_pair(item.board, item.item_key);
+      auto it = items_.find(key);
+      if (it != items_.end() && item.source_updated_at < it->second.item.source_updated_at) {
+        ++ignored_older;  // never older over newer
+        continue;
+      }
+      items_[key] = StoredItem{std::move(item), ""};
+      ++upserted;
+    }
+    const std::string now = FormatIsoUtc(options_.clock());
+    for (const std::string& item_key : archives) {
+      auto it = items_.find({record.board, item_key});
+      if (it != items_.end() && it->second.archived_at.empty()) {
+        it->second.archived_at = now;
+        ++archived;
+      }
+    }
+    record.applied = true;
+  }
+  Value::Object result{
+      {"upserted", upserted}, {"ignored_older", ignored_older}, {"archived", archived}};
+  return HttpServerResponse::Json(200, Value(std::move(result)).ToJson());
+}
+
+}  // namespace boardsync
