@@ -2,9 +2,12 @@
 
 #include <array>
 
+#include "connectors/board/http_board.h"
 #include "connectors/board/sqlite_board.h"
+#include "connectors/http/cpprest_http_client.h"
 #include "connectors/youtrack/base_url.h"
 #include "connectors/youtrack/youtrack_source.h"
+#include "daemon/token.h"
 
 namespace boardsync {
 namespace {
@@ -64,7 +67,7 @@ Result<std::unique_ptr<TrackerSource>> MakeTracker(const ConnectionConfig& confi
   return Fail(ErrorCode::kConfig, "unknown connection type \"" + config.type + "\"");
 }
 
-Result<std::unique_ptr<BoardSink>> MakeBoard(const BoardConfig& config) {
+Result<std::unique_ptr<BoardSink>> MakeBoard(const BoardConfig& config, std::stop_token stop) {
   if (config.type == "sqlite") {
     auto board = SqliteBoard::Open(config.path);
     if (!board) {
@@ -72,8 +75,19 @@ Result<std::unique_ptr<BoardSink>> MakeBoard(const BoardConfig& config) {
     }
     return std::unique_ptr<BoardSink>(std::move(*board));
   }
-  return Fail(ErrorCode::kConfig, "board type \"" + config.type +
-                                      "\" is not available in this version; use type: sqlite");
+  if (config.type == "http" && config.token) {
+    auto token = LoadToken(*config.token, "the http board");
+    if (!token) {
+      return std::unexpected(token.error());
+    }
+    HttpBoardOptions options;
+    options.url = config.url;
+    options.token = std::move(*token);
+    options.stop = std::move(stop);
+    return std::unique_ptr<BoardSink>(
+        std::make_unique<HttpBoard>(std::move(options), std::make_unique<CpprestHttpClient>()));
+  }
+  return Fail(ErrorCode::kConfig, "board type \"" + config.type + "\" is not supported");
 }
 
 }  // namespace boardsync

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,8 @@ std::string TrackerTypeNames();  // "youtrack", for messages
 Result<std::unique_ptr<TrackerSource>> MakeTracker(const ConnectionConfig& config, Secret token,
                                                    HttpClient& http);
 
-Result<std::unique_ptr<BoardSink>> MakeBoard(const BoardConfig& config);
+// `stop` cancels a board request in flight (the daemon's shutdown).
+Result<std::unique_ptr<BoardSink>> MakeBoard(const BoardConfig& config,
+                                             std::stop_token stop = {});
 
 }  // namespace boardsync

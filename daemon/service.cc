@@ -159,7 +159,7 @@ class WorkerPool {
       done.result.report.error = state.error();
       return done;
     }
-    auto board = MakeBoard(job.board);
+    auto board = MakeBoard(job.board, stop);
     SyncOptions options;
     options.stop = stop;
     done.result = RunCycle(job.connection, *job.mapping, **state, board ? board->get() : nullptr,

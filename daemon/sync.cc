@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iterator>
 #include <limits>
+#include <mutex>
 
 #include "core/log.h"
 #include "core/time.h"
@@ -301,6 +302,10 @@ SyncReport PullConnection(const ConnectionConfig& connection, TrackerSource& tra
 }
 
 Result<Delivery> DrainOutbox(StateStore& state, BoardSink& board, std::size_t batch_size) {
+  // One outbox per process: workers draining it at once would send the
+  // same batches twice (harmless, as batches are idempotent, but wasteful).
+  static std::mutex draining;
+  std::lock_guard lock(draining);
   Delivery delivery;
   for (;;) {
     auto pending = state.Pending(batch_size);
@@ -319,9 +324,8 @@ Result<Delivery> DrainOutbox(StateStore& state, BoardSink& board, std::size_t ba
       seqs.push_back(entry.seq);
     }
     if (auto applied = board.Apply(writes); !applied) {
-      if (applied.error().retriable || applied.error().code == ErrorCode::kStorage ||
-          applied.error().code == ErrorCode::kAuth) {
-        // The store is down, or refuses everyone: nothing later would get
+      if (applied.error().retriable || applied.error().code != ErrorCode::kBadResponse) {
+        // The store is down, or refuses the token: nothing later would get
         // through either. Keep the writes queued.
         return std::unexpected(applied.error());
       }
