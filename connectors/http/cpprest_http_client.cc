@@ -1,5 +1,6 @@
 #include "connectors/http/cpprest_http_client.h"
 
+#include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
 
 #include <algorithm>
@@ -205,8 +206,26 @@ class CpprestHttpClient::Impl {
       for (const auto& [name, value] : reply.headers()) {
         out.headers.emplace_back(AsciiLower(name), value);
       }
-      auto bytes = reply.extract_vector().get();
-      out.body.assign(bytes.begin(), bytes.end());
+      // Read the body in chunks so that an endless or huge answer stops at
+      // the cap instead of filling memory.
+      const std::size_t cap = options_.max_response_bytes;
+      if (reply.headers().content_length() > cap) {
+        return TooLarge(method, url, cap);
+      }
+      concurrency::streams::istream body = reply.body();
+      concurrency::streams::container_buffer<std::string> chunk;
+      for (;;) {
+        chunk.collection().clear();
+        chunk.seekpos(0, std::ios_base::out);
+        const std::size_t n = body.read(chunk, 64 * 1024).get();
+        if (n == 0) {
+          break;
+        }
+        out.body.append(chunk.collection().data(), n);
+        if (out.body.size() > cap) {
+          return TooLarge(method, url, cap);
+        }
+      }
       out.url = url.Origin() + url.path;
       return out;
     } catch (const std::exception& e) {
@@ -227,6 +246,15 @@ class CpprestHttpClient::Impl {
       return Fail(ErrorCode::kUnavailable, method + " " + ForMessage(url) + ": " + what,
                   /*retriable=*/true);
     }
+  }
+
+  static std::unexpected<Error> TooLarge(const std::string& method, const Url& url,
+                                         std::size_t cap) {
+    const std::string size = cap % (1024 * 1024) == 0
+                                 ? std::to_string(cap / (1024 * 1024)) + " MiB"
+                                 : std::to_string(cap) + " bytes";
+    return Fail(ErrorCode::kBadResponse,
+                method + " " + ForMessage(url) + ": the answer is larger than " + size);
   }
 
   HttpClientOptions options_;

@@ -25,6 +25,9 @@ struct HttpClientOptions {
   // A Retry-After longer than this is not waited for: the failure is returned.
   std::chrono::milliseconds max_retry_after{120'000};
   int max_redirects = 5;
+  // Answers larger than this are refused (ErrorCode::kBadResponse) without
+  // being read further.
+  std::size_t max_response_bytes = 64 * 1024 * 1024;
   // How to wait between attempts, returning early when stop is requested;
   // tests replace it.
   std::function<void(std::chrono::milliseconds, std::stop_token)> sleep;

@@ -257,6 +257,22 @@ TEST(CpprestHttpClientTest, AStopRequestEndsTheWaitBeforeARetry) {
   EXPECT_EQ(script.requests().size(), 1u);
 }
 
+TEST(CpprestHttpClientTest, AnswersAboveTheSizeCapAreRefused) {
+  Script script({HttpServerResponse::Json(200, "[" + std::string(300'000, ' ') + "]"),
+                 HttpServerResponse::Json(200, "[]")});
+  HttpServer server(std::ref(script));
+  HttpClientOptions options;
+  options.max_response_bytes = 100'000;
+  CpprestHttpClient client(options);
+  auto big = client.Send(Get(server.base_url() + "/api/issues"));
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().code, ErrorCode::kBadResponse);
+  EXPECT_NE(big.error().message.find("larger than"), std::string::npos) << big.error().message;
+  auto small = client.Send(Get(server.base_url() + "/api/issues"));
+  ASSERT_TRUE(small) << small.error().message;
+  EXPECT_EQ(small->body, "[]");
+}
+
 TEST(CpprestHttpClientTest, ParsesRetryAfterInSecondsAndAsAnHttpDate) {
   auto now = std::chrono::system_clock::from_time_t(1445412480);  // Wed, 21 Oct 2015 07:28:00 GMT
   EXPECT_EQ(ParseRetryAfter("120", now), milliseconds(120'000));
