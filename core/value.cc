@@ -109,6 +109,27 @@ std::string Value::ToJson() const {
   return out;
 }
 
+std::optional<Value> NumberFromText(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
+    text.remove_suffix(1);
+  }
+  const char* end = text.data() + text.size();
+  std::int64_t i = 0;
+  if (auto [ptr, ec] = std::from_chars(text.data(), end, i); ec == std::errc() && ptr == end) {
+    return Value(i);
+  }
+  double d = 0;
+  if (auto [ptr, ec] = std::from_chars(text.data(), end, d);
+      ec == std::errc() && ptr == end &&
+      text.find_first_of("0123456789") != std::string_view::npos && std::isfinite(d)) {
+    return Value(d);
+  }
+  return std::nullopt;
+}
+
 void PrintTo(const Value& value, std::ostream* out) { *out << value.ToJson(); }
 
 std::string Value::ToText() const {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -76,6 +77,10 @@ class Value {
  private:
   std::variant<std::monostate, bool, std::int64_t, double, std::string, List, Object> data_;
 };
+
+// The number `text` spells ("42" -> 42, " 4.5 " -> 4.5): an integer when it
+// fits int64, else a finite double; nullopt for anything else.
+std::optional<Value> NumberFromText(std::string_view text);
 
 // Appends `s` as a JSON string literal (with quotes) to `out`.
 void AppendJsonString(std::string& out, std::string_view s);

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "core/log.h"
+#include "core/text.h"
 #include "core/time.h"
 
 namespace boardsync {
@@ -19,18 +20,6 @@ constexpr std::int64_t kCursorOverlapMs = 5 * 60'000;
 
 constexpr std::size_t kMaxProblems = 100;
 
-// FNV-1a: the hash only tells "same content" from "changed", it guards nothing.
-std::string ContentHash(std::string_view text) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 // What decides whether the board must be written: everything the board shows.
 // source_updated_at is left out so that a change in an unmapped field costs
 // no board write.
@@ -40,7 +29,7 @@ std::string HashOf(const BoardItem& item) {
   content.emplace("source_key", item.source_key);
   content.emplace("source_url", item.source_url);
   content.emplace("fields", item.fields);
-  return ContentHash(Value(std::move(content)).ToJson());
+  return Fnv1a64Hex(Value(std::move(content)).ToJson());
 }
 
 // One connection's sync: the passes over the tracker, and what each page

@@ -93,16 +93,6 @@ Value Lookup(const Value::Object& map, const Value& v, const Value& default_valu
   return it != map.end() ? it->second : default_value;
 }
 
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && s.back() == ' ') {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // A number, or a string holding one ("42" -> 42, "4.5" -> 4.5).
 std::optional<Value> ToNumber(const Value& v) {
   if (v.IsNumber()) {
@@ -111,18 +101,7 @@ std::optional<Value> ToNumber(const Value& v) {
   if (!v.IsString()) {
     return std::nullopt;
   }
-  std::string_view text = TrimSpaces(v.AsString());
-  const char* end = text.data() + text.size();
-  std::int64_t i = 0;
-  if (auto [ptr, ec] = std::from_chars(text.data(), end, i); ec == std::errc() && ptr == end) {
-    return Value(i);
-  }
-  double d = 0;
-  if (auto [ptr, ec] = std::from_chars(text.data(), end, d);
-      ec == std::errc() && ptr == end && !text.empty() && std::isfinite(d)) {
-    return Value(d);
-  }
-  return std::nullopt;
+  return NumberFromText(v.AsString());
 }
 
 StepResult ConvertOne(Conversion as, const Value& v, double hours_per_day) {

@@ -4,19 +4,10 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "core/text.h"
+
 namespace boardsync {
 namespace {
-
-// FNV-1a: tiny and fixed by its definition, so fingerprints stay comparable
-// across builds and machines; it detects changes, it does not resist attacks.
-std::uint64_t Fnv1a64(std::string_view text) {
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
-  for (char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 0x100000001b3ULL;
-  }
-  return hash;
-}
 
 std::string EscapeTemplateText(std::string_view text) {
   std::string out;

@@ -34,10 +34,6 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-bool HasDigit(std::string_view s) {
-  return s.find_first_of("0123456789") != std::string_view::npos;
-}
-
 // A YAML scalar as the Value its plain spelling denotes; quoted scalars (and
 // `!!str`) are always strings, so `"5"` stays text.
 Value ScalarToValue(const YAML::Node& node) {
@@ -54,15 +50,8 @@ Value ScalarToValue(const YAML::Node& node) {
   if (text == "null" || text == "Null" || text == "NULL" || text == "~") {
     return Value();
   }
-  const char* end = text.data() + text.size();
-  std::int64_t i = 0;
-  if (auto [ptr, ec] = std::from_chars(text.data(), end, i); ec == std::errc() && ptr == end) {
-    return Value(i);
-  }
-  double d = 0;
-  if (auto [ptr, ec] = std::from_chars(text.data(), end, d);
-      ec == std::errc() && ptr == end && HasDigit(text) && std::isfinite(d)) {
-    return Value(d);
+  if (auto number = NumberFromText(text)) {
+    return *number;
   }
   return Value(text);
 }
