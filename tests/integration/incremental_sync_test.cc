@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -79,6 +80,20 @@ struct Outcome {
     return "exit " + std::to_string(code) + "\nout: " + out + "err: " + err;
   }
 };
+
+std::string ReadFileText(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string Replace(std::string text, std::string_view from, std::string_view to) {
+  if (auto at = text.find(from); at != std::string::npos) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
 
 std::int64_t UpdatedOf(const SampleTracker& tracker, std::string_view id) {
   std::optional<Value> issue = tracker.GetIssue(id);
@@ -637,6 +652,48 @@ TEST_F(IncrementalSyncTest, WritesTheBoardCouldNotTakeAreDeliveredByTheNextSync)
   EXPECT_EQ(back.counts.board_writes, 2) << back.out;
   EXPECT_EQ(tracker_->RequestCount("/api/issues"), 1u);
   EXPECT_TRUE(BoardMatchesTracker());
+}
+
+TEST_F(IncrementalSyncTest, AnOlderVersionNeverReplacesANewerOne) {
+  // Two state directories feed one board, as after restoring an old copy of
+  // the state: the stale one still holds writes of an older version.
+  StartTracker(30);
+  const std::filesystem::path board_db = dir_.path() / "shared/board.db";
+  std::filesystem::create_directories(board_db);  // no board yet: writes wait
+  const std::string board = "board:\n  type: sqlite\n  path: " + board_db.string() + "\n";
+  WriteConfig();
+  std::string config = ReadFileText(dir_.path() / "boardsync.yaml");
+  dir_.Write("stale.yaml", board + Replace(config, "state_dir: state", "state_dir: stale"));
+  dir_.Write("boardsync.yaml", board + config);
+  CommandOptions stale;
+  stale.config_file = dir_.path() / "stale.yaml";
+  std::ostringstream out, err;
+  ASSERT_EQ(RunSync(stale, out, err), kExitRunFailed) << out.str() << err.str();
+
+  std::filesystem::remove(board_db);
+  MustSync();
+  const std::string& id = ids_[12];
+  ASSERT_TRUE(tracker_->SetSummary(id, "The newer version"));
+  MustSync();
+
+  // The stale state cannot reach the tracker, but delivers what it holds.
+  tracker_->RevokeToken(kSampleTrackerToken);
+  out.str("");
+  err.str("");
+  RunSync(stale, out, err);
+  std::ostringstream status_out, status_err;
+  stale.format = "json";
+  ASSERT_EQ(RunStatus(stale, status_out, status_err), kExitOk) << status_err.str();
+  EXPECT_NE(status_out.str().find("\"pending\":0"), std::string::npos)
+      << "the stale writes were not delivered, so nothing was tried: " << status_out.str();
+
+  Board after = ReadBoard(board_db);
+  const BoardRow* row = after.Find("sample:" + id);
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(row->Field("title"), "The newer version");
+  EXPECT_EQ(row->source_updated_at, FormatIsoUtc(UpdatedOf(*tracker_, id)));
+  BoardDifferences differences = CompareBoard(after, *tracker_, "sample");
+  EXPECT_TRUE(differences.empty()) << differences.ToString();
 }
 
 }  // namespace
