@@ -6,6 +6,11 @@ namespace boardsync {
 
 Secret::Secret(std::string value) : value_(std::move(value)) {
   RegisterSecret(value_, Redacted());
+  // The secret part alone too: a server may echo the token percent-encoded
+  // or cut short, and the part after the last '.' is what must not show.
+  if (auto dot = value_.rfind('.'); dot != std::string::npos) {
+    RegisterSecret(std::string_view(value_).substr(dot + 1), "…");
+  }
 }
 
 std::string Secret::Redacted() const {

@@ -238,6 +238,13 @@ class CpprestHttpClient::Impl {
       bool tls = what.find("certificate") != std::string::npos ||
                  what.find("handshake") != std::string::npos ||
                  what.find("ssl") != std::string::npos;
+      if (const auto* http_error = dynamic_cast<const http::http_exception*>(&e);
+          http_error != nullptr && http_error->error_code() == std::errc::timed_out) {
+        return Fail(ErrorCode::kUnavailable,
+                    method + " " + ForMessage(url) + ": no answer within " +
+                        std::to_string(request.timeout.count()) + " ms (the connection's timeout)",
+                    /*retriable=*/true);
+      }
       if (tls) {
         return Fail(ErrorCode::kUnavailable,
                     method + " " + ForMessage(url) + ": TLS failed (" + what +

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "connectors/http/json.h"
+#include "core/redact.h"
 #include "core/text.h"
 #include "core/url.h"
 
@@ -34,7 +35,7 @@ std::string YouTrackReason(const HttpResponse& response) {
   }
   // Bounded: the reason goes into one-line messages and logs.
   constexpr std::size_t kMaxReason = 300;
-  std::string reason(description.substr(0, kMaxReason));
+  std::string reason = Redact(description).substr(0, kMaxReason);  // redact, then cut
   return reason.empty() ? "" : ": " + reason;
 }
 
