@@ -5,7 +5,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <charconv>
+#include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -15,6 +17,8 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include "tests/support/sample_tracker.h"
 
@@ -33,6 +37,13 @@ constexpr std::string_view kUsage =
     "  --token TOKEN       the same on the command line (visible to other users; prefer the file)\n"
     "  --path-prefix P     serve under P, e.g. /youtrack, like YouTrack Server on a path\n"
     "  --no-guest          answer 401 to requests without a token (default: act as guest)\n"
+    "  --control           read commands from stdin, one a line, each answered on stdout:\n"
+    "                        requests    prints \"requests N\": requests served so far\n"
+    "                        reset       forgets the requests served (\"reset\")\n"
+    "                        last-target prints \"target T\": the last /api/issues\n"
+    "                                    request's target (path and query, encoded)\n"
+    "                        change N    changes the summary of N issues spread evenly\n"
+    "                                    over all of them (\"changed N\")\n"
     "  --help              this text\n";
 
 int Usage(std::string_view error) {
@@ -54,6 +65,44 @@ std::string Trim(std::string s) {
   return start == std::string::npos ? "" : s.substr(start);
 }
 
+// --control: commands on stdin, for benchmarks driving a tracker in another
+// process. Ends at end of input; the server keeps serving.
+void ServeControl(boardsync::SampleTracker& tracker) {
+  std::string line;
+  std::uint64_t round = 0;
+  while (std::getline(std::cin, line)) {
+    line = Trim(line);
+    if (line == "requests") {
+      std::cout << "requests " << tracker.total_requests() << std::endl;
+    } else if (line == "last-target") {
+      auto last = tracker.LastRequest("/api/issues");
+      std::cout << "target " << (last ? last->request.target : "") << std::endl;
+    } else if (line == "reset") {
+      tracker.ClearRequests();
+      std::cout << "reset" << std::endl;
+    } else if (line.starts_with("change ")) {
+      std::size_t n = 0;
+      if (!ParseInt(std::string_view(line).substr(7), n)) {
+        std::cout << "error: change needs a number" << std::endl;
+        continue;
+      }
+      std::vector<std::string> ids = tracker.IssueIds();
+      n = std::min(n, ids.size());
+      ++round;
+      std::size_t changed = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::string& id = ids[i * ids.size() / n];
+        changed += tracker.SetSummary(id, "Changed in round " + std::to_string(round) + " " + id)
+                       ? 1
+                       : 0;
+      }
+      std::cout << "changed " << changed << std::endl;
+    } else if (!line.empty()) {
+      std::cout << "error: unknown command " << line << std::endl;
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -66,6 +115,7 @@ int main(int argc, char** argv) {
   std::size_t generate = 0;
   std::uint64_t seed = 1;
   bool generate_set = false;
+  bool control = false;
 
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
@@ -76,6 +126,10 @@ int main(int argc, char** argv) {
     }
     if (arg == "--no-guest") {
       options.guest_access = false;
+      continue;
+    }
+    if (arg == "--control") {
+      control = true;
       continue;
     }
     const char* v = value();
@@ -151,6 +205,10 @@ int main(int argc, char** argv) {
     }
   }
   std::cout << "sample tracker listening on " << tracker->base_url() << std::endl;
+  if (control) {
+    // Detached: it may sit in a read when a signal ends the process.
+    std::thread(ServeControl, std::ref(*tracker)).detach();
+  }
 
   int received = 0;
   sigwait(&signals, &received);
