@@ -17,8 +17,15 @@ struct Civil {
 };
 
 Civil ToCivil(std::int64_t epoch_ms) {
-  std::int64_t day = epoch_ms >= 0 ? epoch_ms / 86'400'000 : (epoch_ms - 86'399'999) / 86'400'000;
-  return {year_month_day(sys_days(days(day))), epoch_ms - day * 86'400'000};
+  // Floor division written so that nothing overflows, even for INT64_MIN
+  // (a tracker can send any timestamp).
+  std::int64_t day = epoch_ms / 86'400'000;
+  std::int64_t ms_of_day = epoch_ms % 86'400'000;
+  if (ms_of_day < 0) {
+    --day;
+    ms_of_day += 86'400'000;
+  }
+  return {year_month_day(sys_days(days(day))), ms_of_day};
 }
 
 bool ReadInt(std::string_view& s, std::size_t digits, int& out) {
@@ -138,7 +145,13 @@ std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   } else {
     return std::nullopt;
   }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(number * factor));
+  double ms = number * factor;
+  // Also refuses nan and inf, which from_chars accepts; the cast of anything
+  // past int64 would be undefined.
+  if (!(ms < 9.2e18)) {
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
 }
 
 std::int64_t NowMs() {

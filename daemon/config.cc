@@ -2,9 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -164,8 +164,12 @@ void ParseConnection(Reader& r, const YAML::Node& node, ConnectionConfig& c, con
                "mapping", "board", "interval", "full_resync", "page_size", "timeout", "ca_file"},
               "connection");
   c.name = r.String(node, "name", true).value_or("");
-  static const std::regex kName("[a-z0-9_-]+");
-  if (!c.name.empty() && !std::regex_match(c.name, kName)) {
+  // [a-z0-9_-]+, checked by hand: std::regex recurses once per character and
+  // overflows the stack on a long name.
+  auto name_char = [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+  };
+  if (!c.name.empty() && !std::all_of(c.name.begin(), c.name.end(), name_char)) {
     r.Error(node["name"].Mark(), "connection name \"" + c.name +
                                      "\" may use only a-z, 0-9, _ and - (it is part of every "
                                      "item key, so keep it stable)");

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages boardsync needs to build, test and run.
+# Installs the Debian 12 packages boardsync needs to build, test, fuzz and run.
 # Does nothing when they are all present already.
 set -euo pipefail
 
@@ -9,6 +9,9 @@ packages=(
   libsqlitecpp-dev libsqlite3-dev sqlite3
   libyaml-cpp-dev
   libgtest-dev libgmock-dev
+  # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes. Clang 19, not
+  # Debian's default 14, which cannot compile std::expected from libstdc++ 12.
+  clang-19 libclang-rt-19-dev
 )
 
 missing=()

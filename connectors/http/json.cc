@@ -2,6 +2,7 @@
 
 #include <cpprest/json.h>
 
+#include <exception>
 #include <string>
 
 namespace boardsync {
@@ -63,7 +64,14 @@ Result<Value> Convert(const web::json::value& v, int depth) {
 
 Result<Value> ParseJson(std::string_view text) {
   std::error_code ec;
-  web::json::value parsed = web::json::value::parse(std::string(text), ec);
+  web::json::value parsed;
+  try {
+    parsed = web::json::value::parse(std::string(text), ec);
+  } catch (const std::exception& e) {
+    // Despite the error_code overload, cpprest throws std::range_error when
+    // a high surrogate escape is followed by anything but a low one.
+    return Fail(ErrorCode::kBadResponse, std::string("malformed JSON: ") + e.what());
+  }
   if (ec) {
     return Fail(ErrorCode::kBadResponse, "malformed JSON: " + ec.message());
   }

@@ -495,6 +495,11 @@ std::optional<int> DecodeUtcOffset(const Value& timezone) {
   std::smatch match;
   for (std::string_view key : {"presentation", "id"}) {
     std::string text(timezone.StringOr(key));
+    // std::regex recurses once per character `\s*` takes, so a long run of
+    // spaces from the server would overflow the stack; real zone names are short.
+    if (text.size() > 256) {
+      continue;
+    }
     if (std::regex_search(text, match, kSigned)) {
       int minutes = std::stoi(match[2].str()) * 60 + (match[3].matched ? std::stoi(match[3].str()) : 0);
       // POSIX "Etc/GMT+10" is ten hours *behind* UTC.
