@@ -96,6 +96,11 @@ class Reader {
       Error(parent[key].Mark(), std::string("\"") + key + "\" must be a duration like 30s, 5m or 24h");
       return std::nullopt;
     }
+    // Scheduling adds durations to clock times; a year is plenty and cannot overflow.
+    if (*duration > std::chrono::hours(24 * 366)) {
+      Error(parent[key].Mark(), std::string("\"") + key + "\" must be at most 366d");
+      return std::nullopt;
+    }
     return duration;
   }
 

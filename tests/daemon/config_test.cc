@@ -143,6 +143,21 @@ TEST(ConfigTest, MissingKeysAndDuplicateNames) {
       << testing::PrintToString(m);
 }
 
+TEST(ConfigTest, DurationsAreBoundedToAYear) {
+  auto config = ParseConfig(R"(connections:
+  - name: a
+    type: youtrack
+    base_url: https://a.youtrack.cloud
+    token_env: T
+    mapping: m.yaml
+    interval: 1000000d
+)",
+                            "c.yaml");
+  ASSERT_FALSE(config);
+  ASSERT_EQ(config.error().size(), 1u);
+  EXPECT_EQ(config.error()[0].ToString(), "c.yaml:7:15: \"interval\" must be at most 366d");
+}
+
 TEST(ConfigTest, YamlSyntaxErrorsHaveAPlace) {
   auto config = ParseConfig("connections:\n  - name: [unclosed\n", "c.yaml");
   ASSERT_FALSE(config);
