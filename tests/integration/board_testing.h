@@ -176,4 +176,22 @@ inline BoardDifferences CompareBoard(const Board& board, const SampleTracker& tr
   return d;
 }
 
+// The name of an issue's State value, "" when it has none.
+inline std::string StateOf(const Value& issue) {
+  const Value* fields = issue.Find("customFields");
+  if (fields == nullptr || !fields->IsList()) {
+    return "";
+  }
+  for (const Value& field : fields->AsList()) {
+    if (field.StringOr("name") == "State") {
+      const Value* value = field.Find("value");
+      return value != nullptr && value->IsObject() ? std::string(value->StringOr("name")) : "";
+    }
+  }
+  return "";
+}
+
+// The example mapping skips duplicates: every other issue has an item.
+inline bool NotDuplicate(const Value& issue) { return StateOf(issue) != "Duplicate"; }
+
 }  // namespace boardsync

@@ -359,7 +359,7 @@ TEST_P(CanaryTokenTest, EveryCommandAndErrorPathKeepsTheTokensSecret) {
     EXPECT_EQ(after.code, 0) << Describe(after);
 
     // The tracker down: nothing listens on its port.
-    WriteConfig(ConfigShape{"http://127.0.0.1:" + std::to_string(hostile::FreeLoopbackPort())});
+    WriteConfig(ConfigShape{"http://127.0.0.1:" + std::to_string(FreeLoopbackPort())});
     BinaryRun down = Run({"sync"});
     EXPECT_EQ(down.code, 1) << Describe(down);
     EXPECT_NE(down.output.find("canary"), std::string::npos) << Describe(down);
@@ -378,7 +378,7 @@ TEST_P(CanaryTokenTest, EveryCommandAndErrorPathKeepsTheTokensSecret) {
 
   // The daemon: notifications, /metrics, its command line, a failing cycle
   // quoting the token, and a board store rejection quoting its own.
-  const std::uint16_t metrics_port = hostile::FreeLoopbackPort();
+  const std::uint16_t metrics_port = FreeLoopbackPort();
   WriteConfig(ConfigShape{tracker_.base_url(), "http", "state",
                           "metrics_listen: 127.0.0.1:" + std::to_string(metrics_port) + "\n"});
   hostile::NotifySocket notify((dir_.path() / "notify.sock").string());

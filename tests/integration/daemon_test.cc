@@ -88,40 +88,7 @@ std::size_t Count(std::string_view text, std::string_view what) {
   return n;
 }
 
-// The name of an issue's State value, "" when it has none.
-std::string StateOf(const Value& issue) {
-  const Value* fields = issue.Find("customFields");
-  if (fields == nullptr || !fields->IsList()) {
-    return "";
-  }
-  for (const Value& field : fields->AsList()) {
-    if (field.StringOr("name") == "State") {
-      const Value* value = field.Find("value");
-      return value != nullptr && value->IsObject() ? std::string(value->StringOr("name")) : "";
-    }
-  }
-  return "";
-}
 
-// The example mapping skips duplicates: every other issue has an item.
-bool NotDuplicate(const Value& issue) { return StateOf(issue) != "Duplicate"; }
-
-std::uint16_t FreeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  std::uint16_t port = 0;
-  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), size) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  if (fd >= 0) {
-    ::close(fd);
-  }
-  return port;
-}
 
 std::int64_t MonotonicMicros() {
   timespec now{};

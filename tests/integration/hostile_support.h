@@ -238,22 +238,6 @@ inline std::vector<std::string> FindNeedles(const std::vector<Evidence>& evidenc
 
 // ---- Loopback ports and servers ----
 
-inline std::uint16_t FreeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  std::uint16_t port = 0;
-  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), size) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  if (fd >= 0) {
-    ::close(fd);
-  }
-  return port;
-}
 
 // A request as a recording server saw it.
 struct SeenRequest {

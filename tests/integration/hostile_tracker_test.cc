@@ -41,21 +41,6 @@ constexpr std::string_view kProxyErrorPage =
     "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
     "<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n";
 
-std::string StateOf(const Value& issue) {
-  const Value* fields = issue.Find("customFields");
-  if (fields == nullptr || !fields->IsList()) {
-    return "";
-  }
-  for (const Value& field : fields->AsList()) {
-    if (field.StringOr("name") == "State") {
-      const Value* value = field.Find("value");
-      return value != nullptr && value->IsObject() ? std::string(value->StringOr("name")) : "";
-    }
-  }
-  return "";
-}
-
-bool NotDuplicate(const Value& issue) { return StateOf(issue) != "Duplicate"; }
 
 // The custom field `name` of an issue in recorded shape, or nullptr.
 Value* CustomField(Value& issue, std::string_view name) {

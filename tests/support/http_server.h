@@ -92,4 +92,8 @@ class HttpServer {
   std::atomic<std::uint64_t> connections_accepted_{0};
 };
 
+// A port on 127.0.0.1 that was free a moment ago (bound, read, closed), for
+// servers that must be told their port in advance, e.g. a config file.
+std::uint16_t FreeLoopbackPort();
+
 }  // namespace boardsync
