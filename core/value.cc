@@ -6,6 +6,26 @@
 
 namespace boardsync {
 
+ValueObject::ValueObject(std::initializer_list<value_type> members) : members_(members) {
+  SortAndDropRepeats();
+}
+
+void ValueObject::SortAndDropRepeats() {
+  auto by_key = [](const value_type& a, const value_type& b) { return a.first < b.first; };
+  std::stable_sort(members_.begin(), members_.end(), by_key);
+  auto same_key = [](const value_type& a, const value_type& b) { return a.first == b.first; };
+  members_.erase(std::unique(members_.begin(), members_.end(), same_key), members_.end());
+}
+
+std::size_t ValueObject::erase(std::string_view key) {
+  auto it = find(key);
+  if (it == members_.end()) {
+    return 0;
+  }
+  members_.erase(it);
+  return 1;
+}
+
 const Value* Value::Find(std::string_view key) const {
   if (!IsObject()) {
     return nullptr;

@@ -4,21 +4,81 @@
 // Values are plain copyable data; no thread-safety beyond that of std types.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <iosfwd>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
 namespace boardsync {
 
+class Value;
+
+// The members of an object, sorted by key, in one vector: the subset of
+// std::map's interface the code uses, at one allocation per object instead
+// of one per member (issue pages hold hundreds of thousands of members).
+// Inserting is linear in the size, which is fine for the tens of members a
+// tracker object has. Building from a range or a list sorts once; when a key
+// repeats, the first one wins, as with std::map.
+class ValueObject {
+ public:
+  using value_type = std::pair<std::string, Value>;
+  using Members = std::vector<value_type>;
+  using iterator = Members::iterator;
+  using const_iterator = Members::const_iterator;
+
+  ValueObject() = default;
+  ValueObject(std::initializer_list<value_type> members);
+  template <typename It>
+  ValueObject(It first, It last) : members_(first, last) {
+    SortAndDropRepeats();
+  }
+
+  iterator begin() { return members_.begin(); }
+  iterator end() { return members_.end(); }
+  const_iterator begin() const { return members_.begin(); }
+  const_iterator end() const { return members_.end(); }
+  std::size_t size() const { return members_.size(); }
+  bool empty() const { return members_.empty(); }
+  void clear() { members_.clear(); }
+
+  iterator find(std::string_view key);
+  const_iterator find(std::string_view key) const;
+  bool contains(std::string_view key) const;
+  std::size_t count(std::string_view key) const { return contains(key) ? 1 : 0; }
+  // REQUIRES: contains(key).
+  Value& at(std::string_view key);
+  const Value& at(std::string_view key) const;
+  // The member `key`, inserted as null when missing.
+  Value& operator[](std::string_view key);
+
+  template <typename V>
+  std::pair<iterator, bool> emplace(std::string_view key, V&& value);
+  template <typename V>
+  std::pair<iterator, bool> insert_or_assign(std::string_view key, V&& value);
+  std::pair<iterator, bool> insert(value_type member);
+  std::size_t erase(std::string_view key);
+  iterator erase(const_iterator it);
+
+  friend bool operator==(const ValueObject&, const ValueObject&) = default;
+
+ private:
+  iterator LowerBound(std::string_view key);
+  void SortAndDropRepeats();
+
+  Members members_;
+};
+
 class Value {
  public:
   using List = std::vector<Value>;
-  using Object = std::map<std::string, Value, std::less<>>;
+  using Object = ValueObject;
 
   Value() = default;
   Value(std::nullptr_t) {}
@@ -77,6 +137,53 @@ class Value {
  private:
   std::variant<std::monostate, bool, std::int64_t, double, std::string, List, Object> data_;
 };
+
+inline ValueObject::iterator ValueObject::LowerBound(std::string_view key) {
+  return std::lower_bound(members_.begin(), members_.end(), key,
+                          [](const value_type& m, std::string_view k) { return m.first < k; });
+}
+
+inline ValueObject::iterator ValueObject::find(std::string_view key) {
+  auto it = LowerBound(key);
+  return it != members_.end() && it->first == key ? it : members_.end();
+}
+
+inline ValueObject::const_iterator ValueObject::find(std::string_view key) const {
+  return const_cast<ValueObject*>(this)->find(key);
+}
+
+inline bool ValueObject::contains(std::string_view key) const { return find(key) != end(); }
+
+inline Value& ValueObject::at(std::string_view key) { return find(key)->second; }
+
+inline const Value& ValueObject::at(std::string_view key) const { return find(key)->second; }
+
+inline ValueObject::iterator ValueObject::erase(const_iterator it) { return members_.erase(it); }
+
+inline Value& ValueObject::operator[](std::string_view key) {
+  return emplace(key, Value()).first->second;
+}
+
+template <typename V>
+std::pair<ValueObject::iterator, bool> ValueObject::emplace(std::string_view key, V&& value) {
+  auto it = LowerBound(key);
+  if (it != members_.end() && it->first == key) {
+    return {it, false};
+  }
+  return {members_.emplace(it, std::string(key), Value(std::forward<V>(value))), true};
+}
+
+template <typename V>
+std::pair<ValueObject::iterator, bool> ValueObject::insert_or_assign(std::string_view key,
+                                                                     V&& value) {
+  auto [it, inserted] = emplace(key, Value());
+  it->second = Value(std::forward<V>(value));
+  return {it, inserted};
+}
+
+inline std::pair<ValueObject::iterator, bool> ValueObject::insert(value_type member) {
+  return emplace(member.first, std::move(member.second));
+}
 
 // The number `text` spells ("42" -> 42, " 4.5 " -> 4.5): an integer when it
 // fits int64, else a finite double; nullopt for anything else.

@@ -39,5 +39,31 @@ TEST(ValueTest, FindDistinguishesMissingAndNull) {
   EXPECT_EQ(Value(3).Find("x"), nullptr);
 }
 
+TEST(ValueTest, ObjectKeepsKeysSortedWhateverTheInsertOrder) {
+  Value::Object object{{"m", 1}, {"b", 2}};
+  object["z"] = 3;
+  object.emplace("a", 4);
+  object.insert_or_assign("b", 5);
+  EXPECT_FALSE(object.emplace("m", 9).second);  // present: kept
+  std::string keys;
+  for (const auto& [key, value] : object) {
+    keys += key;
+  }
+  EXPECT_EQ(keys, "abmz");
+  EXPECT_EQ(object.at("b"), Value(5));
+  EXPECT_EQ(object.at("m"), Value(1));
+  EXPECT_EQ(object.erase("m"), 1u);
+  EXPECT_EQ(object.erase("m"), 0u);
+  EXPECT_FALSE(object.contains("m"));
+  EXPECT_EQ(Value(object).ToJson(), R"({"a":4,"b":5,"z":3})");
+}
+
+TEST(ValueTest, ObjectFromARangeSortsAndKeepsTheFirstOfARepeatedKey) {
+  std::vector<std::pair<std::string, Value>> members{{"b", 1}, {"a", 2}, {"b", 3}};
+  Value::Object object(members.begin(), members.end());
+  EXPECT_EQ(Value(object).ToJson(), R"({"a":2,"b":1})");
+  EXPECT_EQ(object, (Value::Object{{"a", 2}, {"b", 1}}));
+}
+
 }  // namespace
 }  // namespace boardsync
