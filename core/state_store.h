@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "core/issue.h"
+#include "core/tracker_source.h"
 
 namespace boardsync {
 
@@ -45,6 +46,12 @@ struct SyncCursor {
   std::int64_t last_full_ms = 0;    // when the last reconciliation finished
 };
 
+// A tracker session as last confirmed by a pull that checked the token.
+struct SavedSession {
+  TrackerSession session;
+  std::int64_t checked_ms = 0;  // when that pull ran
+};
+
 struct OutboxEntry {
   std::int64_t seq = 0;
   std::string connection;
@@ -71,6 +78,9 @@ class StateStore {
 
   virtual Result<std::optional<SyncCursor>> Cursor(std::string_view connection) = 0;
 
+  virtual Result<std::optional<SavedSession>> Session(std::string_view connection) = 0;
+  virtual Result<void> SaveSession(std::string_view connection, const SavedSession& session) = 0;
+
   // Reconciliation: `sweep` (any number new to this connection) marks the
   // items whose issues it saw; LiveUnseen() then lists the live items it did
   // not see, which are to be archived.
@@ -79,7 +89,6 @@ class StateStore {
   virtual Result<std::vector<std::string>> LiveUnseen(std::string_view connection,
                                                       std::int64_t sweep) = 0;
 
-  // The oldest queued writes, at most `limit`.
   // The oldest queued writes, at most `limit`, parked ones excepted.
   virtual Result<std::vector<OutboxEntry>> Pending(std::size_t limit) = 0;
   virtual Result<std::size_t> PendingCount(std::string_view connection) = 0;

@@ -25,6 +25,16 @@ struct TrackerIdentity {
   std::optional<int> utc_offset_minutes;
 };
 
+// What a pull learnt about its token that a later pull may reuse instead of
+// asking the tracker again. The caller keeps it (between processes: in the
+// state database) and decides how long to trust it.
+struct TrackerSession {
+  // The zone the tracker reads query dates in, minutes east of UTC.
+  int utc_offset_minutes = 0;
+
+  friend bool operator==(const TrackerSession&, const TrackerSession&) = default;
+};
+
 struct PullRequest {
   std::string query;                // tracker query; empty: everything visible
   std::vector<std::string> fields;  // source field names the mapping reads
@@ -41,6 +51,12 @@ struct PullRequest {
   std::vector<std::string> keys;
   // Cancels the pull, including a request in flight (ErrorCode::kCancelled).
   std::stop_token stop;
+  // A session an earlier pull reported (TrackerSource::Session()). With it the
+  // connector skips checking the token first, so a pull with nothing new
+  // costs one request. Only for pulls whose empty answer is not acted upon:
+  // a token served as a guest may see no issues, and reconciliation would
+  // take that for "all deleted".
+  std::optional<TrackerSession> session;
 };
 
 // Receives each page in order. An error stops the pull and is returned by Pull().
@@ -57,6 +73,10 @@ class TrackerSource {
   // Pages through the issues `request` selects, oldest change first. An
   // issue changed while paging is never skipped; it may come twice.
   virtual Result<void> Pull(const PullRequest& request, const PageSink& on_page) = 0;
+
+  // What the pulls so far learnt that a later pull may reuse; nullopt when
+  // there is nothing worth keeping (or the tracker has no such thing).
+  virtual std::optional<TrackerSession> Session() const { return std::nullopt; }
 };
 
 }  // namespace boardsync

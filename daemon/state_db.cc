@@ -34,6 +34,12 @@ CREATE TABLE IF NOT EXISTS cursors (
   mapping_fingerprint TEXT NOT NULL,
   last_full_ms INTEGER NOT NULL
 );
+-- What the last pull that checked the token learnt (TrackerSession).
+CREATE TABLE IF NOT EXISTS sessions (
+  connection TEXT PRIMARY KEY,
+  utc_offset_minutes INTEGER NOT NULL,
+  checked_ms INTEGER NOT NULL
+);
 -- Board writes not yet acknowledged by the board store, oldest first.
 CREATE TABLE IF NOT EXISTS outbox (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -204,6 +210,37 @@ Result<std::optional<SyncCursor>> StateDb::Cursor(std::string_view connection) {
   } catch (const std::exception& e) {
     return StorageError("reading the cursor", e);
   }
+}
+
+Result<std::optional<SavedSession>> StateDb::Session(std::string_view connection) {
+  try {
+    SQLite::Statement query(impl_->db,
+                            "SELECT utc_offset_minutes, checked_ms FROM sessions "
+                            "WHERE connection = ?");
+    query.bind(1, std::string(connection));
+    if (!query.executeStep()) {
+      return std::optional<SavedSession>();
+    }
+    return std::optional<SavedSession>(
+        SavedSession{TrackerSession{query.getColumn(0).getInt()}, query.getColumn(1).getInt64()});
+  } catch (const std::exception& e) {
+    return StorageError("reading the tracker session", e);
+  }
+}
+
+Result<void> StateDb::SaveSession(std::string_view connection, const SavedSession& session) {
+  try {
+    SQLite::Statement save(impl_->db,
+                           "INSERT OR REPLACE INTO sessions (connection, utc_offset_minutes, "
+                           "checked_ms) VALUES (?, ?, ?)");
+    save.bind(1, std::string(connection));
+    save.bind(2, session.session.utc_offset_minutes);
+    save.bind(3, session.checked_ms);
+    save.exec();
+  } catch (const std::exception& e) {
+    return StorageError("saving the tracker session", e);
+  }
+  return {};
 }
 
 Result<void> StateDb::MarkSeen(std::string_view connection, std::int64_t sweep,

@@ -32,6 +32,8 @@ class StateDb : public StateStore {
   Result<void> Stage(std::string_view connection, std::span<const StagedWrite> writes,
                      const SyncCursor* cursor = nullptr) override;
   Result<std::optional<SyncCursor>> Cursor(std::string_view connection) override;
+  Result<std::optional<SavedSession>> Session(std::string_view connection) override;
+  Result<void> SaveSession(std::string_view connection, const SavedSession& session) override;
   Result<void> MarkSeen(std::string_view connection, std::int64_t sweep,
                         std::span<const std::string> item_keys) override;
   Result<std::vector<std::string>> LiveUnseen(std::string_view connection,

@@ -20,6 +20,11 @@ constexpr std::int64_t kCursorOverlapMs = 5 * 60'000;
 
 constexpr std::size_t kMaxProblems = 100;
 
+// How long a tracker session (the token checked, the zone read) is trusted
+// by incremental pulls, which then cost one request when nothing changed.
+// Full passes and sweeps always check the token again.
+constexpr std::int64_t kSessionTrustMs = 60 * 60'000;
+
 // What decides whether the board must be written: everything the board shows.
 // source_updated_at is left out so that a change in an unmapped field costs
 // no board write.
@@ -73,6 +78,11 @@ class ConnectionSync {
       request.updated_from_ms = cursor_.updated_ms - kCursorOverlapMs;
       // Fixed at the start: later changes belong to the next sync.
       request.updated_to_ms = now_ms_;
+      auto session = TrustedSession();
+      if (!session) {
+        return std::unexpected(session.error());
+      }
+      request.session = *session;
     }
     if (full && reconcile) {
       sweep_ = NextSweep();  // a full pass sees every issue: it is the sweep
@@ -82,6 +92,11 @@ class ConnectionSync {
         });
         !pulled) {
       return pulled;
+    }
+    if (!request.session) {
+      if (auto saved = SaveSession(); !saved) {
+        return saved;
+      }
     }
     if (!reconcile) {
       return {};
@@ -94,8 +109,33 @@ class ConnectionSync {
       if (auto swept = Sweep(); !swept) {
         return swept;
       }
+      if (auto saved = SaveSession(); !saved) {  // the sweep checked the token
+        return saved;
+      }
     }
     return ArchiveUnseen(fingerprint);
+  }
+
+  // The session saved by the last pull that checked the token, while it is
+  // recent enough to skip the check.
+  Result<std::optional<TrackerSession>> TrustedSession() {
+    auto saved = state_.Session(connection_.name);
+    if (!saved) {
+      return std::unexpected(saved.error());
+    }
+    if (!*saved || now_ms_ - (*saved)->checked_ms >= kSessionTrustMs ||
+        (*saved)->checked_ms > now_ms_) {
+      return std::optional<TrackerSession>();
+    }
+    return std::optional((*saved)->session);
+  }
+
+  Result<void> SaveSession() {
+    const std::optional<TrackerSession> session = tracker_.Session();
+    if (!session || options_.dry_run) {
+      return {};
+    }
+    return state_.SaveSession(connection_.name, SavedSession{*session, now_ms_});
   }
 
   // A number no earlier sweep of this connection used: its start time, made

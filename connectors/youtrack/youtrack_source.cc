@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 #include <cctype>
+#include <future>
 #include <string_view>
 #include <unordered_set>
 #include <utility>
@@ -75,6 +76,9 @@ Result<TrackerIdentity> YouTrackSource::FetchMe() {
     return std::unexpected(Contextual(identity.error()));
   }
   me_ = *identity;
+  if (identity->utc_offset_minutes) {
+    zone_ = identity->utc_offset_minutes;
+  }
   return identity;
 }
 
@@ -127,8 +131,8 @@ std::int64_t FloorToSecond(std::int64_t ms) { return ms - (((ms % 1000) + 1000) 
 }  // namespace
 
 Result<int> YouTrackSource::ZoneOffset(const PullRequest& request) {
-  if (me_->utc_offset_minutes) {
-    return *me_->utc_offset_minutes;
+  if (zone_) {
+    return *zone_;
   }
   // The profile did not say. Measure it: YouTrack reads "updated: W .. *" as
   // the instant W - zone, so for the newest issue (updated at U) the largest
@@ -170,7 +174,7 @@ Result<int> YouTrackSource::ZoneOffset(const PullRequest& request) {
     offset = low * 15;
     Log(LogLevel::kInfo, "Measured the YouTrack user's time zone for query dates.",
         {{"connection", options_.connection_name}, {"utc_offset_minutes", std::to_string(offset)}});
-    me_->utc_offset_minutes = offset;
+    zone_ = offset;
   }
   // Without issues there is nothing to page, and nothing to measure by yet:
   // the next pull tries again.
@@ -179,10 +183,13 @@ Result<int> YouTrackSource::ZoneOffset(const PullRequest& request) {
 
 Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on_page) {
   stop_ = request.stop;
-  // Every pull starts by checking the token: a token YouTrack does not
-  // accept may be served as the guest, who sees no issues. The answer also
-  // gives the user's time zone, in which YouTrack reads query dates.
-  if (!me_) {
+  // A pull starts by checking the token: a token YouTrack does not accept
+  // may be served as the guest, who sees no issues. The answer also gives
+  // the user's time zone, in which YouTrack reads query dates. A session
+  // from an earlier pull vouches for both.
+  if (request.session) {
+    zone_ = request.session->utc_offset_minutes;
+  } else if (!me_) {
     if (auto me = FetchMe(); !me) {
       return std::unexpected(me.error());
     }
@@ -202,11 +209,14 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
   }
   // A date is read with the zone's offset *at that date*, which differs from
   // today's by up to an hour across daylight saving: bounds older than half a
-  // day are widened by that hour. Issues outside the exact range are dropped.
+  // day are widened by that hour, and so are all bounds when the offset came
+  // from an earlier session (a change of season may have passed since).
+  // Issues outside the exact range are dropped.
   constexpr std::int64_t kDstMargin = 3'600'000LL;
   const std::int64_t now = NowMs();
+  const bool zone_may_be_stale = request.session.has_value();
   auto query_from = [&](std::int64_t from) {
-    return now - from > 12 * kDstMargin ? from - kDstMargin : from;
+    return zone_may_be_stale || now - from > 12 * kDstMargin ? from - kDstMargin : from;
   };
   const std::optional<std::int64_t> to = request.updated_to_ms;
   const std::optional<std::int64_t> query_to =
@@ -220,6 +230,10 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
   // second (many issues in one second, or in the hour of the DST margin),
   // the same query continues with $skip, overlapping one issue to notice if
   // the offsets moved meanwhile.
+  //
+  // The next page is requested as soon as this one is decoded, and read
+  // while `on_page` stores this one, so the tracker's time and ours overlap.
+  // Only one request is in flight at a time.
   constexpr int kMaxRestarts = 5;
   std::optional<std::int64_t> from = request.updated_from_ms;  // exact, UTC
   std::map<std::string, std::int64_t> at_boundary;            // id -> updated_ms
@@ -227,11 +241,15 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
   int skip = 0;
   std::string anchor;  // with skip > 0: the id the page must start with
   int restarts = 0;
-  while (true) {
+  auto fetch = [&](std::optional<std::int64_t> from_ms, int skip_issues) {
     const std::optional<std::int64_t> query_lower =
-        from ? std::optional(query_from(*from)) : std::nullopt;
-    auto page = FetchPage(projection, UpdatedRangeQuery(request.query, query_lower, query_to, *offset),
-                          page_size, skip);
+        from_ms ? std::optional(query_from(*from_ms)) : std::nullopt;
+    return FetchPage(projection, UpdatedRangeQuery(request.query, query_lower, query_to, *offset),
+                     page_size, skip_issues);
+  };
+  std::future<Result<std::vector<Issue>>> prefetched;
+  while (true) {
+    auto page = prefetched.valid() ? prefetched.get() : fetch(from, skip);
     if (!page) {
       return std::unexpected(page.error());
     }
@@ -282,16 +300,22 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
       fresh.resize(request.limit - delivered);
     }
     delivered += fresh.size();
+    if (progressed) {
+      from = boundary;
+    }
+    const bool done = last || (request.limit > 0 && delivered >= request.limit);
+    if (!done) {
+      prefetched = std::async(std::launch::async, fetch, from, skip);
+    }
     if (!fresh.empty()) {
+      // On failure, the future's destructor waits for the request in flight;
+      // request.stop cancels it when the caller is stopping.
       if (auto sunk = on_page(std::move(fresh)); !sunk) {
         return sunk;
       }
     }
-    if (last || (request.limit > 0 && delivered >= request.limit)) {
+    if (done) {
       return {};
-    }
-    if (progressed) {
-      from = boundary;
     }
   }
 }
@@ -318,6 +342,13 @@ Result<void> YouTrackSource::PullKeys(const PullRequest& request,
     }
   }
   return {};
+}
+
+std::optional<TrackerSession> YouTrackSource::Session() const {
+  if (!zone_) {
+    return std::nullopt;
+  }
+  return TrackerSession{*zone_};
 }
 
 std::unique_ptr<TrackerSource> MakeYouTrackSource(YouTrackOptions options, HttpClient& http) {

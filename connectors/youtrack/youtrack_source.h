@@ -35,11 +35,15 @@ class YouTrackSource : public TrackerSource {
   // (projects = -1 when the token may not list them: HTTP 403).
   Result<TrackerIdentity> WhoAmI() override;
 
-  // Checks the token with {api}/users/me once (which also gives the user's
-  // time zone), then GETs {api}/issues sorted by update time, paging by
+  // Checks the token with {api}/users/me once, unless request.session
+  // vouches for it (the answer also gives the user's time zone), then GETs {api}/issues sorted by update time, paging by
   // keyset on `updated` (never by a growing $skip) until a short page or
   // request.limit issues. With request.keys, asks for those issues instead.
   Result<void> Pull(const PullRequest& request, const PageSink& on_page) override;
+
+  // The user's time zone, once known (from the profile, by measuring, or
+  // from request.session).
+  std::optional<TrackerSession> Session() const override;
 
  private:
   Result<TrackerIdentity> FetchMe();
@@ -58,6 +62,7 @@ class YouTrackSource : public TrackerSource {
   YouTrackOptions options_;
   HttpClient& http_;
   std::optional<TrackerIdentity> me_;  // from the first /users/me
+  std::optional<int> zone_;            // minutes east of UTC, once known
   std::stop_token stop_;                // of the pull in progress
 };
 

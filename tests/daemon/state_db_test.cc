@@ -92,6 +92,24 @@ TEST(StateDbTest, TheCursorMovesWithTheWritesOfItsPage) {
   EXPECT_FALSE((*db)->Cursor("other").value().has_value());
 }
 
+TEST(StateDbTest, ATrackerSessionIsKeptPerConnectionAcrossReopen) {
+  TempDir dir;
+  {
+    auto db = StateDb::Open(dir.path());
+    ASSERT_TRUE(db.has_value());
+    EXPECT_EQ(*(*db)->Session("yt"), std::nullopt);
+    ASSERT_TRUE((*db)->SaveSession("yt", SavedSession{TrackerSession{-300}, 1000}).has_value());
+    ASSERT_TRUE((*db)->SaveSession("yt", SavedSession{TrackerSession{60}, 2000}).has_value());
+  }
+  auto db = StateDb::Open(dir.path());
+  ASSERT_TRUE(db.has_value());
+  auto saved = (*db)->Session("yt");
+  ASSERT_TRUE(saved.has_value() && saved->has_value());
+  EXPECT_EQ((*saved)->session, TrackerSession{60});
+  EXPECT_EQ((*saved)->checked_ms, 2000);
+  EXPECT_EQ(*(*db)->Session("other"), std::nullopt);
+}
+
 TEST(StateDbTest, LiveUnseenListsLiveItemsASweepDidNotMark) {
   TempDir dir;
   auto db = StateDb::Open(dir.path());

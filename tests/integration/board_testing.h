@@ -176,6 +176,13 @@ inline BoardDifferences CompareBoard(const Board& board, const SampleTracker& tr
   return d;
 }
 
+// Makes every tracker session saved in `state_db` (state.db) as old as the
+// token check an hour ago would be: the next pull checks the token again.
+inline void ExpireTrackerSessions(const std::filesystem::path& state_db) {
+  SQLite::Database db(state_db.string(), SQLite::OPEN_READWRITE);
+  db.exec("UPDATE sessions SET checked_ms = checked_ms - 3600000");
+}
+
 // The name of an issue's State value, "" when it has none.
 inline std::string StateOf(const Value& issue) {
   const Value* fields = issue.Find("customFields");

@@ -115,6 +115,10 @@ class HostileTrackerTest : public testing::Test {
     return s;
   }
 
+  // Incremental syncs trust the token check of the last hour; this makes
+  // the next one ask /api/users/me again.
+  void ExpireSession() { ExpireTrackerSessions(dir_.path() / "state/state.db"); }
+
   // A first sync that works, and what it left.
   void FirstSync() {
     Outcome first = Sync();
@@ -307,6 +311,7 @@ TEST_F(HostileTrackerTest, WrongTypesInKnownFieldsNameTheIssueAndLoseNothing) {
 
 TEST_F(HostileTrackerTest, AWrongTypeInTheCurrentUserIsAClearError) {
   ASSERT_NO_FATAL_FAILURE(FirstSync());
+  ExpireSession();  // so that the next sync checks the token
   tracker_.InjectFault(SampleTracker::Fault::Status(
                            200, R"({"id":"1-9","login":42,"guest":false,"$type":"Me"})")
                            .On("/api/users/me"));
@@ -324,6 +329,7 @@ TEST_F(HostileTrackerTest, AnHtmlPageFromAProxyUnder200Or502ChangesNothing) {
   tracker_.InjectFault(SampleTracker::Fault::HtmlLoginPage().On("/api/issues"));
   ExpectCleanFailure(Sync(), {"HTML"});
   ExpectUntouched();
+  ExpireSession();
   tracker_.InjectFault(SampleTracker::Fault::HtmlLoginPage().On("/api/users/me"));
   ExpectCleanFailure(Sync(), {"HTML"});
   ExpectUntouched();
@@ -402,6 +408,7 @@ TEST_F(HostileTrackerTest, TenThousandNestedArraysFailCleanly) {
   // Through the binary: a stack overflow would kill it, not this test.
   for (const char* path : {"/api/issues", "/api/users/me"}) {
     SCOPED_TRACE(path);
+    ExpireSession();
     tracker_.InjectFault(SampleTracker::Fault::Status(200, nested).On(path));
     hostile::BinaryRun run =
         hostile::RunBinary(BinaryDir() / "boardsync", {"sync", "--config", ConfigPath().string()},

@@ -277,7 +277,9 @@ TEST_P(IncrementalSyncZoneTest, ASyncWithoutChangesAsksOnceAndWritesNothing) {
   EXPECT_EQ(again.counts.archived, 0) << again.out;
   EXPECT_EQ(again.counts.failed, 0) << again.out;
   EXPECT_EQ(again.counts.board_writes, 0) << again.out;
+  // One request in all: the token check of the first sync is trusted.
   EXPECT_EQ(tracker_->RequestCount("/api/issues"), 1u);
+  EXPECT_EQ(tracker_->total_requests(), 1u);
   for (const auto& r : IssueRequests()) {
     auto range = UpdatedRange(r);
     EXPECT_TRUE(range && range->from_ms && range->to_ms)
@@ -289,6 +291,16 @@ TEST_P(IncrementalSyncZoneTest, ASyncWithoutChangesAsksOnceAndWritesNothing) {
   for (const auto& [key, row] : after.rows) {
     EXPECT_EQ(row.synced_at, before.rows.at(key).synced_at) << key << " was written again";
   }
+
+  // An hour later the token is checked again, once.
+  ExpireTrackerSessions(dir_.path() / "state/state.db");
+  tracker_->ClearRequests();
+  MustSync();
+  EXPECT_EQ(tracker_->RequestCount("/api/users/me"), 1u);
+  EXPECT_EQ(tracker_->RequestCount("/api/issues"), 1u);
+  tracker_->ClearRequests();
+  MustSync();
+  EXPECT_EQ(tracker_->total_requests(), 1u);
 }
 
 TEST_P(IncrementalSyncZoneTest, AChangeAfterASyncIsPickedUpByTheNext) {

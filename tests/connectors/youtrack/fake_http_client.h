@@ -2,9 +2,12 @@
 // script, so YouTrackSource can be tested without a network. Responses are
 // consumed in order; running out is answered with an error the test will see.
 // With a handler set, the handler answers every request instead (by content,
-// as a server would), and the script is not used.
+// as a server would), and the script is not used. Send() may be called from
+// another thread (the source prefetches pages), one request at a time;
+// `requests` is safe to read once the call under test has returned.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -48,6 +51,7 @@ class FakeHttpClient : public HttpClient {
   }
 
   Result<HttpResponse> Send(const HttpRequest& request) override {
+    ++sent_;
     requests.push_back(Recorded{request.method, request.url, request.headers,
                                 request.bearer != nullptr ? request.bearer->Reveal() : "",
                                 request.timeout});
@@ -72,12 +76,15 @@ class FakeHttpClient : public HttpClient {
   }
 
   std::size_t Remaining() const { return script_.size(); }
+  // Requests sent so far; safe to read while a call is under way.
+  std::size_t Sent() const { return sent_; }
 
   std::vector<Recorded> requests;
 
  private:
   std::deque<std::variant<HttpResponse, Error>> script_;
   Handler handler_;
+  std::atomic<std::size_t> sent_{0};
 };
 
 }  // namespace boardsync

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -464,6 +465,28 @@ TEST_F(YouTrackSourceTest, StartMoreThanTwelveHoursAgoIsWidenedByAnHour) {
   EXPECT_EQ(IssueQueries()[0],
             "updated: " + FormatQueryTime(*request.updated_from_ms - 3'600'000, 120) + " .. " +
                 FormatQueryTime(*request.updated_to_ms + 3'600'000, 120) + " sort by: updated asc");
+}
+
+TEST_F(YouTrackSourceTest, ASessionSkipsTheTokenCheckAndWidensTheStartForItsZone) {
+  http_.AddJson(200, "[]");
+  PullRequest request;
+  request.updated_from_ms = NowMs() - 3'600'000;
+  request.session = TrackerSession{120};
+  ASSERT_TRUE(PullAll(request).has_value());
+  ASSERT_EQ(http_.requests.size(), 1u);  // no /users/me
+  // The saved zone may be an hour off since a change of season.
+  EXPECT_EQ(IssueQueries()[0],
+            "updated: " + FormatQueryTime(*request.updated_from_ms - 3'600'000, 120) +
+                " .. * sort by: updated asc");
+  EXPECT_EQ(source_.Session(), TrackerSession{120});
+}
+
+TEST_F(YouTrackSourceTest, TheSessionIsTheZoneOfTheProfile) {
+  EXPECT_EQ(source_.Session(), std::nullopt);
+  http_.AddJson(200, MePlus120());
+  http_.AddJson(200, "[]");
+  ASSERT_TRUE(PullAll(PullRequest{}).has_value());
+  EXPECT_EQ(source_.Session(), TrackerSession{120});
 }
 
 // --- an emulated YouTrack, for the user's zone --------------------------------------
@@ -1207,7 +1230,28 @@ TEST_F(YouTrackSourceTest, SinkErrorStopsThePull) {
   ASSERT_FALSE(pulled.has_value());
   EXPECT_EQ(pulled.error().code, ErrorCode::kStorage);
   EXPECT_EQ(pulled.error().message, "disk full");
-  EXPECT_EQ(IssueUrls().size(), 1u);
+  // The second page was requested while the first was being stored (pages
+  // are prefetched); nothing after it.
+  EXPECT_EQ(IssueUrls().size(), 2u);
+}
+
+TEST_F(YouTrackSourceTest, NextPageIsRequestedWhileThisOneIsStored) {
+  http_.AddJson(200, MeUtc());
+  http_.AddJson(200, Page(1, 2));
+  http_.AddJson(200, Page(3, 1));
+  PullRequest request;
+  request.page_size = 2;
+  std::vector<std::size_t> requests_seen_by_sink;  // /users/me and pages
+  auto pulled = source_.Pull(request, [&](std::vector<Issue>) -> Result<void> {
+    // Give the prefetch time to be sent: the sink of page 1 sees it.
+    for (int i = 0; i < 400 && http_.Sent() < 3; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    requests_seen_by_sink.push_back(http_.Sent());
+    return {};
+  });
+  ASSERT_TRUE(pulled.has_value()) << pulled.error().message;
+  EXPECT_EQ(requests_seen_by_sink, (std::vector<std::size_t>{3, 3}));
 }
 
 TEST_F(YouTrackSourceTest, ErrorOnALaterPageStopsWithIt) {
