@@ -12,7 +12,16 @@ ValueObject::ValueObject(std::initializer_list<value_type> members) : members_(m
 
 void ValueObject::SortAndDropRepeats() {
   auto by_key = [](const value_type& a, const value_type& b) { return a.first < b.first; };
-  std::stable_sort(members_.begin(), members_.end(), by_key);
+  if (members_.size() <= 32) {
+    // Objects from trackers are small: a stable insertion sort, without the
+    // buffer std::stable_sort allocates.
+    for (auto it = members_.begin(); it != members_.end(); ++it) {
+      auto to = std::upper_bound(members_.begin(), it, *it, by_key);
+      std::rotate(to, it, it + 1);
+    }
+  } else {
+    std::stable_sort(members_.begin(), members_.end(), by_key);
+  }
   auto same_key = [](const value_type& a, const value_type& b) { return a.first == b.first; };
   members_.erase(std::unique(members_.begin(), members_.end(), same_key), members_.end());
 }

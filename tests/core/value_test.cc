@@ -63,6 +63,17 @@ TEST(ValueTest, ObjectFromARangeSortsAndKeepsTheFirstOfARepeatedKey) {
   Value::Object object(members.begin(), members.end());
   EXPECT_EQ(Value(object).ToJson(), R"({"a":2,"b":1})");
   EXPECT_EQ(object, (Value::Object{{"a", 2}, {"b", 1}}));
+
+  // Larger objects take another sort; the same rules.
+  members.clear();
+  for (int i = 40; i > 0; --i) {
+    members.emplace_back("k" + std::to_string(100 + i), i);
+  }
+  members.emplace_back("k140", 0);
+  Value::Object big(members.begin(), members.end());
+  ASSERT_EQ(big.size(), 40u);
+  EXPECT_EQ(big.begin()->first, "k101");
+  EXPECT_EQ(big.at("k140"), Value(40));
 }
 
 }  // namespace
