@@ -12,9 +12,24 @@ Value BoardItemToValue(const BoardItem& item) {
   return Value(std::move(out));
 }
 
-Result<BoardItem> BoardItemFromValue(const Value& value) {
-  const Value* fields = value.Find("fields");
-  if (fields == nullptr || !fields->IsObject()) {
+void AppendBoardItemJson(std::string& out, const BoardItem& item) {
+  // The members in sorted order, as Value::ToJson() writes them.
+  out += "{\"fields\":";
+  AppendJsonObject(out, item.fields);
+  out += ",\"item_key\":";
+  AppendJsonString(out, item.item_key);
+  out += ",\"source_key\":";
+  AppendJsonString(out, item.source_key);
+  out += ",\"source_updated_at\":";
+  AppendJsonString(out, item.source_updated_at);
+  out += ",\"source_url\":";
+  AppendJsonString(out, item.source_url);
+  out.push_back('}');
+}
+
+Result<BoardItem> BoardItemFromValue(Value value) {
+  if (!value.IsObject() || !value.AsObject().contains("fields") ||
+      !value.AsObject().at("fields").IsObject()) {
     return Fail(ErrorCode::kBadResponse, "a board item needs a \"fields\" object");
   }
   BoardItem item;
@@ -22,7 +37,7 @@ Result<BoardItem> BoardItemFromValue(const Value& value) {
   item.source_key = value.StringOr("source_key");
   item.source_url = value.StringOr("source_url");
   item.source_updated_at = value.StringOr("source_updated_at");
-  item.fields = fields->AsObject();
+  item.fields = std::move(value.AsObject().at("fields").AsObject());
   return item;
 }
 

@@ -43,7 +43,10 @@ struct BoardWrite {
 // The upsert form of DESIGN §4.2: {item_key, source_key, source_url,
 // source_updated_at, fields}; the board travels beside it.
 Value BoardItemToValue(const BoardItem& item);
+// Appends BoardItemToValue(item).ToJson() to `out`, without the copy.
+void AppendBoardItemJson(std::string& out, const BoardItem& item);
 // The reverse; `board` is left empty. Fails on a value of another shape.
-Result<BoardItem> BoardItemFromValue(const Value& value);
+// The fields are moved out of `value`.
+Result<BoardItem> BoardItemFromValue(Value value);
 
 }  // namespace boardsync

@@ -117,19 +117,23 @@ void Value::AppendJson(std::string& out) const {
     }
     out.push_back(']');
   } else {
-    out.push_back('{');
-    bool first = true;
-    for (const auto& [k, v] : AsObject()) {
-      if (!first) {
-        out.push_back(',');
-      }
-      first = false;
-      AppendJsonString(out, k);
-      out.push_back(':');
-      v.AppendJson(out);
-    }
-    out.push_back('}');
+    AppendJsonObject(out, AsObject());
   }
+}
+
+void AppendJsonObject(std::string& out, const ValueObject& object) {
+  out.push_back('{');
+  bool first = true;
+  for (const auto& [k, v] : object) {
+    if (!first) {
+      out.push_back(',');
+    }
+    first = false;
+    AppendJsonString(out, k);
+    out.push_back(':');
+    v.AppendJson(out);
+  }
+  out.push_back('}');
 }
 
 std::string Value::ToJson() const {

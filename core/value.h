@@ -191,5 +191,7 @@ std::optional<Value> NumberFromText(std::string_view text);
 
 // Appends `s` as a JSON string literal (with quotes) to `out`.
 void AppendJsonString(std::string& out, std::string_view s);
+// Appends Value(object).ToJson() to `out`, without copying the object.
+void AppendJsonObject(std::string& out, const ValueObject& object);
 
 }  // namespace boardsync

@@ -157,6 +157,7 @@ Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedW
                             "INSERT INTO outbox (connection, board, item_key, archive, payload) "
                             "VALUES (?, ?, ?, ?, ?)");
     const std::string conn(connection);
+    std::string payload;
     for (const StagedWrite& staged : writes) {
       const BoardItem& item = staged.write.item;
       upsert.reset();
@@ -175,7 +176,13 @@ Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedW
       queue.bind(2, item.board);
       queue.bind(3, item.item_key);
       queue.bind(4, staged.write.archive ? 1 : 0);
-      queue.bind(5, staged.write.archive ? std::string("{}") : BoardItemToValue(item).ToJson());
+      payload.clear();
+      if (staged.write.archive) {
+        payload = "{}";
+      } else {
+        AppendBoardItemJson(payload, item);
+      }
+      queue.bind(5, payload);
       queue.exec();
     }
     if (cursor != nullptr) {
@@ -296,7 +303,8 @@ Result<std::vector<OutboxEntry>> StateDb::Pending(std::size_t limit) {
       entry.write.archive = query.getColumn(4).getInt() != 0;
       if (!entry.write.archive) {
         auto payload = ParseJson(query.getColumn(5).getString());
-        auto item = payload ? BoardItemFromValue(*payload) : std::unexpected(payload.error());
+        auto item = payload ? BoardItemFromValue(std::move(*payload))
+                            : std::unexpected(payload.error());
         if (!item) {
           return Fail(ErrorCode::kStorage, "state database: outbox entry " +
                                                std::to_string(entry.seq) +

@@ -28,13 +28,19 @@ constexpr std::int64_t kSessionTrustMs = 60 * 60'000;
 // What decides whether the board must be written: everything the board shows.
 // source_updated_at is left out so that a change in an unmapped field costs
 // no board write.
+// The hashed text is the canonical JSON of {board, fields, source_key,
+// source_url}, written without copying the fields.
 std::string HashOf(const BoardItem& item) {
-  Value::Object content;
-  content.emplace("board", item.board);
-  content.emplace("source_key", item.source_key);
-  content.emplace("source_url", item.source_url);
-  content.emplace("fields", item.fields);
-  return Fnv1a64Hex(Value(std::move(content)).ToJson());
+  std::string content = "{\"board\":";
+  AppendJsonString(content, item.board);
+  content += ",\"fields\":";
+  AppendJsonObject(content, item.fields);
+  content += ",\"source_key\":";
+  AppendJsonString(content, item.source_key);
+  content += ",\"source_url\":";
+  AppendJsonString(content, item.source_url);
+  content.push_back('}');
+  return Fnv1a64Hex(content);
 }
 
 // One connection's sync: the passes over the tracker, and what each page

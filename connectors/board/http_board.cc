@@ -104,19 +104,27 @@ std::string StatusText(const HttpResponse& response, const Secret& token) {
 }  // namespace
 
 std::string BoardBatchBody(std::span<const BoardWrite> writes) {
-  Value::List upsert;
-  Value::List archive;
+  // {"archive":[...],"upsert":[...]}: canonical JSON, written directly.
+  std::string body = "{\"archive\":[";
+  bool first = true;
   for (const BoardWrite& write : writes) {
     if (write.archive) {
-      archive.emplace_back(write.item.item_key);
-    } else {
-      upsert.push_back(BoardItemToValue(write.item));
+      body += first ? "" : ",";
+      first = false;
+      AppendJsonString(body, write.item.item_key);
     }
   }
-  Value::Object body;
-  body.emplace("upsert", std::move(upsert));
-  body.emplace("archive", std::move(archive));
-  return Value(std::move(body)).ToJson();
+  body += "],\"upsert\":[";
+  first = true;
+  for (const BoardWrite& write : writes) {
+    if (!write.archive) {
+      body += first ? "" : ",";
+      first = false;
+      AppendBoardItemJson(body, write.item);
+    }
+  }
+  body += "]}";
+  return body;
 }
 
 HttpBoard::HttpBoard(HttpBoardOptions options, std::unique_ptr<HttpClient> http)

@@ -67,6 +67,7 @@ Result<std::unique_ptr<SqliteBoard>> SqliteBoard::Open(const std::filesystem::pa
 
 Result<void> SqliteBoard::Apply(std::span<const BoardWrite> writes) {
   const std::string now = FormatIsoUtc(NowMs());
+  std::string fields;
   try {
     SQLite::Transaction tx(impl_->db);
     for (const BoardWrite& write : writes) {
@@ -87,7 +88,9 @@ Result<void> SqliteBoard::Apply(std::span<const BoardWrite> writes) {
       s.bind(2, item.item_key);
       s.bind(3, item.source_key);
       s.bind(4, item.source_url);
-      s.bind(5, Value(item.fields).ToJson());
+      fields.clear();
+      AppendJsonObject(fields, item.fields);
+      s.bind(5, fields);
       s.bind(6, item.source_updated_at);
       s.bind(7, now);
       s.exec();

@@ -1,9 +1,11 @@
 #include "daemon/sync.h"
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 
 #include <thread>
 
+#include "core/text.h"
 #include "core/time.h"
 #include "daemon/state_db.h"
 #include "tests/support/temp_dir.h"
@@ -154,6 +156,21 @@ TEST_F(SyncTest, FirstSyncCreatesEveryItemAndDeliversIt) {
   EXPECT_EQ(item.fields.at("title"), Value("Issue 1"));
   EXPECT_EQ(item.fields.at("state"), Value("Open"));
   EXPECT_TRUE(item.fields.at("effort").IsNull());
+}
+
+TEST_F(SyncTest, ContentHashesAreThoseOfEarlierVersions) {
+  // state.db files written before keep their hashes: the hash is FNV-1a of
+  // the canonical JSON of {board, fields, source_key, source_url}.
+  Pull();
+  SQLite::Database db((dir_.path() / "state.db").string(), SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, "SELECT content_hash FROM items WHERE item_key = 'acme:2-1'");
+  ASSERT_TRUE(q.executeStep());
+  Value content(Value::Object{
+      {"board", "roadmap"},
+      {"source_key", "RAP-1"},
+      {"source_url", "https://yt.example/issue/RAP-1"},
+      {"fields", Value(Value::Object{{"title", "Issue 1"}, {"state", "Open"}, {"effort", Value()}})}});
+  EXPECT_EQ(q.getColumn(0).getString(), Fnv1a64Hex(content.ToJson()));
 }
 
 TEST_F(SyncTest, AnUnchangedTrackerCausesNoBoardWrite) {
