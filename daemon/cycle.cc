@@ -68,19 +68,34 @@ CycleResult RunCycle(const ConnectionConfig& connection, const Mapping& mapping,
   const std::string started_at = FormatIsoUtc(NowMs());
   CycleResult result;
   result.report.connection = connection.name;
-  if (auto connected = ConnectTracker(connection); !connected) {
-    result.report.error = connected.error();
-  } else {
-    result.report = PullConnection(connection, *connected->tracker, mapping, state, options);
-  }
-  if (board != nullptr) {
-    // Deliver even after a failed pull: what was staged is worth sending.
+  auto deliver = [&] {
     if (auto drained = DrainOutbox(state, *board, batch_size); drained) {
-      result.written = drained->delivered;
-      result.parked = drained->parked;
+      result.written += drained->delivered;
+      result.parked += drained->parked;
     } else {
       result.board_error = drained.error();
     }
+  };
+  SyncOptions pull_options = options;
+  if (board != nullptr) {
+    // Deliver a batch as soon as one is staged, while the tracker prepares
+    // the next page, until the store fails: then the writes wait queued.
+    pull_options.on_staged = [&, queued = std::size_t{0}](std::size_t n) mutable {
+      queued += n;
+      if (queued >= batch_size && !result.board_error) {
+        queued = 0;
+        deliver();
+      }
+    };
+  }
+  if (auto connected = ConnectTracker(connection); !connected) {
+    result.report.error = connected.error();
+  } else {
+    result.report = PullConnection(connection, *connected->tracker, mapping, state, pull_options);
+  }
+  if (board != nullptr && !result.board_error) {
+    // Deliver even after a failed pull: what was staged is worth sending.
+    deliver();
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!options.dry_run) {

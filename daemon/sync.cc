@@ -289,7 +289,13 @@ class ConnectionSync {
       return staged;
     }
     if (sweep_) {
-      return state_.MarkSeen(connection_.name, *sweep_, keys);
+      if (auto marked = state_.MarkSeen(connection_.name, *sweep_, keys); !marked) {
+        return marked;
+      }
+    }
+    if (options_.on_staged) {
+      options_.on_staged(static_cast<std::size_t>(
+          std::count_if(writes.begin(), writes.end(), [](const StagedWrite& w) { return w.queue; })));
     }
     return {};
   }

@@ -35,6 +35,9 @@ struct SyncOptions {
   std::size_t limit = 0;  // stop after this many issues; 0: all
   // Called after each page with the counts so far, e.g. to show progress.
   std::function<void(const SyncCounts&)> on_progress;
+  // Called after each page is staged with the number of board writes it
+  // queued, while the next page is being read: RunCycle() delivers there.
+  std::function<void(std::size_t queued)> on_staged;
   // When stop is requested, the pull ends before the next page is staged
   // (ErrorCode::kCancelled); what was staged stays staged.
   std::stop_token stop;

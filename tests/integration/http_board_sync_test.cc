@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <fstream>
+#include <mutex>
 #include <sstream>
+#include <vector>
 
 #include "daemon/commands.h"
 #include "tests/support/board_server.h"
@@ -90,6 +93,30 @@ TEST_F(HttpBoardSyncTest, DeliversEveryItemInBatches) {
   board_.ClearBatches();
   ASSERT_EQ(Sync().code, kExitOk);
   EXPECT_TRUE(board_.batches().empty());
+}
+
+TEST_F(HttpBoardSyncTest, BatchesAreDeliveredWhileLaterPagesAreStillBeingRead) {
+  tracker_.ClearIssues();
+  tracker_.GenerateIssues(300, /*seed=*/7);
+  std::ifstream config(dir_.path() / "boardsync.yaml");
+  std::stringstream text;
+  text << config.rdbuf();
+  dir_.Write("boardsync.yaml", text.str() + "    page_size: 50\n");
+  std::vector<std::size_t> stored_at_request;  // items in the store at each issues request
+  std::mutex mu;
+  tracker_.OnIssuesRequest([&](std::size_t) {
+    std::lock_guard lock(mu);
+    stored_at_request.push_back(board_.items().size());
+  });
+  Outcome sync = Sync();
+  ASSERT_EQ(sync.code, kExitOk) << sync.out << sync.err;
+  std::lock_guard lock(mu);
+  ASSERT_GE(stored_at_request.size(), 6u);
+  EXPECT_EQ(stored_at_request.front(), 0u);
+  // Before the last pages were asked for, earlier ones were on the board.
+  EXPECT_GT(stored_at_request.back(), 0u);
+  EXPECT_EQ(LiveItems(), board_.items().size());
+  EXPECT_GT(board_.items().size(), 100u);
 }
 
 TEST_F(HttpBoardSyncTest, WritesWaitWhileTheStoreIsDownAndArriveWhenItReturns) {
