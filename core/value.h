@@ -40,13 +40,14 @@ class ValueObject {
     SortAndDropRepeats();
   }
 
-  iterator begin() { return members_.begin(); }
-  iterator end() { return members_.end(); }
-  const_iterator begin() const { return members_.begin(); }
-  const_iterator end() const { return members_.end(); }
-  std::size_t size() const { return members_.size(); }
-  bool empty() const { return members_.empty(); }
-  void clear() { members_.clear(); }
+  // Members that need Value complete are defined after it.
+  iterator begin();
+  iterator end();
+  const_iterator begin() const;
+  const_iterator end() const;
+  std::size_t size() const;
+  bool empty() const;
+  void clear();
 
   iterator find(std::string_view key);
   const_iterator find(std::string_view key) const;
@@ -66,7 +67,7 @@ class ValueObject {
   std::size_t erase(std::string_view key);
   iterator erase(const_iterator it);
 
-  friend bool operator==(const ValueObject&, const ValueObject&) = default;
+  friend bool operator==(const ValueObject& a, const ValueObject& b);
 
  private:
   iterator LowerBound(std::string_view key);
@@ -137,6 +138,17 @@ class Value {
  private:
   std::variant<std::monostate, bool, std::int64_t, double, std::string, List, Object> data_;
 };
+
+inline ValueObject::iterator ValueObject::begin() { return members_.begin(); }
+inline ValueObject::iterator ValueObject::end() { return members_.end(); }
+inline ValueObject::const_iterator ValueObject::begin() const { return members_.begin(); }
+inline ValueObject::const_iterator ValueObject::end() const { return members_.end(); }
+inline std::size_t ValueObject::size() const { return members_.size(); }
+inline bool ValueObject::empty() const { return members_.empty(); }
+inline void ValueObject::clear() { members_.clear(); }
+inline bool operator==(const ValueObject& a, const ValueObject& b) {
+  return a.members_ == b.members_;
+}
 
 inline ValueObject::iterator ValueObject::LowerBound(std::string_view key) {
   return std::lower_bound(members_.begin(), members_.end(), key,
