@@ -1,5 +1,6 @@
-// JSON text <-> Value. Parsing uses cpprestsdk's parser, kept behind this
-// header so that no other folder sees cpprest. Writing is Value::ToJson().
+// JSON text -> Value: a recursive-descent parser (RFC 8259) that builds the
+// Value tree directly, on the hot path of every tracker page. Writing is
+// Value::ToJson(). cpprestsdk stays in this folder for HTTP only.
 #pragma once
 
 #include <string_view>
@@ -9,8 +10,21 @@
 
 namespace boardsync {
 
-// Parses one JSON document. Integers that fit int64 stay integers. Errors
-// are ErrorCode::kBadResponse and say where parsing stopped.
+// Parses one JSON document, with optional whitespace around it; anything
+// after it is an error. Never throws (short of std::bad_alloc).
+//
+// - Integers that fit int64 stay integers; other integers (uint64 range and
+//   beyond) and numbers with a fraction or exponent become doubles. A number
+//   too large for a double (1e999) is an error; one too small becomes 0.
+// - Strings: every escape, \uXXXX surrogate pairs to UTF-8; a lone surrogate
+//   or a raw control character is an error. Bytes that are not valid UTF-8
+//   are passed through as they are.
+// - Objects with duplicate keys keep the first.
+// - Documents nested deeper than 64 levels are refused.
+//
+// Errors are ErrorCode::kBadResponse, "malformed JSON: <what> at byte <n>"
+// (or "JSON nested deeper than 64 levels"); they never quote the input,
+// which may hold secrets.
 Result<Value> ParseJson(std::string_view text);
 
 }  // namespace boardsync
