@@ -265,6 +265,7 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
       continue;
     }
     const bool last = page->size() < static_cast<std::size_t>(page_size);
+    const std::string last_id = page->empty() ? "" : page->back().id;
     std::optional<std::int64_t> newest = from;
     std::vector<Issue> fresh;
     fresh.reserve(page->size());
@@ -275,7 +276,7 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
       auto seen = at_boundary.find(issue.id);
       const bool repeat = seen != at_boundary.end() && seen->second == issue.updated_ms;
       if (in_range && !repeat) {
-        fresh.push_back(issue);
+        fresh.push_back(std::move(issue));
       }
     }
     if (!newest) {
@@ -289,7 +290,7 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
       restarts = 0;
     } else if (!page->empty()) {
       skip += static_cast<int>(page->size()) - 1;
-      anchor = page->back().id;
+      anchor = last_id;
     }
     for (const Issue& issue : fresh) {
       if (issue.updated_ms >= boundary) {
