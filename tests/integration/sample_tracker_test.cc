@@ -264,6 +264,25 @@ TEST(FieldSelectorTest, ParsesNestedSyntax) {
   EXPECT_FALSE(ParseFieldSelector("a(b)c").has_value());
 }
 
+TEST(FieldSelectorTest, ProjectedJsonIsTheTextOfTheProjection) {
+  // Keys that sort before "$type" ('!', '#') check where it goes.
+  Value entity = MustParse(R"({"$type":"User","id":"1-2","login":"zoe","name":"Zoë \"Z\"",
+      "!first":1,"#tags":[{"$type":"Tag","name":"a","id":"6-1"},{"name":"b"}],
+      "profile":{"$type":"Profile","zone":null},"score":2.5})");
+  for (const char* text : {"id", "login,name,bogus", "!first,#tags(name,$type),id", "#tags",
+                           "$type", "profile,score(x)", "profile(zone),zz(q)", "bogus"}) {
+    auto selector = ParseFieldSelector(text);
+    ASSERT_TRUE(selector.has_value()) << text;
+    std::string json;
+    AppendProjectedJson(entity, *selector, json);
+    EXPECT_EQ(json, ProjectFields(entity, *selector).ToJson()) << text;
+  }
+  Value list = MustParse(R"([{"id":"1","x":2},{"$type":"T","id":"2"},3,null])");
+  std::string json;
+  AppendProjectedJson(list, *ParseFieldSelector("id"), json);
+  EXPECT_EQ(json, ProjectFields(list, *ParseFieldSelector("id")).ToJson());
+}
+
 TEST(IssueQueryTest, ParsesTheFormsTheConnectorSends) {
   auto q = ParseIssueQuery(
       "PROJECT: {Roadmap App}, SRV #unresolved Updated: 2024-05-01T10:00:00 .. * "
@@ -885,11 +904,17 @@ TEST(SyntheticIssueGeneratorTest, ProjectedBuildMatchesProjectingTheFullIssue) {
   for (const char* text : selectors) {
     auto selector = ParseFieldSelector(text);
     ASSERT_TRUE(selector.has_value());
+    SyntheticIssueGenerator::PieceCache pieces;  // shared by the issues, as on a page
     for (std::size_t i = 0; i < 300; i += 7) {
       Value full = generator.Build(i, "2-" + std::to_string(i + 1), 5);
       EXPECT_EQ(generator.BuildProjected(i, "2-" + std::to_string(i + 1), 5, *selector, {}),
                 ProjectFields(full, *selector))
           << text << " ordinal " << i;
+      // What the tracker serves: the very text of the projection.
+      std::string json;
+      generator.AppendProjectedJson(json, i, "2-" + std::to_string(i + 1), 5, *selector, {},
+                                    pieces);
+      EXPECT_EQ(json, ProjectFields(full, *selector).ToJson()) << text << " ordinal " << i;
     }
   }
   // The customFields= filter and the fields(...) alias.
@@ -1005,6 +1030,90 @@ TEST(SampleTrackerGenerateTest, SyncsTwentyThousandIssuesQuickly) {
   EXPECT_EQ(requests, 41);
   EXPECT_EQ(client.connections_opened(), 1);
   EXPECT_LT(ElapsedMs(start), 60'000);  // generous: sanitizer builds are slow
+}
+
+// "sort by: updated" is answered from an index kept up to date on every
+// change; what it serves must stay what sorting all matches would give.
+TEST(SampleTrackerGenerateTest, OrdersByUpdatedThroughChanges) {
+  std::atomic<std::int64_t> now{*ParseIsoUtc("2023-09-01T12:00:00Z")};
+  SampleTracker tracker({.clock = [&] { return now.load(); }});
+  ASSERT_TRUE(tracker.LoadIssues(SampleIssuesPath()).has_value());
+  tracker.GenerateIssues(400, 21);
+  HttpTestClient client(tracker.base_url());
+  auto get = [&](Params params) {
+    params.emplace_back("fields", "id,updated,project(shortName)");
+    return MustParse(client.Get(BuildTarget("/api/issues", params), Auth()).body).AsList();
+  };
+
+  // Ties in `updated` (changes at one clock time, an issue set to another's
+  // time), issues moved back in time, deleted and added.
+  std::vector<std::string> ids = tracker.IssueIds();
+  for (std::size_t i = 0; i < ids.size(); i += 9) {
+    ASSERT_TRUE(tracker.SetSummary(ids[i], "Changed"));
+  }
+  std::int64_t old_time = tracker.GetIssue(ids[50])->Find("updated")->AsInt();
+  for (std::size_t i : {3u, 77u, 200u}) {
+    ASSERT_TRUE(
+        tracker.UpdateIssue(ids[i], [&](Value& issue) { issue.AsObject()["updated"] = old_time; }));
+  }
+  for (std::size_t i : {5u, 51u, 300u}) {
+    ASSERT_TRUE(tracker.DeleteIssue(ids[i]));
+  }
+  ASSERT_TRUE(tracker
+                  .AddIssue(MustParse(R"({"id":"2-7","updated":)" + std::to_string(old_time) +
+                                      R"(,"created":1,"project":{"shortName":"DOC"}})"))
+                  .has_value());
+
+  // The expected orders: entity-id order, stably sorted by `updated`.
+  Value::List all = get({{"$top", "-1"}});
+  ASSERT_EQ(all.size(), 15u + 400u - 3u + 1u);
+  auto updated = [](const Value& issue) { return issue.Find("updated")->AsInt(); };
+  Value::List asc = all;
+  std::stable_sort(asc.begin(), asc.end(),
+                   [&](const Value& a, const Value& b) { return updated(a) < updated(b); });
+  Value::List desc = all;
+  std::stable_sort(desc.begin(), desc.end(),
+                   [&](const Value& a, const Value& b) { return updated(a) > updated(b); });
+  EXPECT_EQ(get({{"query", "sort by: updated asc"}, {"$top", "-1"}}), asc);
+  EXPECT_EQ(get({{"query", "sort by: updated desc"}, {"$top", "-1"}}), desc);
+
+  // Pages with $skip and $top are slices of the same order.
+  Value::List paged;
+  for (int skip = 0; skip < 500; skip += 23) {
+    Value::List page =
+        get({{"query", "sort by: updated desc"}, {"$top", "23"}, {"$skip", std::to_string(skip)}});
+    paged.insert(paged.end(), page.begin(), page.end());
+  }
+  EXPECT_EQ(paged, desc);
+
+  // Ranges, whole seconds as the query gives them, with other terms.
+  std::int64_t from = updated(asc[100]) / 1000 * 1000;
+  std::int64_t to = updated(asc[300]) / 1000 * 1000 + 1000;
+  std::string range = "updated: " + FormatIsoUtc(from).substr(0, 19) + " .. " +
+                      FormatIsoUtc(to - 1000).substr(0, 19);
+  auto in_range = [&](const Value::List& order, std::string_view project) {
+    Value::List out;
+    for (const Value& issue : order) {
+      if (updated(issue) >= from && updated(issue) < to &&
+          (project.empty() || issue.Find("project")->StringOr("shortName") == project)) {
+        out.push_back(issue);
+      }
+    }
+    return out;
+  };
+  EXPECT_EQ(get({{"query", range + " sort by: updated asc"}, {"$top", "-1"}}), in_range(asc, ""));
+  Value::List doc = in_range(desc, "DOC");
+  ASSERT_GT(doc.size(), 12u);
+  EXPECT_EQ(get({{"query", "project: DOC " + range + " sort by: updated desc"},
+                 {"$top", "5"},
+                 {"$skip", "7"}}),
+            Value::List(doc.begin() + 7, doc.begin() + 12));
+  EXPECT_EQ(get({{"query", "updated: 2023-05-01 .. 2023-04-01 sort by: updated asc"}}),
+            Value::List{});
+  auto count = client.Send("POST", "/api/issuesGetter/count?fields=count", Auth(),
+                           R"({"query":")" + range + R"( sort by: updated asc"})");
+  EXPECT_EQ(MustParse(count.body).Find("count")->AsInt(),
+            static_cast<std::int64_t>(in_range(asc, "").size()));
 }
 
 TEST(SampleTrackerGenerateTest, HoldsAMillionIssues) {

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <span>
+#include <type_traits>
 
+#include "connectors/http/json.h"
 #include "tests/support/youtrack_fields.h"
 
 namespace boardsync {
@@ -488,6 +491,7 @@ constexpr std::array<const char*, 5> kCustomers{
 constexpr std::array<std::int64_t, 10> kEstimates{30,  60,  120,  240,  480,
                                                   510, 960, 1440, 2400, 4800};
 constexpr std::array<std::int64_t, 6> kStoryPoints{1, 2, 3, 5, 8, 13};
+constexpr std::int64_t kSpentTimes = 200;  // 15 minutes to 50 hours, in quarters of an hour
 
 // Salts: one per random choice, so adding a choice never shifts the others.
 enum Salt : std::uint64_t {
@@ -522,6 +526,8 @@ struct Catalog {
   std::vector<Value> types;
   std::vector<Value> versions;
   std::vector<Value> builds;
+  std::vector<Value> estimates;    // kEstimates order
+  std::vector<Value> spent_times;  // PeriodValue(15 + i * 15)
   std::vector<Value> rap_subsystems;
   std::vector<Value> srv_subsystems;
   std::vector<Value> project_refs;                   // {$type,id,name,shortName}
@@ -559,6 +565,12 @@ Catalog MakeCatalog() {
   for (std::size_t i = 0; i < Builds().size(); ++i) {
     c.builds.push_back(BuildValue(Builds()[i], static_cast<int>(i)));
   }
+  for (std::int64_t minutes : kEstimates) {
+    c.estimates.push_back(PeriodValue(minutes));
+  }
+  for (std::int64_t i = 0; i < kSpentTimes; ++i) {
+    c.spent_times.push_back(PeriodValue(15 + i * 15));
+  }
   for (std::size_t i = 0; i < kRapSubsystems.size(); ++i) {
     c.rap_subsystems.push_back(OwnedValue(kRapSubsystems[i], static_cast<int>(i)));
   }
@@ -586,20 +598,83 @@ const Catalog& TheCatalog() {
   return kCatalog;
 }
 
-// What to build: everything (no selector) or a fields= projection.
-struct Shape {
+// AppendJsonString() with a shortcut for text that needs no escaping (all
+// of the generator's keys and nearly all of its strings): one append instead
+// of one per character.
+void AppendString(std::string& out, std::string_view s) {
+  bool plain = std::none_of(s.begin(), s.end(), [](char c) {
+    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+  });
+  if (!plain) {
+    AppendJsonString(out, s);
+    return;
+  }
+  out.push_back('"');
+  out.append(s);
+  out.push_back('"');
+}
+
+// Writes a JSON object member by member. Callers give the members in key
+// order, as Value::ToJson() writes them, so that the text is exactly that
+// of the equivalent Value.
+class ObjectWriter {
+ public:
+  explicit ObjectWriter(std::string& out) : out_(out) {}
+
+  // Starts member `key`; its value is to be appended to the returned text.
+  std::string& Member(std::string_view key) {
+    out_.push_back(first_ ? '{' : ',');
+    first_ = false;
+    AppendString(out_, key);
+    out_.push_back(':');
+    return out_;
+  }
+  void End() { out_ += first_ ? "{}" : "}"; }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+void AppendInt(std::string& out, std::int64_t n) {
+  char text[24];
+  auto [end, ec] = std::to_chars(text, text + sizeof text, n);
+  out.append(text, end);
+}
+
+}  // namespace
+
+// What to write: everything (no selector) or a fields= projection.
+struct SyntheticIssueGenerator::Shape {
   const FieldSelector* selector = nullptr;
+  PieceCache* pieces = nullptr;  // may be null
 
   bool Wants(std::string_view key) const {
     return selector == nullptr || selector->Find(key) != nullptr;
   }
   Shape Sub(std::string_view key) const {
-    return Shape{selector == nullptr ? nullptr : selector->Find(key)};
+    return Shape{selector == nullptr ? nullptr : selector->Find(key), pieces};
   }
-  Value Take(const Value& v) const { return selector == nullptr ? v : ProjectFields(v, *selector); }
+  // Appends `v` in this shape.
+  void Take(const Value& v, std::string& out) const {
+    if (selector == nullptr) {
+      v.AppendJson(out);
+    } else {
+      boardsync::AppendProjectedJson(v, *selector, out);  // not the member
+    }
+  }
+  // Take() for a piece of TheCatalog(), projected once per cache.
+  void TakePiece(const Value& piece, std::string& out) const {
+    if (pieces == nullptr || selector == nullptr) {
+      return Take(piece, out);
+    }
+    auto [it, added] = pieces->text.try_emplace({&piece, selector});
+    if (added) {
+      Take(piece, it->second);
+    }
+    out += it->second;
+  }
 };
-
-}  // namespace
 
 const std::vector<SampleProject>& SampleProjects() {
   static const std::vector<SampleProject> kProjects{
@@ -690,20 +765,31 @@ SyntheticIssueGenerator::Outline SyntheticIssueGenerator::Describe(std::size_t o
 
 Value SyntheticIssueGenerator::Build(std::size_t ordinal, std::string_view id,
                                      std::uint32_t number) const {
-  return Compose(ordinal, id, number, nullptr, nullptr);
+  std::string json;
+  Compose(json, ordinal, id, number, Shape{}, nullptr);
+  return ParseJson(json).value();
 }
 
 Value SyntheticIssueGenerator::BuildProjected(
     std::size_t ordinal, std::string_view id, std::uint32_t number, const FieldSelector& fields,
     const std::function<bool(std::string_view)>& keep_field) const {
-  return Compose(ordinal, id, number, &fields, keep_field ? &keep_field : nullptr);
+  std::string json;
+  PieceCache pieces;
+  AppendProjectedJson(json, ordinal, id, number, fields, keep_field, pieces);
+  return ParseJson(json).value();
 }
 
-Value SyntheticIssueGenerator::Compose(
-    std::size_t ordinal, std::string_view id, std::uint32_t number, const FieldSelector* selector,
-    const std::function<bool(std::string_view)>* keep_field) const {
+void SyntheticIssueGenerator::AppendProjectedJson(
+    std::string& out, std::size_t ordinal, std::string_view id, std::uint32_t number,
+    const FieldSelector& fields, const std::function<bool(std::string_view)>& keep_field,
+    PieceCache& pieces) const {
+  Compose(out, ordinal, id, number, Shape{&fields, &pieces}, keep_field ? &keep_field : nullptr);
+}
+
+void SyntheticIssueGenerator::Compose(
+    std::string& out, std::size_t ordinal, std::string_view id, std::uint32_t number,
+    const Shape& shape, const std::function<bool(std::string_view)>* keep_field) const {
   const Catalog& c = TheCatalog();
-  const Shape shape{selector};
   const Outline outline = Describe(ordinal);
   const SampleProject& project = SampleProjects()[outline.project];
   auto user = [&](std::uint64_t r) -> const Value& { return c.users[1 + r % (kUsers.size() - 1)]; };
@@ -712,60 +798,71 @@ Value SyntheticIssueGenerator::Compose(
            kProblems[Random(ordinal, kSaltProblem) % kProblems.size()];
   };
 
-  Value::Object issue;
-  issue.emplace("$type", "Issue");
-  auto put = [&](std::string_view key, auto&& make) {
+  // Members in key order (see ObjectWriter).
+  ObjectWriter issue(out);
+  AppendString(issue.Member("$type"), "Issue");
+  auto put = [&](std::string_view key, auto&& write) {
     if (shape.Wants(key)) {
-      issue.emplace(std::string(key), make(shape.Sub(key)));
+      write(issue.Member(key), shape.Sub(key));
     }
   };
-  put("id", [&](Shape) { return Value(id); });
-  put("idReadable",
-      [&](Shape) { return Value(project.short_name + "-" + std::to_string(number)); });
-  put("numberInProject", [&](Shape) { return Value(static_cast<std::int64_t>(number)); });
-  put("summary", [&](Shape) { return Value(summary()); });
-  put("description", [&](Shape) {
+  auto custom_fields = [&](std::string& o, Shape s) {
+    CustomFields(o, ordinal, outline, s, keep_field);
+  };
+  put("created", [&](std::string& o, Shape) { AppendInt(o, outline.created); });
+  put("customFields", custom_fields);
+  put("description", [&](std::string& o, Shape) {
     std::uint64_t d = Random(ordinal, kSaltDescription) % 100;
     if (d < 25) {
-      return Value();
+      o += "null";
+      return;
     }
-    return Value("Steps to reproduce:\n1. Open the board.\n2. " + summary() +
-                 ".\n\nExpected: it works.\nActual: it does not (seen " +
-                 std::to_string(d % 7 + 1) + " times).");
-  });
-  put("created", [&](Shape) { return Value(outline.created); });
-  put("updated", [&](Shape) { return Value(outline.updated); });
-  put("resolved", [&](Shape) { return outline.resolved ? Value(*outline.resolved) : Value(); });
-  put("project", [&](Shape s) { return s.Take(c.project_refs[outline.project]); });
-  put("reporter", [&](Shape s) { return s.Take(user(Random(ordinal, kSaltReporter))); });
-  put("updater", [&](Shape s) { return s.Take(user(Random(ordinal, kSaltUpdater))); });
-  put("tags", [&](Shape s) {
-    Value::List tags;
-    std::uint64_t t = Random(ordinal, kSaltTags);
-    std::size_t count = t % 10 < 6 ? 0 : t % 10 < 9 ? 1 : 2;
-    for (std::size_t i = 0; i < count; ++i) {
-      tags.push_back(s.Take(c.tags[(t / 10 + i * 3) % c.tags.size()]));
-    }
-    return Value(std::move(tags));
+    AppendString(o, "Steps to reproduce:\n1. Open the board.\n2. " + summary() +
+                        ".\n\nExpected: it works.\nActual: it does not (seen " +
+                        std::to_string(d % 7 + 1) + " times).");
   });
   // `fields(...)` is the server's undocumented alias of `customFields(...)`.
-  for (std::string_view key : {"customFields", "fields"}) {
-    if (key == "fields" && selector == nullptr) {
-      break;
-    }
-    if (shape.Wants(key)) {
-      issue.emplace(std::string(key),
-                    Value(CustomFields(ordinal, outline, shape.Sub(key).selector, keep_field)));
-    }
+  if (shape.selector != nullptr) {
+    put("fields", custom_fields);
   }
-  return Value(std::move(issue));
+  put("id", [&](std::string& o, Shape) { AppendString(o, id); });
+  put("idReadable", [&](std::string& o, Shape) {
+    AppendString(o, project.short_name + "-" + std::to_string(number));
+  });
+  put("numberInProject", [&](std::string& o, Shape) { AppendInt(o, number); });
+  put("project", [&](std::string& o, Shape s) { s.TakePiece(c.project_refs[outline.project], o); });
+  put("reporter",
+      [&](std::string& o, Shape s) { s.TakePiece(user(Random(ordinal, kSaltReporter)), o); });
+  put("resolved", [&](std::string& o, Shape) {
+    if (outline.resolved) {
+      AppendInt(o, *outline.resolved);
+    } else {
+      o += "null";
+    }
+  });
+  put("summary", [&](std::string& o, Shape) { AppendString(o, summary()); });
+  put("tags", [&](std::string& o, Shape s) {
+    std::uint64_t t = Random(ordinal, kSaltTags);
+    std::size_t count = t % 10 < 6 ? 0 : t % 10 < 9 ? 1 : 2;
+    o.push_back('[');
+    for (std::size_t i = 0; i < count; ++i) {
+      if (i > 0) {
+        o.push_back(',');
+      }
+      s.TakePiece(c.tags[(t / 10 + i * 3) % c.tags.size()], o);
+    }
+    o.push_back(']');
+  });
+  put("updated", [&](std::string& o, Shape) { AppendInt(o, outline.updated); });
+  put("updater",
+      [&](std::string& o, Shape s) { s.TakePiece(user(Random(ordinal, kSaltUpdater)), o); });
+  issue.End();
 }
 
-Value::List SyntheticIssueGenerator::CustomFields(
-    std::size_t ordinal, const Outline& outline, const FieldSelector* selector,
+void SyntheticIssueGenerator::CustomFields(
+    std::string& out, std::size_t ordinal, const Outline& outline, const Shape& fs,
     const std::function<bool(std::string_view)>* keep_field) const {
   const Catalog& c = TheCatalog();
-  const Shape fs{selector};
   const Shape vs = fs.Sub("value");
   const ProjectLayout& layout = Layout(outline.project);
   const std::size_t state = StateIndex(ordinal, outline.project);
@@ -773,109 +870,122 @@ Value::List SyntheticIssueGenerator::CustomFields(
   const bool resolved = outline.resolved.has_value();
   auto user = [&](std::uint64_t r) -> const Value& { return c.users[1 + r % (kUsers.size() - 1)]; };
 
-  Value::List fields;
-  fields.reserve(layout.fields.size());
+  out.push_back('[');
+  bool first = true;
   for (std::size_t position = 0; position < layout.fields.size(); ++position) {
     const FieldInfo& f = kFields[static_cast<std::size_t>(layout.fields[position])];
     if (keep_field != nullptr && !(*keep_field)(f.name)) {
       continue;
     }
+    if (!first) {
+      out.push_back(',');
+    }
+    first = false;
     const bool workflow = f.kind == Kind::kState && layout.workflow_state;
-    auto make_value = [&]() -> Value {
+    auto write_value = [&](std::string& o) {
       std::uint64_t r = Random(ordinal, kSaltFieldBase + static_cast<std::uint64_t>(f.kind));
       std::uint64_t r2 = Mix(r);
+      // `v` (a catalog piece or a scalar) in the value's shape when
+      // `present`, else null.
+      auto take = [&](bool present, const auto& v) {
+        if (!present) {
+          o += "null";
+        } else if constexpr (std::is_same_v<std::decay_t<decltype(v)>, Value>) {
+          vs.TakePiece(v, o);
+        } else {
+          Value(v).AppendJson(o);
+        }
+      };
+      // `n` of the `bundle`'s elements from the `from`-th on (cyclically), as a list.
+      auto take_list = [&](std::size_t n, std::span<const Value> bundle, std::size_t from) {
+        o.push_back('[');
+        for (std::size_t i = 0; i < n; ++i) {
+          if (i > 0) {
+            o.push_back(',');
+          }
+          vs.TakePiece(bundle[(from + i) % bundle.size()], o);
+        }
+        o.push_back(']');
+      };
       switch (f.kind) {
         case Kind::kState:
-          return vs.Take(workflow ? c.workflow_states[state] : c.states[state]);
+          return take(true, workflow ? c.workflow_states[state] : c.states[state]);
         case Kind::kPriority:
-          return vs.Take(c.priorities[Weighted(r, kPriorityWeights)]);
+          return take(true, c.priorities[Weighted(r, kPriorityWeights)]);
         case Kind::kType:
-          return vs.Take(c.types[Weighted(r, kTypeWeights)]);
+          return take(true, c.types[Weighted(r, kTypeWeights)]);
         case Kind::kAssignee:
-          return r % 100 >= 15 ? vs.Take(user(r2)) : Value();
+          return take(r % 100 >= 15, user(r2));
         case Kind::kSubsystem: {
-          if (r % 100 < 10) {
-            return Value();
-          }
           const std::vector<Value>& bundle =
               outline.project == 1 ? c.srv_subsystems : c.rap_subsystems;
-          return vs.Take(bundle[r2 % bundle.size()]);
+          return take(r % 100 >= 10, bundle[r2 % bundle.size()]);
         }
-        case Kind::kFixVersions: {
-          Value::List versions;
-          std::size_t n = r % 100 < 35 ? 0 : r % 100 < 85 ? 1 : 2;
-          for (std::size_t i = 0; i < n; ++i) {
-            versions.push_back(vs.Take(c.versions[(r2 + i) % c.versions.size()]));
-          }
-          return Value(std::move(versions));
-        }
+        case Kind::kFixVersions:
+          return take_list(r % 100 < 35 ? 0 : r % 100 < 85 ? 1 : 2, c.versions, r2);
         case Kind::kFixedInBuild:
-          return resolved && r % 100 < 70 ? vs.Take(c.builds[r2 % c.builds.size()]) : Value();
-        case Kind::kReviewers: {
-          Value::List reviewers;
-          std::size_t n = r % 100 < 50 ? 0 : r % 100 < 85 ? 1 : 2;
-          for (std::size_t i = 0; i < n; ++i) {
-            reviewers.push_back(vs.Take(c.users[1 + (r2 + i) % (kUsers.size() - 1)]));
-          }
-          return Value(std::move(reviewers));
-        }
+          return take(resolved && r % 100 < 70, c.builds[r2 % c.builds.size()]);
+        case Kind::kReviewers:
+          // Any user but the first, the bot.
+          return take_list(r % 100 < 50   ? 0
+                           : r % 100 < 85 ? 1
+                                          : 2,
+                           std::span<const Value>(c.users).subspan(1), r2);
         case Kind::kTeam:
-          return r % 100 >= 20 ? vs.Take(c.groups[r2 % c.groups.size()]) : Value();
+          return take(r % 100 >= 20, c.groups[r2 % c.groups.size()]);
         case Kind::kEstimation:
-          return r % 100 >= 25 ? vs.Take(PeriodValue(kEstimates[r2 % kEstimates.size()])) : Value();
+          return take(r % 100 >= 25, c.estimates[r2 % c.estimates.size()]);
         case Kind::kSpentTime:
-          return started ? vs.Take(PeriodValue(static_cast<std::int64_t>(15 + (r2 % 200) * 15)))
-                         : Value();
+          return take(started, c.spent_times[r2 % c.spent_times.size()]);
         case Kind::kDueDate: {
-          if (r % 100 >= 40) {
-            return Value();
-          }
           std::int64_t day = outline.created / kDay + 7 + static_cast<std::int64_t>(r2 % 84);
-          return Value(day * kDay + 12 * kHour);
+          return take(r % 100 < 40, day * kDay + 12 * kHour);
         }
         case Kind::kStarted:
-          return started
-                     ? Value(outline.created +
-                             static_cast<std::int64_t>(r2 % static_cast<std::uint64_t>(10 * kDay)))
-                     : Value();
+          return take(started, outline.created + static_cast<std::int64_t>(
+                                                     r2 % static_cast<std::uint64_t>(10 * kDay)));
         case Kind::kStoryPoints:
-          return r % 100 >= 30 ? Value(kStoryPoints[r2 % kStoryPoints.size()]) : Value();
+          return take(r % 100 >= 30, kStoryPoints[r2 % kStoryPoints.size()]);
         case Kind::kBusinessValue:
-          return r % 100 >= 30 ? Value(static_cast<double>(r2 % 40) / 4.0 + 0.125) : Value();
+          return take(r % 100 >= 30, static_cast<double>(r2 % 40) / 4.0 + 0.125);
         case Kind::kCustomer:
-          return r % 100 < 50 ? Value(kCustomers[r2 % kCustomers.size()]) : Value();
+          return take(r % 100 < 50, kCustomers[r2 % kCustomers.size()]);
         case Kind::kNotes:
           if (r % 100 >= 30) {
-            return Value();
+            o += "null";
+            return;
           }
           return vs.Take(TextValue("Discussed with support; see **" +
                                    std::string(kCustomers[r2 % kCustomers.size()]) + "** ticket #" +
-                                   std::to_string(1000 + r2 % 9000) + "."));
+                                   std::to_string(1000 + r2 % 9000) + "."),
+                         o);
       }
-      return Value();
     };
 
-    Value::Object field;
-    field.emplace("$type", workflow ? "StateMachineIssueCustomField" : f.issue_field_type);
+    // Members in key order (see ObjectWriter).
+    ObjectWriter field(out);
+    AppendString(field.Member("$type"),
+                 workflow ? "StateMachineIssueCustomField" : f.issue_field_type);
     if (fs.Wants("id")) {
-      field.emplace("id", c.field_ids[outline.project][position]);
+      AppendString(field.Member("id"), c.field_ids[outline.project][position]);
     }
     if (fs.Wants("name")) {
-      field.emplace("name", f.name);
-    }
-    if (fs.Wants("value")) {
-      field.emplace("value", make_value());
-    }
-    if (fs.Wants("projectCustomField")) {
-      field.emplace("projectCustomField",
-                    fs.Sub("projectCustomField").Take(c.project_fields[outline.project][position]));
+      AppendString(field.Member("name"), f.name);
     }
     if (workflow && fs.Wants("possibleEvents")) {
-      field.emplace("possibleEvents", fs.Sub("possibleEvents").Take(c.possible_events[state]));
+      fs.Sub("possibleEvents").TakePiece(c.possible_events[state], field.Member("possibleEvents"));
     }
-    fields.push_back(Value(std::move(field)));
+    if (fs.Wants("projectCustomField")) {
+      fs.Sub("projectCustomField")
+          .TakePiece(c.project_fields[outline.project][position],
+                     field.Member("projectCustomField"));
+    }
+    if (fs.Wants("value")) {
+      write_value(field.Member("value"));
+    }
+    field.End();
   }
-  return fields;
+  out.push_back(']');
 }
 
 }  // namespace boardsync

@@ -6,9 +6,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/value.h"
@@ -67,18 +69,35 @@ class SyntheticIssueGenerator {
   Value BuildProjected(std::size_t ordinal, std::string_view id, std::uint32_t number,
                        const FieldSelector& fields,
                        const std::function<bool(std::string_view)>& keep_field) const;
+  // The text of the fixed pieces of issues (users, states, versions, ...)
+  // as projected for one request, so that a page projects each piece once.
+  // It knows selectors by address: it must not outlive those it was used
+  // with. Not thread-safe.
+  struct PieceCache {
+    std::map<std::pair<const Value*, const FieldSelector*>, std::string> text;
+  };
+
+  // BuildProjected(...).ToJson() appended to `out`, written straight from
+  // the issue's recipe: what the tracker serves pages with.
+  void AppendProjectedJson(std::string& out, std::size_t ordinal, std::string_view id,
+                           std::uint32_t number, const FieldSelector& fields,
+                           const std::function<bool(std::string_view)>& keep_field,
+                           PieceCache& pieces) const;
 
  private:
+  struct Shape;
+
   std::uint64_t Random(std::size_t ordinal, std::uint64_t salt) const;
   std::int64_t Created(std::size_t ordinal) const;
   std::int64_t UpdatedIgnoringTies(std::size_t ordinal) const;
   std::size_t StateIndex(std::size_t ordinal, std::size_t project) const;
-  Value Compose(std::size_t ordinal, std::string_view id, std::uint32_t number,
-                const FieldSelector* selector,
-                const std::function<bool(std::string_view)>* keep_field) const;
-  Value::List CustomFields(std::size_t ordinal, const Outline& outline,
-                           const FieldSelector* selector,
-                           const std::function<bool(std::string_view)>* keep_field) const;
+  // The issue as JSON in `shape` (sample_data.cc): the one recipe behind
+  // every member above.
+  void Compose(std::string& out, std::size_t ordinal, std::string_view id, std::uint32_t number,
+               const Shape& shape, const std::function<bool(std::string_view)>* keep_field) const;
+  void CustomFields(std::string& out, std::size_t ordinal, const Outline& outline,
+                    const Shape& shape,
+                    const std::function<bool(std::string_view)>* keep_field) const;
 
   std::uint64_t seed_;
   std::size_t count_;

@@ -10,7 +10,6 @@
 #include <unordered_set>
 
 #include "connectors/http/json.h"
-#include "core/text.h"
 #include "core/time.h"
 #include "tests/support/youtrack_fields.h"
 #include "tests/support/youtrack_query.h"
@@ -28,10 +27,12 @@ namespace {
 constexpr std::int64_t kUnresolved = std::numeric_limits<std::int64_t>::min();
 constexpr std::uint64_t kIssueClass = 2;  // issues are "2-N", as on most instances
 constexpr std::int64_t kDefaultTop = 42;  // the server's page size without $top
-constexpr std::size_t kCachedQueries = 4;
 
+// ASCII case-insensitive equality, without allocating: custom field names
+// are compared for every field of every issue served.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && AsciiLower(a) == AsciiLower(b);
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  return std::ranges::equal(a, b, [&](char x, char y) { return lower(x) == lower(y); });
 }
 
 std::optional<std::uint64_t> ParseNumber(std::string_view s) {
@@ -331,12 +332,6 @@ struct SampleTracker::Project {
   std::uint32_t next_number = 1;
 };
 
-struct SampleTracker::CachedQuery {
-  std::string query;
-  std::uint64_t version = 0;
-  std::shared_ptr<const std::vector<std::uint32_t>> indices;
-};
-
 SampleTracker::SampleTracker(SampleTrackerOptions options)
     : options_(std::move(options)), guest_access_(options_.guest_access) {
   std::string& prefix = options_.path_prefix;
@@ -360,11 +355,6 @@ SampleTracker::SampleTracker(SampleTrackerOptions options)
 SampleTracker::~SampleTracker() { server_->Stop(); }
 
 std::string SampleTracker::base_url() const { return server_->base_url() + options_.path_prefix; }
-
-void SampleTracker::ChangedLocked() {
-  ++version_;
-  cache_.clear();
-}
 
 std::size_t SampleTracker::ProjectIndexLocked(const Value& project) {
   std::string_view short_name = project.StringOr("shortName");
@@ -398,14 +388,18 @@ std::size_t SampleTracker::ProjectIndexLocked(const Value& project) {
   return projects_.size() - 1;
 }
 
+std::optional<std::size_t> SampleTracker::FindKeyLocked(std::uint64_t key) const {
+  auto it = std::lower_bound(records_.begin(), records_.end(), key,
+                             [](const Record& r, std::uint64_t k) { return r.key < k; });
+  if (it != records_.end() && it->key == key) {
+    return static_cast<std::size_t>(it - records_.begin());
+  }
+  return std::nullopt;
+}
+
 std::optional<std::size_t> SampleTracker::FindLocked(std::string_view id) const {
   if (auto key = ParseEntityId(id)) {
-    auto it = std::lower_bound(records_.begin(), records_.end(), *key,
-                               [](const Record& r, std::uint64_t k) { return r.key < k; });
-    if (it != records_.end() && it->key == *key) {
-      return static_cast<std::size_t>(it - records_.begin());
-    }
-    return std::nullopt;
+    return FindKeyLocked(*key);
   }
   auto dash = id.rfind('-');
   if (dash == std::string_view::npos) {
@@ -505,8 +499,8 @@ Result<std::string> SampleTracker::AddIssueLocked(Value issue) {
   record.resolved = IntOr(issue, "resolved", kUnresolved);
   std::string id(issue.StringOr("id"));
   record.full = std::make_shared<const Value>(std::move(issue));
+  by_updated_.emplace(record.updated, record.key);
   records_.insert(it, std::move(record));
-  ChangedLocked();
   return id;
 }
 
@@ -588,6 +582,8 @@ void SampleTracker::GenerateIssues(std::size_t count, std::uint64_t seed) {
   std::uint64_t first_key = (kIssueClass << 32) | next_issue_number_;
   bool stays_sorted = records_.empty() || records_.back().key < first_key;
   records_.reserve(records_.size() + count);
+  std::vector<std::pair<std::int64_t, std::uint64_t>> order;
+  order.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
     SyntheticIssueGenerator::Outline outline = generator.Describe(i);
     Record record;
@@ -599,13 +595,16 @@ void SampleTracker::GenerateIssues(std::size_t count, std::uint64_t seed) {
     record.number = projects_[record.project].next_number++;
     record.ordinal = static_cast<std::uint32_t>(i);
     record.generator = generator_index;
+    order.emplace_back(record.updated, record.key);
     records_.push_back(std::move(record));
   }
   if (!stays_sorted) {
     std::sort(records_.begin(), records_.end(),
               [](const Record& a, const Record& b) { return a.key < b.key; });
   }
-  ChangedLocked();
+  // Sorted first: inserting in order costs amortized constant time each.
+  std::sort(order.begin(), order.end());
+  by_updated_.insert(order.begin(), order.end());
 }
 
 Result<std::string> SampleTracker::AddIssue(Value issue) {
@@ -631,11 +630,10 @@ bool SampleTracker::UpdateIssue(std::string_view id,
   if (after_updated == nullptr || *after_updated == before_updated) {
     issue.AsObject()["updated"] = std::max(options_.clock(), record.updated + 1);
   }
-  if (!ReindexLocked(record, issue, record.project)) {
-    return false;
-  }
-  ChangedLocked();
-  return true;
+  by_updated_.erase({record.updated, record.key});
+  bool reindexed = ReindexLocked(record, issue, record.project);
+  by_updated_.emplace(record.updated, record.key);
+  return reindexed;
 }
 
 bool SampleTracker::SetSummary(std::string_view id, std::string summary) {
@@ -687,8 +685,8 @@ bool SampleTracker::DeleteIssue(std::string_view id) {
   if (!index) {
     return false;
   }
+  by_updated_.erase({records_[*index].updated, records_[*index].key});
   records_.erase(records_.begin() + static_cast<std::ptrdiff_t>(*index));
-  ChangedLocked();
   return true;
 }
 
@@ -719,7 +717,7 @@ std::vector<std::string> SampleTracker::IssueIds() const {
 void SampleTracker::ClearIssues() {
   std::lock_guard lock(mu_);
   records_.clear();
-  ChangedLocked();
+  by_updated_.clear();
 }
 
 // ---- Authentication, faults, log ----
@@ -988,13 +986,8 @@ HttpServerResponse SampleTracker::ServeProjects(const HttpServerRequest& request
   return JsonList(std::move(list));
 }
 
-Result<std::shared_ptr<const std::vector<std::uint32_t>>> SampleTracker::MatchLocked(
-    std::string_view text) {
-  for (const CachedQuery& cached : cache_) {
-    if (cached.version == version_ && cached.query == text) {
-      return cached.indices;
-    }
-  }
+Result<std::vector<const SampleTracker::Record*>> SampleTracker::MatchLocked(
+    std::string_view text, std::int64_t skip, std::int64_t top) const {
   auto query = ParseIssueQuery(text, options_.user_utc_offset_minutes);
   if (!query) {
     return std::unexpected(query.error());
@@ -1029,12 +1022,10 @@ Result<std::shared_ptr<const std::vector<std::uint32_t>>> SampleTracker::MatchLo
     id_terms.push_back(std::move(wanted));
   }
 
-  auto indices = std::make_shared<std::vector<std::uint32_t>>();
-  for (std::size_t i = 0; i < records_.size(); ++i) {
-    const Record& r = records_[i];
+  auto matches = [&](const Record& r) {
     bool resolved = r.resolved != kUnresolved;
     if ((query->require_resolved && !resolved) || (query->require_unresolved && resolved)) {
-      continue;
+      return false;
     }
     bool match = true;
     for (const auto& allowed : project_terms) {
@@ -1049,25 +1040,91 @@ Result<std::shared_ptr<const std::vector<std::uint32_t>>> SampleTracker::MatchLo
     for (const auto& wanted : id_terms) {
       match = match && wanted.contains((static_cast<std::uint64_t>(r.project) << 32) | r.number);
     }
-    if (match) {
-      indices->push_back(static_cast<std::uint32_t>(i));
+    return match;
+  };
+
+  std::vector<const Record*> page;
+  if (top <= 0) {
+    return page;
+  }
+  // Takes a match unless it is one of the first `skip`; false once the
+  // page is full.
+  auto take = [&](const Record& r) {
+    if (skip > 0) {
+      --skip;
+      return true;
+    }
+    page.push_back(&r);
+    return static_cast<std::int64_t>(page.size()) < top;
+  };
+
+  switch (query->sort_key) {
+    case QuerySortKey::kNone:
+      for (const Record& r : records_) {
+        if (matches(r) && !take(r)) {
+          break;
+        }
+      }
+      break;
+    case QuerySortKey::kUpdated: {
+      // Only the stretch of the order that the updated: ranges allow.
+      std::optional<std::int64_t> from;
+      std::optional<std::int64_t> to;
+      for (const QueryTimeRange& range : query->updated) {
+        if (range.from_ms) {
+          from = std::max(from.value_or(*range.from_ms), *range.from_ms);
+        }
+        if (range.to_ms) {
+          to = std::min(to.value_or(*range.to_ms), *range.to_ms);
+        }
+      }
+      if (from && to && *from >= *to) {
+        break;
+      }
+      auto lo = from ? by_updated_.lower_bound({*from, 0}) : by_updated_.begin();
+      auto hi = to ? by_updated_.lower_bound({*to, 0}) : by_updated_.end();
+      // False once the page is full.
+      auto visit = [&](std::uint64_t key) {
+        const Record& r = records_[*FindKeyLocked(key)];
+        return !matches(r) || take(r);
+      };
+      if (query->sort_ascending) {
+        for (auto it = lo; it != hi && visit(it->second); ++it) {
+        }
+        break;
+      }
+      // Newest first, but equal times still in entity-id order: each run of
+      // equal times from the end, read forwards.
+      for (bool more = true; more && hi != lo;) {
+        auto run = by_updated_.lower_bound({std::prev(hi)->first, 0});
+        for (auto it = run; more && it != hi; ++it) {
+          more = visit(it->second);
+        }
+        hi = run;
+      }
+      break;
+    }
+    case QuerySortKey::kCreated: {
+      std::vector<const Record*> all;
+      for (const Record& r : records_) {
+        if (matches(r)) {
+          all.push_back(&r);
+        }
+      }
+      // Stable: equal times keep entity-id order.
+      bool ascending = query->sort_ascending;
+      std::stable_sort(all.begin(), all.end(), [&](const Record* a, const Record* b) {
+        return ascending ? a->created < b->created : a->created > b->created;
+      });
+      for (const Record* r : all) {
+        if (!take(*r)) {
+          break;
+        }
+      }
+      break;
     }
   }
-  if (query->sort_key != QuerySortKey::kNone) {
-    bool by_updated = query->sort_key == QuerySortKey::kUpdated;
-    bool ascending = query->sort_ascending;
-    // Stable: equal times keep entity-id order.
-    std::stable_sort(indices->begin(), indices->end(), [&](std::uint32_t a, std::uint32_t b) {
-      std::int64_t ta = by_updated ? records_[a].updated : records_[a].created;
-      std::int64_t tb = by_updated ? records_[b].updated : records_[b].created;
-      return ascending ? ta < tb : ta > tb;
-    });
-  }
-  if (cache_.size() >= kCachedQueries) {
-    cache_.erase(cache_.begin());
-  }
-  cache_.push_back(CachedQuery{std::string(text), version_, indices});
-  return indices;
+  return page;
 }
 
 HttpServerResponse SampleTracker::ServeIssues(const HttpServerRequest& request) {
@@ -1082,30 +1139,31 @@ HttpServerResponse SampleTracker::ServeIssues(const HttpServerRequest& request) 
                          [&](const std::string& n) { return EqualsIgnoreCase(n, name); });
     };
   }
-  Value::List list;
+  // The JSON list, written issue by issue.
+  std::string body = "[";
+  SyntheticIssueGenerator::PieceCache pieces;
   {
     std::lock_guard lock(mu_);
-    auto matched = MatchLocked(request.Param("query").value_or(""));
+    auto matched = MatchLocked(request.Param("query").value_or(""), params->skip, params->top);
     if (!matched) {
       return ErrorResponse(400, "invalid_query", matched.error().message);
     }
-    const std::vector<std::uint32_t>& indices = **matched;
-    auto size = static_cast<std::int64_t>(indices.size());
-    std::int64_t begin = std::min(params->skip, size);
-    std::int64_t end = params->top < size - begin ? begin + params->top : size;
-    list.reserve(static_cast<std::size_t>(end - begin));
-    for (std::int64_t i = begin; i < end; ++i) {
-      const Record& record = records_[indices[static_cast<std::size_t>(i)]];
-      if (record.full) {
-        list.push_back(ProjectIssue(*record.full, *params));
+    for (const Record* record : *matched) {
+      if (record != matched->front()) {
+        body.push_back(',');
+      }
+      if (record->full) {
+        ProjectIssue(*record->full, *params).AppendJson(body);
       } else {
-        // Synthetic issues are built straight into the requested shape.
-        list.push_back(generators_[record.generator - 1u].BuildProjected(
-            record.ordinal, FormatEntityId(record.key), record.number, params->fields, keep_field));
+        // Synthetic issues are written straight in the requested shape.
+        generators_[record->generator - 1u].AppendProjectedJson(
+            body, record->ordinal, FormatEntityId(record->key), record->number, params->fields,
+            keep_field, pieces);
       }
     }
   }
-  return JsonList(std::move(list));
+  body.push_back(']');
+  return HttpServerResponse::Json(200, std::move(body));
 }
 
 HttpServerResponse SampleTracker::ServeIssue(const HttpServerRequest& request,
@@ -1142,11 +1200,11 @@ HttpServerResponse SampleTracker::ServeCount(const HttpServerRequest& request) {
   std::int64_t count = 0;
   if (request.Header("authorization")) {
     std::lock_guard lock(mu_);
-    auto matched = MatchLocked(query);
+    auto matched = MatchLocked(query, 0, std::numeric_limits<std::int64_t>::max());
     if (!matched) {
       return ErrorResponse(400, "invalid_query", matched.error().message);
     }
-    count = static_cast<std::int64_t>((*matched)->size());
+    count = static_cast<std::int64_t>(matched->size());
   }
   Value result(Value::Object{{"$type", "IssueCountResponse"}, {"count", count}});
   return HttpServerResponse::Json(200, ProjectFields(result, params->fields).ToJson());

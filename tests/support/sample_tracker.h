@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -121,8 +122,9 @@ class SampleTracker {
   // answer) or an object with "issues" and optionally "projects".
   Result<std::size_t> LoadIssues(const std::string& path);
   // Adds `count` synthetic issues (see SyntheticIssueGenerator) with the
-  // next free entity ids and numbers. Each costs about 64 bytes until a test
-  // changes it; the JSON is built per request.
+  // next free entity ids and numbers. Each costs about 128 bytes (its record
+  // and its place in the order by `updated`) until a test changes it; the
+  // JSON is written per request.
   void GenerateIssues(std::size_t count, std::uint64_t seed);
   // Adds one issue in recorded shape. Missing id, idReadable,
   // numberInProject, created and updated are filled in; the project (an
@@ -181,7 +183,6 @@ class SampleTracker {
  private:
   struct Record;
   struct Project;
-  struct CachedQuery;
 
   HttpServerResponse Handle(const HttpServerRequest& request);
   HttpServerResponse Serve(const HttpServerRequest& request, std::string_view api_path);
@@ -195,19 +196,24 @@ class SampleTracker {
   Result<std::string> AddIssueLocked(Value issue);
   std::size_t ProjectIndexLocked(const Value& project);
   std::optional<std::size_t> FindLocked(std::string_view id) const;
+  std::optional<std::size_t> FindKeyLocked(std::uint64_t key) const;
   Value MaterializeLocked(const Record& record) const;
   bool ReindexLocked(Record& record, Value& issue, std::size_t old_project);
-  Result<std::shared_ptr<const std::vector<std::uint32_t>>> MatchLocked(std::string_view query);
-  void ChangedLocked();
+  // The issues matching `query`, in its order, from the `skip`-th match
+  // on, at most `top` of them. With "sort by: updated" (or no sort) it
+  // reads only as far as it takes, so a page costs the same at any size.
+  Result<std::vector<const Record*>> MatchLocked(std::string_view query, std::int64_t skip,
+                                                 std::int64_t top) const;
 
   SampleTrackerOptions options_;
   mutable std::mutex mu_;
   std::vector<Record> records_;  // sorted by entity id
+  // (updated, entity id) of every record: the order of "sort by: updated",
+  // with equal times in entity-id order.
+  std::set<std::pair<std::int64_t, std::uint64_t>> by_updated_;
   std::vector<Project> projects_;
   std::vector<SyntheticIssueGenerator> generators_;
-  std::uint64_t next_issue_number_ = 1;  // the N of the next "2-N"
-  std::uint64_t version_ = 0;
-  std::vector<CachedQuery> cache_;
+  std::uint64_t next_issue_number_ = 1;               // the N of the next "2-N"
   std::map<std::string, Value, std::less<>> tokens_;  // token -> user
   std::string primary_token_;
   bool guest_access_;

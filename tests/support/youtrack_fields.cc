@@ -117,4 +117,52 @@ Value ProjectFields(const Value& entity, const FieldSelector& selector) {
   return Value(std::move(out));
 }
 
+void AppendProjectedJson(const Value& entity, const FieldSelector& selector, std::string& out) {
+  if (entity.IsList()) {
+    out.push_back('[');
+    for (const Value& element : entity.AsList()) {
+      if (&element != entity.AsList().data()) {
+        out.push_back(',');
+      }
+      AppendProjectedJson(element, selector, out);
+    }
+    out.push_back(']');
+    return;
+  }
+  if (!entity.IsObject()) {
+    entity.AppendJson(out);
+    return;
+  }
+  // Members in key order, as ToJson() writes them: `$type` goes where it
+  // sorts among the requested names.
+  constexpr std::string_view kType = "$type";
+  const Value* type = entity.Find(kType);
+  bool first = true;
+  auto member = [&](std::string_view name) {
+    out += first ? "{" : ",";
+    first = false;
+    AppendJsonString(out, name);
+    out.push_back(':');
+  };
+  for (const auto& [name, child] : selector.children) {
+    if (type != nullptr && name >= kType) {
+      member(kType);
+      type->AppendJson(out);
+      type = nullptr;
+    }
+    if (name == kType) {
+      continue;
+    }
+    if (const Value* value = entity.Find(name)) {
+      member(name);
+      AppendProjectedJson(*value, child, out);
+    }
+  }
+  if (type != nullptr) {
+    member(kType);
+    type->AppendJson(out);
+  }
+  out += first ? "{}" : "}";
+}
+
 }  // namespace boardsync

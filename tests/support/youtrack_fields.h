@@ -38,4 +38,8 @@ FieldSelector DefaultFieldSelector();
 // scalars and nulls pass through whatever was asked inside them.
 Value ProjectFields(const Value& entity, const FieldSelector& selector);
 
+// Appends ProjectFields(entity, selector).ToJson() to `out`, without building
+// the projected copy.
+void AppendProjectedJson(const Value& entity, const FieldSelector& selector, std::string& out);
+
 }  // namespace boardsync
