@@ -4,7 +4,11 @@
 #include <limits>
 #include <map>
 #include <cctype>
-#include <future>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <string_view>
 #include <unordered_set>
 #include <utility>
@@ -22,6 +26,65 @@ namespace boardsync {
 namespace {
 
 constexpr int kDefaultPageSize = 100;
+
+// Pages decoded ahead of the one being stored, at most.
+constexpr std::size_t kPagesAhead = 2;
+
+// Runs `produce` on a thread of its own and hands the pages it emits to
+// `consume` on this one, so that requesting and decoding the next pages
+// overlaps with storing this one. The producer waits while kPagesAhead pages
+// are queued. When `consume` fails, `cancel` stops the request in flight and
+// the producer stops at its next page; the consumer's error is returned.
+Result<void> Pipelined(const std::function<Result<void>(const PageSink&)>& produce,
+                       const PageSink& consume, std::stop_source& cancel) {
+  std::mutex mu;
+  std::condition_variable changed;
+  std::deque<std::vector<Issue>> queue;
+  bool produced_all = false;
+  bool abandoned = false;
+  Result<void> produced;
+  std::thread producer([&] {
+    Result<void> result = produce([&](std::vector<Issue> page) -> Result<void> {
+      std::unique_lock lock(mu);
+      changed.wait(lock, [&] { return queue.size() < kPagesAhead || abandoned; });
+      if (abandoned) {
+        return Fail(ErrorCode::kCancelled, "the pull was abandoned");
+      }
+      queue.push_back(std::move(page));
+      changed.notify_all();
+      return {};
+    });
+    std::lock_guard lock(mu);
+    produced = std::move(result);
+    produced_all = true;
+    changed.notify_all();
+  });
+  Result<void> consumed;
+  while (consumed) {
+    std::vector<Issue> page;
+    {
+      std::unique_lock lock(mu);
+      changed.wait(lock, [&] { return !queue.empty() || produced_all; });
+      if (queue.empty()) {
+        break;
+      }
+      page = std::move(queue.front());
+      queue.pop_front();
+      changed.notify_all();
+    }
+    consumed = consume(std::move(page));
+  }
+  if (!consumed) {
+    {
+      std::lock_guard lock(mu);
+      abandoned = true;
+      changed.notify_all();
+    }
+    cancel.request_stop();
+  }
+  producer.join();
+  return consumed ? produced : consumed;
+}
 
 }  // namespace
 
@@ -83,6 +146,7 @@ Result<TrackerIdentity> YouTrackSource::FetchMe() {
 }
 
 Result<TrackerIdentity> YouTrackSource::WhoAmI() {
+  stop_ = std::stop_token();  // not a stopped pull's
   auto identity = FetchMe();
   if (!identity) {
     return identity;
@@ -182,7 +246,10 @@ Result<int> YouTrackSource::ZoneOffset(const PullRequest& request) {
 }
 
 Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on_page) {
-  stop_ = request.stop;
+  // Requests stop when the caller stops, or when on_page fails.
+  std::stop_source cancel;
+  std::stop_callback forward(request.stop, [&cancel] { cancel.request_stop(); });
+  stop_ = cancel.get_token();
   // A pull starts by checking the token: a token YouTrack does not accept
   // may be served as the guest, who sees no issues. The answer also gives
   // the user's time zone, in which YouTrack reads query dates. A session
@@ -199,7 +266,9 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
                        : BuildIssueProjection(request.fields);
   const int page_size = request.page_size > 0 ? request.page_size : kDefaultPageSize;
   if (!request.keys.empty()) {
-    return PullKeys(request, projection, page_size, on_page);
+    return Pipelined(
+        [&](const PageSink& emit) { return PullKeys(request, projection, page_size, emit); },
+        on_page, cancel);
   }
   // Every page after the first carries an `updated:` bound, even in a full
   // pull, so the zone is needed before paging starts.
@@ -207,6 +276,16 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
   if (!offset) {
     return std::unexpected(offset.error());
   }
+  return Pipelined(
+      [&](const PageSink& emit) {
+        return PullUpdated(request, projection, page_size, *offset, emit);
+      },
+      on_page, cancel);
+}
+
+Result<void> YouTrackSource::PullUpdated(const PullRequest& request,
+                                         const IssueProjection& projection, int page_size,
+                                         int offset, const PageSink& on_page) {
   // A date is read with the zone's offset *at that date*, which differs from
   // today's by up to an hour across daylight saving: bounds older than half a
   // day are widened by that hour, and so are all bounds when the offset came
@@ -230,10 +309,6 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
   // second (many issues in one second, or in the hour of the DST margin),
   // the same query continues with $skip, overlapping one issue to notice if
   // the offsets moved meanwhile.
-  //
-  // The next page is requested as soon as this one is decoded, and read
-  // while `on_page` stores this one, so the tracker's time and ours overlap.
-  // Only one request is in flight at a time.
   constexpr int kMaxRestarts = 5;
   std::optional<std::int64_t> from = request.updated_from_ms;  // exact, UTC
   std::map<std::string, std::int64_t> at_boundary;            // id -> updated_ms
@@ -241,15 +316,11 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
   int skip = 0;
   std::string anchor;  // with skip > 0: the id the page must start with
   int restarts = 0;
-  auto fetch = [&](std::optional<std::int64_t> from_ms, int skip_issues) {
-    const std::optional<std::int64_t> query_lower =
-        from_ms ? std::optional(query_from(*from_ms)) : std::nullopt;
-    return FetchPage(projection, UpdatedRangeQuery(request.query, query_lower, query_to, *offset),
-                     page_size, skip_issues);
-  };
-  std::future<Result<std::vector<Issue>>> prefetched;
   while (true) {
-    auto page = prefetched.valid() ? prefetched.get() : fetch(from, skip);
+    const std::optional<std::int64_t> query_lower =
+        from ? std::optional(query_from(*from)) : std::nullopt;
+    auto page = FetchPage(projection, UpdatedRangeQuery(request.query, query_lower, query_to, offset),
+                          page_size, skip);
     if (!page) {
       return std::unexpected(page.error());
     }
@@ -301,22 +372,16 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
       fresh.resize(request.limit - delivered);
     }
     delivered += fresh.size();
-    if (progressed) {
-      from = boundary;
-    }
-    const bool done = last || (request.limit > 0 && delivered >= request.limit);
-    if (!done) {
-      prefetched = std::async(std::launch::async, fetch, from, skip);
-    }
     if (!fresh.empty()) {
-      // On failure, the future's destructor waits for the request in flight;
-      // request.stop cancels it when the caller is stopping.
       if (auto sunk = on_page(std::move(fresh)); !sunk) {
         return sunk;
       }
     }
-    if (done) {
+    if (last || (request.limit > 0 && delivered >= request.limit)) {
       return {};
+    }
+    if (progressed) {
+      from = boundary;
     }
   }
 }

@@ -36,9 +36,12 @@ class YouTrackSource : public TrackerSource {
   Result<TrackerIdentity> WhoAmI() override;
 
   // Checks the token with {api}/users/me once, unless request.session
-  // vouches for it (the answer also gives the user's time zone), then GETs {api}/issues sorted by update time, paging by
-  // keyset on `updated` (never by a growing $skip) until a short page or
-  // request.limit issues. With request.keys, asks for those issues instead.
+  // vouches for it (the answer also gives the user's time zone), then GETs
+  // {api}/issues sorted by update time, paging by keyset on `updated` (never
+  // by a growing $skip) until a short page or request.limit issues. With
+  // request.keys, asks for those issues instead. Pages are requested and
+  // decoded on a thread of their own, a few ahead of `on_page`, which runs
+  // on the calling thread; when it fails, the request in flight is cancelled.
   Result<void> Pull(const PullRequest& request, const PageSink& on_page) override;
 
   // The user's time zone, once known (from the profile, by measuring, or
@@ -52,8 +55,12 @@ class YouTrackSource : public TrackerSource {
   Result<int> ZoneOffset(const PullRequest& request);
   Result<std::vector<Issue>> FetchPage(const IssueProjection& projection, const std::string& query,
                                        int top, int skip = 0);
+  // The pages of a pull by keys, or by update time (keyset paging), handed
+  // to `on_page` on the calling thread.
   Result<void> PullKeys(const PullRequest& request, const IssueProjection& projection,
                         int page_size, const PageSink& on_page);
+  Result<void> PullUpdated(const PullRequest& request, const IssueProjection& projection,
+                           int page_size, int offset, const PageSink& on_page);
   // GET `url` and read the answer as JSON; errors carry the connection name.
   Result<Value> GetJson(const std::string& url);
   Result<HttpResponse> Get(const std::string& url);

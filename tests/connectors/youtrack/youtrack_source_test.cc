@@ -1220,8 +1220,9 @@ TEST_F(YouTrackSourceTest, KeysWithIdsOnly) {
 
 TEST_F(YouTrackSourceTest, SinkErrorStopsThePull) {
   http_.AddJson(200, MeUtc());
-  http_.AddJson(200, Page(1, 2));
-  http_.AddJson(200, Page(2, 2));
+  for (int first = 1; first <= 11; first += 2) {
+    http_.AddJson(200, Page(first, 2));  // six full pages
+  }
   PullRequest request;
   request.page_size = 2;
   auto pulled = source_.Pull(request, [](std::vector<Issue>) -> Result<void> {
@@ -1230,9 +1231,9 @@ TEST_F(YouTrackSourceTest, SinkErrorStopsThePull) {
   ASSERT_FALSE(pulled.has_value());
   EXPECT_EQ(pulled.error().code, ErrorCode::kStorage);
   EXPECT_EQ(pulled.error().message, "disk full");
-  // The second page was requested while the first was being stored (pages
-  // are prefetched); nothing after it.
-  EXPECT_EQ(IssueUrls().size(), 2u);
+  // Pages are read ahead while the first is stored: two queued and one in
+  // flight at most, then nothing more.
+  EXPECT_LE(IssueUrls().size(), 4u);
 }
 
 TEST_F(YouTrackSourceTest, NextPageIsRequestedWhileThisOneIsStored) {
