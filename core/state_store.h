@@ -52,6 +52,12 @@ struct SavedSession {
   std::int64_t checked_ms = 0;  // when that pull ran
 };
 
+// Items whose issues reconciliation `sweep` saw.
+struct SeenItems {
+  std::int64_t sweep = 0;
+  std::span<const std::string> item_keys;
+};
+
 struct OutboxEntry {
   std::int64_t seq = 0;
   std::string connection;
@@ -72,9 +78,11 @@ class StateStore {
       std::string_view connection, std::span<const std::string> item_keys) = 0;
 
   // Records the items' new state, queues their writes and, when given, moves
-  // the cursor, in one transaction.
+  // the cursor and marks the items a reconciliation saw (as MarkSeen()), in
+  // one transaction.
   virtual Result<void> Stage(std::string_view connection, std::span<const StagedWrite> writes,
-                             const SyncCursor* cursor = nullptr) = 0;
+                             const SyncCursor* cursor = nullptr,
+                             const SeenItems* seen = nullptr) = 0;
 
   virtual Result<std::optional<SyncCursor>> Cursor(std::string_view connection) = 0;
 

@@ -139,7 +139,7 @@ Result<std::unordered_map<std::string, KnownItem>> StateDb::KnownItems(
 }
 
 Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedWrite> writes,
-                            const SyncCursor* cursor) {
+                            const SyncCursor* cursor, const SeenItems* seen) {
   try {
     SQLite::Transaction tx(impl_->db);
     // An archive keeps the content hash: an issue that comes back unchanged
@@ -195,11 +195,26 @@ Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedW
       save.bind(4, cursor->last_full_ms);
       save.exec();
     }
+    if (seen != nullptr) {
+      MarkSeenIn(conn, *seen);
+    }
     tx.commit();
   } catch (const std::exception& e) {
     return StorageError("staging board writes", e);
   }
   return {};
+}
+
+void StateDb::MarkSeenIn(const std::string& connection, const SeenItems& seen) {
+  SQLite::Statement mark(impl_->db,
+                         "UPDATE items SET sweep = ? WHERE connection = ? AND item_key = ?");
+  for (const std::string& key : seen.item_keys) {
+    mark.reset();
+    mark.bind(1, seen.sweep);
+    mark.bind(2, connection);
+    mark.bind(3, key);
+    mark.exec();
+  }
 }
 
 Result<std::optional<SyncCursor>> StateDb::Cursor(std::string_view connection) {
@@ -254,16 +269,7 @@ Result<void> StateDb::MarkSeen(std::string_view connection, std::int64_t sweep,
                                std::span<const std::string> item_keys) {
   try {
     SQLite::Transaction tx(impl_->db);
-    SQLite::Statement mark(impl_->db,
-                           "UPDATE items SET sweep = ? WHERE connection = ? AND item_key = ?");
-    const std::string conn(connection);
-    for (const std::string& key : item_keys) {
-      mark.reset();
-      mark.bind(1, sweep);
-      mark.bind(2, conn);
-      mark.bind(3, key);
-      mark.exec();
-    }
+    MarkSeenIn(std::string(connection), SeenItems{sweep, item_keys});
     tx.commit();
   } catch (const std::exception& e) {
     return StorageError("marking seen items", e);

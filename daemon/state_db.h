@@ -30,7 +30,7 @@ class StateDb : public StateStore {
   Result<std::unordered_map<std::string, KnownItem>> KnownItems(
       std::string_view connection, std::span<const std::string> item_keys) override;
   Result<void> Stage(std::string_view connection, std::span<const StagedWrite> writes,
-                     const SyncCursor* cursor = nullptr) override;
+                     const SyncCursor* cursor = nullptr, const SeenItems* seen = nullptr) override;
   Result<std::optional<SyncCursor>> Cursor(std::string_view connection) override;
   Result<std::optional<SavedSession>> Session(std::string_view connection) override;
   Result<void> SaveSession(std::string_view connection, const SavedSession& session) override;
@@ -51,6 +51,8 @@ class StateDb : public StateStore {
  private:
   class Impl;
   explicit StateDb(std::unique_ptr<Impl> impl);
+  // MarkSeen() inside the caller's transaction; throws on failure.
+  void MarkSeenIn(const std::string& connection, const SeenItems& seen);
   std::unique_ptr<Impl> impl_;
 };
 

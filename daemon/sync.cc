@@ -284,14 +284,11 @@ class ConnectionSync {
       std::move(writes.begin(), writes.end(), std::back_inserter(report_.changes));
       return {};
     }
-    if (auto staged = state_.Stage(connection_.name, writes, advance_cursor ? &cursor_ : nullptr);
+    const SeenItems seen{sweep_.value_or(0), keys};
+    if (auto staged = state_.Stage(connection_.name, writes, advance_cursor ? &cursor_ : nullptr,
+                                   sweep_ ? &seen : nullptr);
         !staged) {
       return staged;
-    }
-    if (sweep_) {
-      if (auto marked = state_.MarkSeen(connection_.name, *sweep_, keys); !marked) {
-        return marked;
-      }
     }
     if (options_.on_staged) {
       options_.on_staged(static_cast<std::size_t>(

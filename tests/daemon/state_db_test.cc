@@ -124,6 +124,12 @@ TEST(StateDbTest, LiveUnseenListsLiveItemsASweepDidNotMark) {
   ASSERT_TRUE((*db)->MarkSeen("c", 42, seen));
   EXPECT_EQ((*db)->LiveUnseen("c", 42).value(), std::vector<std::string>{"c:2-2"});
   EXPECT_EQ((*db)->LiveUnseen("c", 43).value(), (std::vector<std::string>{"c:2-1", "c:2-2"}));
+  // Staging can mark what a sweep saw in the same transaction.
+  std::vector<StagedWrite> more = {Upsert("c:2-4", "h4", "d")};
+  std::vector<std::string> page = {"c:2-2", "c:2-4"};
+  const SeenItems seen_on_page{43, page};
+  ASSERT_TRUE((*db)->Stage("c", more, nullptr, &seen_on_page));
+  EXPECT_EQ((*db)->LiveUnseen("c", 43).value(), std::vector<std::string>{"c:2-1"});
 }
 
 TEST(StateDbTest, RunRecordsAreKeptPerConnection) {
