@@ -68,23 +68,16 @@ CycleResult RunCycle(const ConnectionConfig& connection, const Mapping& mapping,
   const std::string started_at = FormatIsoUtc(NowMs());
   CycleResult result;
   result.report.connection = connection.name;
-  auto deliver = [&] {
-    if (auto drained = DrainOutbox(state, *board, batch_size); drained) {
-      result.written += drained->delivered;
-      result.parked += drained->parked;
-    } else {
-      result.board_error = drained.error();
-    }
-  };
+  std::optional<OutboxDelivery> delivery;
   SyncOptions pull_options = options;
   if (board != nullptr) {
-    // Deliver a batch as soon as one is staged, while the tracker prepares
-    // the next page, until the store fails: then the writes wait queued.
+    // Deliver each batch as soon as it is staged, while the next pages are
+    // read and stored.
+    delivery.emplace(state, *board, batch_size);
     pull_options.on_staged = [&, queued = std::size_t{0}](std::size_t n) mutable {
       queued += n;
-      if (queued >= batch_size && !result.board_error) {
-        queued = 0;
-        deliver();
+      if (queued >= batch_size && delivery->Start()) {
+        queued -= batch_size;
       }
     };
   }
@@ -93,9 +86,13 @@ CycleResult RunCycle(const ConnectionConfig& connection, const Mapping& mapping,
   } else {
     result.report = PullConnection(connection, *connected->tracker, mapping, state, pull_options);
   }
-  if (board != nullptr && !result.board_error) {
+  if (delivery) {
     // Deliver even after a failed pull: what was staged is worth sending.
-    deliver();
+    if (auto finished = delivery->Finish(); !finished) {
+      result.board_error = finished.error();
+    }
+    result.written = delivery->delivered().delivered;
+    result.parked = delivery->delivered().parked;
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!options.dry_run) {

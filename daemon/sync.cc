@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <iterator>
 #include <limits>
+#include <chrono>
+#include <future>
 #include <mutex>
 
 #include "core/log.h"
@@ -339,47 +341,106 @@ SyncReport PullConnection(const ConnectionConfig& connection, TrackerSource& tra
   return ConnectionSync(connection, tracker, mapping, state, options).Run();
 }
 
-Result<Delivery> DrainOutbox(StateStore& state, BoardSink& board, std::size_t batch_size) {
-  // One outbox per process: workers draining it at once would send the
-  // same batches twice (harmless, as batches are idempotent, but wasteful).
-  static std::mutex draining;
-  std::lock_guard lock(draining);
-  Delivery delivery;
-  for (;;) {
-    auto pending = state.Pending(batch_size);
-    if (!pending) {
-      return std::unexpected(pending.error());
-    }
-    if (pending->empty()) {
-      return delivery;
-    }
-    std::vector<BoardWrite> writes;
-    std::vector<std::int64_t> seqs;
-    writes.reserve(pending->size());
-    seqs.reserve(pending->size());
-    for (OutboxEntry& entry : *pending) {
-      writes.push_back(std::move(entry.write));
-      seqs.push_back(entry.seq);
-    }
-    if (auto applied = board.Apply(writes); !applied) {
-      if (applied.error().retriable || applied.error().code != ErrorCode::kBadResponse) {
-        // The store is down, or refuses the token: nothing later would get
-        // through either. Keep the writes queued.
-        return std::unexpected(applied.error());
-      }
-      Log(LogLevel::kWarn, "The board store refused a batch; its items are set aside.",
-          {{"items", std::to_string(seqs.size())}, {"error", applied.error().message}});
-      if (auto parked = state.Park(seqs, applied.error().message); !parked) {
-        return std::unexpected(parked.error());
-      }
-      delivery.parked += static_cast<std::int64_t>(seqs.size());
-      continue;
-    }
-    if (auto acked = state.Acknowledge(seqs); !acked) {
-      return std::unexpected(acked.error());
-    }
-    delivery.delivered += static_cast<std::int64_t>(writes.size());
+namespace {
+
+// One outbox per process: workers draining it at once would send the same
+// batches twice (harmless, as batches are idempotent, but wasteful).
+std::mutex& OutboxLock() {
+  static std::mutex lock;
+  return lock;
+}
+
+}  // namespace
+
+OutboxDelivery::OutboxDelivery(StateStore& state, BoardSink& board, std::size_t batch_size)
+    : state_(state), board_(board), batch_size_(batch_size) {}
+
+OutboxDelivery::~OutboxDelivery() {
+  if (applying_.valid()) {
+    applying_.wait();  // unsettled: the batch stays queued and is sent again
   }
+}
+
+bool OutboxDelivery::Start() { return Begin(/*wait=*/false); }
+
+bool OutboxDelivery::Begin(bool wait) {
+  if (error_) {
+    return false;
+  }
+  if (applying_.valid()) {
+    if (applying_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      return false;
+    }
+    Settle(applying_.get());
+    if (error_) {
+      return false;
+    }
+  }
+  // Another worker's batch in flight: its delivery takes these writes along,
+  // or Finish() does.
+  lock_ = wait ? std::unique_lock(OutboxLock()) : std::unique_lock(OutboxLock(), std::try_to_lock);
+  if (!lock_.owns_lock()) {
+    return false;
+  }
+  auto pending = state_.Pending(batch_size_);
+  if (!pending || pending->empty()) {
+    if (!pending) {
+      error_ = pending.error();
+    }
+    lock_.unlock();
+    return false;
+  }
+  seqs_.clear();
+  std::vector<BoardWrite> writes;
+  writes.reserve(pending->size());
+  for (OutboxEntry& entry : *pending) {
+    writes.push_back(std::move(entry.write));
+    seqs_.push_back(entry.seq);
+  }
+  applying_ = std::async(std::launch::async, [this, writes = std::move(writes)] {
+    return board_.Apply(writes);
+  });
+  return true;
+}
+
+void OutboxDelivery::Settle(const Result<void>& applied) {
+  if (!applied) {
+    if (applied.error().retriable || applied.error().code != ErrorCode::kBadResponse) {
+      // The store is down, or refuses the token: nothing later would get
+      // through either. Keep the writes queued.
+      error_ = applied.error();
+    } else {
+      Log(LogLevel::kWarn, "The board store refused a batch; its items are set aside.",
+          {{"items", std::to_string(seqs_.size())}, {"error", applied.error().message}});
+      if (auto parked = state_.Park(seqs_, applied.error().message); !parked) {
+        error_ = parked.error();
+      } else {
+        delivery_.parked += static_cast<std::int64_t>(seqs_.size());
+      }
+    }
+  } else if (auto acked = state_.Acknowledge(seqs_); !acked) {
+    error_ = acked.error();
+  } else {
+    delivery_.delivered += static_cast<std::int64_t>(seqs_.size());
+  }
+  lock_.unlock();
+}
+
+Result<Delivery> OutboxDelivery::Finish() {
+  if (applying_.valid()) {
+    Settle(applying_.get());
+  }
+  while (!error_ && Begin(/*wait=*/true)) {
+    Settle(applying_.get());
+  }
+  if (error_) {
+    return std::unexpected(*error_);
+  }
+  return delivery_;
+}
+
+Result<Delivery> DrainOutbox(StateStore& state, BoardSink& board, std::size_t batch_size) {
+  return OutboxDelivery(state, board, batch_size).Finish();
 }
 
 }  // namespace boardsync

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
+#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -75,5 +77,37 @@ struct Delivery {
 // later batches go on; a retriable failure stops delivery, and the
 // undelivered writes stay queued for the next attempt.
 Result<Delivery> DrainOutbox(StateStore& state, BoardSink& board, std::size_t batch_size);
+
+// DrainOutbox() while a pull is still staging: each Start() hands the
+// oldest queued batch to the board store on a thread of its own, after
+// settling the one before (acknowledged, or parked when refused for good),
+// unless that one is still being applied. Finish() settles the last and
+// drains the rest. The state store is used on the calling thread only; one
+// batch is in flight at a time, under the process's outbox lock.
+class OutboxDelivery {
+ public:
+  OutboxDelivery(StateStore& state, BoardSink& board, std::size_t batch_size);
+  // Waits for a batch in flight; unsettled, it stays queued.
+  ~OutboxDelivery();
+
+  // Whether a batch was handed on. Never waits for other workers' batches.
+  bool Start();
+  Result<Delivery> Finish();
+  // What was delivered and parked so far, also when Finish() failed.
+  const Delivery& delivered() const { return delivery_; }
+
+ private:
+  bool Begin(bool wait);
+  void Settle(const Result<void>& applied);
+
+  StateStore& state_;
+  BoardSink& board_;
+  const std::size_t batch_size_;
+  std::unique_lock<std::mutex> lock_;  // held while a batch is in flight
+  std::future<Result<void>> applying_;
+  std::vector<std::int64_t> seqs_;     // of the batch in flight
+  std::optional<Error> error_;         // delivery stopped
+  Delivery delivery_;
+};
 
 }  // namespace boardsync

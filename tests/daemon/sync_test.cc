@@ -69,11 +69,14 @@ class RecordingBoard : public BoardSink {
  public:
   std::vector<BoardWrite> applied;
   bool down = false;
+  std::optional<std::size_t> down_after;  // goes down after this many batches
+  std::size_t batches = 0;
   std::string refuse;  // a batch holding this item key is refused for good
   Result<void> Apply(std::span<const BoardWrite> writes) override {
-    if (down) {
+    if (down || (down_after && batches >= *down_after)) {
       return Fail(ErrorCode::kUnavailable, "board store down", true);
     }
+    ++batches;
     for (const BoardWrite& write : writes) {
       if (write.item.item_key == refuse) {
         return Fail(ErrorCode::kBadResponse, "HTTP 400: field effort must be a number");
@@ -240,6 +243,37 @@ TEST_F(SyncTest, WritesStayQueuedWhileTheBoardIsDown) {
   board_.down = false;
   EXPECT_EQ(DrainOutbox(*state_, board_, 2).value().delivered, 5);
   EXPECT_EQ(board_.applied.size(), 5u);
+}
+
+TEST_F(SyncTest, DeliveryWhileStagingSendsOneBatchAtATimeAndFinishesTheRest) {
+  SyncOptions options;
+  OutboxDelivery delivery(*state_, board_, 2);
+  std::vector<std::size_t> applied_when_staged;
+  options.on_staged = [&](std::size_t) {
+    delivery.Start();
+    applied_when_staged.push_back(board_.applied.size());
+  };
+  Pull(options);  // pages of 2: three pages, three chances to start a batch
+  auto finished = delivery.Finish();
+  ASSERT_TRUE(finished) << finished.error().message;
+  EXPECT_EQ(finished->delivered, 5);
+  EXPECT_EQ(state_->PendingCount("acme").value(), 0u);
+  ASSERT_EQ(board_.applied.size(), 5u);
+  EXPECT_EQ(board_.applied[0].item.item_key, "acme:2-1");  // oldest first
+  EXPECT_EQ(board_.applied[4].item.item_key, "acme:2-5");
+}
+
+TEST_F(SyncTest, DeliveryWhileStagingStopsWhenTheBoardIsDownAndKeepsTheWrites) {
+  Pull();
+  board_.down_after = 1;  // the first batch goes through
+  OutboxDelivery delivery(*state_, board_, 2);
+  ASSERT_TRUE(delivery.Start());
+  auto finished = delivery.Finish();
+  EXPECT_FALSE(finished);
+  EXPECT_EQ(delivery.delivered().delivered, 2);
+  EXPECT_EQ(state_->PendingCount("acme").value(), 3u);
+  board_.down_after.reset();
+  EXPECT_EQ(DrainOutbox(*state_, board_, 2).value().delivered, 3);
 }
 
 TEST_F(SyncTest, ABatchTheBoardRefusesIsParkedAndLaterBatchesFlow) {
