@@ -80,6 +80,7 @@ class StateDb::Impl {
     // NORMAL in WAL mode survives a process crash (kill -9); only a power
     // loss may drop the last transactions, which the next sync pulls again.
     db.exec("PRAGMA synchronous=NORMAL");
+    db.exec("PRAGMA cache_size=-8192");
     SQLite::Transaction tx(db);
     db.exec(kSchema);
     SQLite::Statement version(db, "SELECT value FROM meta WHERE key = 'schema_version'");
@@ -120,6 +121,9 @@ Result<std::unordered_map<std::string, KnownItem>> StateDb::KnownItems(
     std::string_view connection, std::span<const std::string> item_keys) {
   std::unordered_map<std::string, KnownItem> known;
   try {
+    // One read transaction for the page: each statement on its own would
+    // take and drop the WAL read lock.
+    SQLite::Transaction tx(impl_->db);
     SQLite::Statement query(impl_->db,
                             "SELECT content_hash, status FROM items "
                             "WHERE connection = ? AND item_key = ?");
@@ -132,6 +136,7 @@ Result<std::unordered_map<std::string, KnownItem>> StateDb::KnownItems(
                                      static_cast<ItemStatus>(query.getColumn(1).getInt())});
       }
     }
+    tx.commit();
   } catch (const std::exception& e) {
     return StorageError("reading items", e);
   }

@@ -43,6 +43,7 @@ class SqliteBoard::Impl {
     db.setBusyTimeout(10'000);
     db.exec("PRAGMA journal_mode=WAL");
     db.exec("PRAGMA synchronous=NORMAL");
+    db.exec("PRAGMA cache_size=-8192");
     db.exec(kSchema);
     return db;
   }
