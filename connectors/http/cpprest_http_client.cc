@@ -2,6 +2,7 @@
 
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
+#include <pplx/threadpool.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -20,6 +21,8 @@ namespace boardsync {
 namespace {
 
 namespace http = web::http;
+
+constexpr std::size_t kIoThreads = 4;
 
 bool IsRedirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
@@ -271,7 +274,19 @@ class CpprestHttpClient::Impl {
 };
 
 CpprestHttpClient::CpprestHttpClient(HttpClientOptions options)
-    : impl_(std::make_unique<Impl>(std::move(options))) {}
+    : impl_(std::make_unique<Impl>(std::move(options))) {
+  // cpprest's I/O pool defaults to 40 threads, which wake each other for
+  // every chunk read; callers here wait on their own threads, so the pool
+  // only runs socket callbacks, and a few threads serve them all.
+  static std::once_flag sized;
+  std::call_once(sized, [] {
+    try {
+      crossplat::threadpool::initialize_with_threads(kIoThreads);
+    } catch (const std::exception&) {
+      // Already started (someone used cpprest first): keep its size.
+    }
+  });
+}
 CpprestHttpClient::~CpprestHttpClient() = default;
 
 Result<HttpResponse> CpprestHttpClient::Send(const HttpRequest& request) {
