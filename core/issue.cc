@@ -12,10 +12,14 @@ Value BoardItemToValue(const BoardItem& item) {
   return Value(std::move(out));
 }
 
-void AppendBoardItemJson(std::string& out, const BoardItem& item) {
+void AppendBoardItemJson(std::string& out, const BoardItem& item, std::string_view fields_json) {
   // The members in sorted order, as Value::ToJson() writes them.
   out += "{\"fields\":";
-  AppendJsonObject(out, item.fields);
+  if (fields_json.empty()) {
+    AppendJsonObject(out, item.fields);
+  } else {
+    out += fields_json;
+  }
   out += ",\"item_key\":";
   AppendJsonString(out, item.item_key);
   out += ",\"source_key\":";

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/error.h"
 #include "core/value.h"
@@ -43,8 +44,10 @@ struct BoardWrite {
 // The upsert form of DESIGN §4.2: {item_key, source_key, source_url,
 // source_updated_at, fields}; the board travels beside it.
 Value BoardItemToValue(const BoardItem& item);
-// Appends BoardItemToValue(item).ToJson() to `out`, without the copy.
-void AppendBoardItemJson(std::string& out, const BoardItem& item);
+// Appends BoardItemToValue(item).ToJson() to `out`, without the copy; with
+// `fields_json`, that is taken as the JSON of item.fields.
+void AppendBoardItemJson(std::string& out, const BoardItem& item,
+                         std::string_view fields_json = {});
 // The reverse; `board` is left empty. Fails on a value of another shape.
 // The fields are moved out of `value`.
 Result<BoardItem> BoardItemFromValue(Value value);

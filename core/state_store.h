@@ -36,6 +36,9 @@ struct StagedWrite {
   std::string content_hash;  // empty unless status is kLive
   ItemStatus status = ItemStatus::kLive;
   bool queue = true;
+  // The canonical JSON of write.item.fields when the caller already made it
+  // (for the content hash); Stage() writes it out again otherwise.
+  std::string fields_json;
 };
 
 // Where a connection's sync got to. Advanced in the same transaction as the

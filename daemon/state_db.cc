@@ -3,6 +3,10 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sys/stat.h>
 
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
 #include "connectors/http/json.h"
 #include "core/time.h"
 
@@ -149,45 +153,51 @@ Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedW
     SQLite::Transaction tx(impl_->db);
     // An archive keeps the content hash: an issue that comes back unchanged
     // is then still recognised as a change of status.
+    // A reconciliation's mark (sweep, 0 for none) is set with the row; the
+    // page's items without a write are marked after.
     SQLite::Statement upsert(impl_->db,
                              "INSERT INTO items (connection, item_key, board, content_hash, "
-                             "source_updated_at, status) VALUES (?, ?, ?, ?, ?, ?) "
+                             "source_updated_at, status, sweep) VALUES (?, ?, ?, ?, ?, ?, ?) "
                              "ON CONFLICT (connection, item_key) DO UPDATE SET "
                              "board = excluded.board, status = excluded.status, "
                              "content_hash = CASE WHEN excluded.status = 0 "
                              "THEN excluded.content_hash ELSE items.content_hash END, "
                              "source_updated_at = CASE WHEN excluded.status = 0 "
-                             "THEN excluded.source_updated_at ELSE items.source_updated_at END");
+                             "THEN excluded.source_updated_at ELSE items.source_updated_at END, "
+                             "sweep = CASE WHEN excluded.sweep = 0 "
+                             "THEN items.sweep ELSE excluded.sweep END");
     SQLite::Statement queue(impl_->db,
                             "INSERT INTO outbox (connection, board, item_key, archive, payload) "
                             "VALUES (?, ?, ?, ?, ?)");
     const std::string conn(connection);
+    const std::int64_t sweep = seen != nullptr ? seen->sweep : 0;
     std::string payload;
     for (const StagedWrite& staged : writes) {
       const BoardItem& item = staged.write.item;
       upsert.reset();
-      upsert.bind(1, conn);
-      upsert.bind(2, item.item_key);
-      upsert.bind(3, item.board);
-      upsert.bind(4, staged.content_hash);
-      upsert.bind(5, item.source_updated_at);
+      upsert.bindNoCopy(1, conn);
+      upsert.bindNoCopy(2, item.item_key);
+      upsert.bindNoCopy(3, item.board);
+      upsert.bindNoCopy(4, staged.content_hash);
+      upsert.bindNoCopy(5, item.source_updated_at);
       upsert.bind(6, static_cast<int>(staged.status));
+      upsert.bind(7, sweep);
       upsert.exec();
       if (!staged.queue) {
         continue;
       }
       queue.reset();
-      queue.bind(1, conn);
-      queue.bind(2, item.board);
-      queue.bind(3, item.item_key);
+      queue.bindNoCopy(1, conn);
+      queue.bindNoCopy(2, item.board);
+      queue.bindNoCopy(3, item.item_key);
       queue.bind(4, staged.write.archive ? 1 : 0);
       payload.clear();
       if (staged.write.archive) {
         payload = "{}";
       } else {
-        AppendBoardItemJson(payload, item);
+        AppendBoardItemJson(payload, item, staged.fields_json);
       }
-      queue.bind(5, payload);
+      queue.bindNoCopy(5, payload);
       queue.exec();
     }
     if (cursor != nullptr) {
@@ -201,7 +211,17 @@ Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedW
       save.exec();
     }
     if (seen != nullptr) {
-      MarkSeenIn(conn, *seen);
+      std::unordered_set<std::string_view> written;
+      for (const StagedWrite& staged : writes) {
+        written.insert(staged.write.item.item_key);
+      }
+      std::vector<std::string> rest;
+      for (const std::string& key : seen->item_keys) {
+        if (!written.contains(key)) {
+          rest.push_back(key);
+        }
+      }
+      MarkSeenIn(conn, SeenItems{sweep, rest});
     }
     tx.commit();
   } catch (const std::exception& e) {

@@ -31,12 +31,12 @@ constexpr std::int64_t kSessionTrustMs = 60 * 60'000;
 // source_updated_at is left out so that a change in an unmapped field costs
 // no board write.
 // The hashed text is the canonical JSON of {board, fields, source_key,
-// source_url}, written without copying the fields.
-std::string HashOf(const BoardItem& item) {
+// source_url}; `fields_json` is that of item.fields.
+std::string HashOf(const BoardItem& item, std::string_view fields_json) {
   std::string content = "{\"board\":";
   AppendJsonString(content, item.board);
   content += ",\"fields\":";
-  AppendJsonObject(content, item.fields);
+  content += fields_json;
   content += ",\"source_key\":";
   AppendJsonString(content, item.source_key);
   content += ",\"source_url\":";
@@ -268,7 +268,8 @@ class ConnectionSync {
       item.source_url = std::move(issue.url);
       item.source_updated_at = FormatIsoUtc(issue.updated_ms);
       item.fields = std::move(**fields);
-      staged.content_hash = HashOf(item);
+      AppendJsonObject(staged.fields_json, item.fields);
+      staged.content_hash = HashOf(item, staged.fields_json);
       if (before != nullptr && before->status == ItemStatus::kLive &&
           before->content_hash == staged.content_hash) {
         ++counts.unchanged;

@@ -85,15 +85,15 @@ Result<void> SqliteBoard::Apply(std::span<const BoardWrite> writes) {
       }
       SQLite::Statement& s = impl_->upsert;
       s.reset();
-      s.bind(1, item.board);
-      s.bind(2, item.item_key);
-      s.bind(3, item.source_key);
-      s.bind(4, item.source_url);
+      s.bindNoCopy(1, item.board);
+      s.bindNoCopy(2, item.item_key);
+      s.bindNoCopy(3, item.source_key);
+      s.bindNoCopy(4, item.source_url);
       fields.clear();
       AppendJsonObject(fields, item.fields);
-      s.bind(5, fields);
-      s.bind(6, item.source_updated_at);
-      s.bind(7, now);
+      s.bindNoCopy(5, fields);
+      s.bindNoCopy(6, item.source_updated_at);
+      s.bindNoCopy(7, now);
       s.exec();
     }
     tx.commit();

@@ -27,6 +27,9 @@ TEST(IssueTest, AppendBoardItemJsonWritesWhatBoardItemToValueDoes) {
   std::string fields;
   AppendJsonObject(fields, item.fields);
   EXPECT_EQ(fields, Value(item.fields).ToJson());
+  std::string with_fields;
+  AppendBoardItemJson(with_fields, item, fields);
+  EXPECT_EQ(with_fields, BoardItemToValue(item).ToJson());
 }
 
 TEST(IssueTest, BoardItemRoundTripsThroughItsValue) {
