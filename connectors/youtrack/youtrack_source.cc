@@ -309,7 +309,17 @@ Result<void> YouTrackSource::PullUpdated(const PullRequest& request,
   // second (many issues in one second, or in the hour of the DST margin),
   // the same query continues with $skip, overlapping one issue to notice if
   // the offsets moved meanwhile.
+  //
+  // A query that moved on skips the issues it returns again in the same way:
+  // those handed on at or after its lower bound, the newest as anchor. Where
+  // the DST margin widens every bound by an hour, that spares reading the
+  // hour again on every page (most of each page when issues change more
+  // often than a page's worth an hour). If the server's count differs (a
+  // change, or the margin was needed), the anchor does not match and the
+  // query is read from its start.
   constexpr int kMaxRestarts = 5;
+  constexpr std::size_t kMaxRecent = 10'000;
+  std::deque<std::pair<std::string, std::int64_t>> recent;  // handed on, in order: id, updated
   std::optional<std::int64_t> from = request.updated_from_ms;  // exact, UTC
   std::map<std::string, std::int64_t> at_boundary;            // id -> updated_ms
   std::size_t delivered = 0;
@@ -372,6 +382,12 @@ Result<void> YouTrackSource::PullUpdated(const PullRequest& request,
       fresh.resize(request.limit - delivered);
     }
     delivered += fresh.size();
+    for (const Issue& issue : fresh) {
+      recent.emplace_back(issue.id, issue.updated_ms);
+    }
+    while (recent.size() > kMaxRecent) {
+      recent.pop_front();  // the skip then falls short; the anchor tells
+    }
     if (!fresh.empty()) {
       if (auto sunk = on_page(std::move(fresh)); !sunk) {
         return sunk;
@@ -382,6 +398,14 @@ Result<void> YouTrackSource::PullUpdated(const PullRequest& request,
     }
     if (progressed) {
       from = boundary;
+      const std::int64_t lower = FloorToSecond(query_from(*from));
+      while (!recent.empty() && recent.front().second < lower) {
+        recent.pop_front();
+      }
+      if (recent.size() > 1) {
+        skip = static_cast<int>(recent.size()) - 1;
+        anchor = recent.back().first;
+      }
     }
   }
 }

@@ -179,7 +179,9 @@ TEST_F(SyncCommandTest, AsksOnlyForWhatTheMappingUsesAndAlwaysSendsTop) {
     }
     ++issue_requests;
     EXPECT_EQ(*r.request.Param("$top"), "4");
-    EXPECT_EQ(*r.request.Param("$skip"), "0");  // keyset paging on `updated`
+    // Keyset paging on `updated`: $skip only passes over what a query
+    // returns again from its lower bound, never the pages read before.
+    EXPECT_LT(std::stoi(std::string(*r.request.Param("$skip"))), 4) << r.request.target;
     EXPECT_TRUE(r.request.Param("query")->ends_with("sort by: updated asc"))
         << *r.request.Param("query");
     EXPECT_EQ(*r.request.Header("authorization"), "Bearer " + std::string(kSampleTrackerToken));
