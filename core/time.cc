@@ -53,6 +53,24 @@ bool Expect(std::string_view& s, char c) {
 std::string FormatIsoUtc(std::int64_t epoch_ms) {
   Civil c = ToCivil(epoch_ms);
   std::int64_t ms = c.ms_of_day;
+  const int year = static_cast<int>(c.date.year());
+  if (year >= 0 && year <= 9999) {
+    // The common case, digit by digit: it runs a few times per issue.
+    std::string out = "0000-00-00T00:00:00.000Z";
+    auto put = [&out](std::size_t at, int width, int value) {
+      for (int i = width - 1; i >= 0; --i, value /= 10) {
+        out[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+      }
+    };
+    put(0, 4, year);
+    put(5, 2, static_cast<int>(static_cast<unsigned>(c.date.month())));
+    put(8, 2, static_cast<int>(static_cast<unsigned>(c.date.day())));
+    put(11, 2, static_cast<int>(ms / 3'600'000));
+    put(14, 2, static_cast<int>(ms / 60'000 % 60));
+    put(17, 2, static_cast<int>(ms / 1000 % 60));
+    put(20, 3, static_cast<int>(ms % 1000));
+    return out;
+  }
   char buf[40];
   std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(c.date.year()),
                 static_cast<unsigned>(c.date.month()), static_cast<unsigned>(c.date.day()),

@@ -48,6 +48,7 @@ class ValueObject {
   std::size_t size() const;
   bool empty() const;
   void clear();
+  void reserve(std::size_t members);
 
   iterator find(std::string_view key);
   const_iterator find(std::string_view key) const;
@@ -146,6 +147,7 @@ inline ValueObject::const_iterator ValueObject::end() const { return members_.en
 inline std::size_t ValueObject::size() const { return members_.size(); }
 inline bool ValueObject::empty() const { return members_.empty(); }
 inline void ValueObject::clear() { members_.clear(); }
+inline void ValueObject::reserve(std::size_t members) { members_.reserve(members); }
 inline bool operator==(const ValueObject& a, const ValueObject& b) {
   return a.members_ == b.members_;
 }
@@ -188,9 +190,12 @@ std::pair<ValueObject::iterator, bool> ValueObject::emplace(std::string_view key
 template <typename V>
 std::pair<ValueObject::iterator, bool> ValueObject::insert_or_assign(std::string_view key,
                                                                      V&& value) {
-  auto [it, inserted] = emplace(key, Value());
-  it->second = Value(std::forward<V>(value));
-  return {it, inserted};
+  auto it = LowerBound(key);
+  if (it != members_.end() && it->first == key) {
+    it->second = Value(std::forward<V>(value));
+    return {it, false};
+  }
+  return {members_.emplace(it, std::string(key), Value(std::forward<V>(value))), true};
 }
 
 inline std::pair<ValueObject::iterator, bool> ValueObject::insert(value_type member) {

@@ -438,6 +438,11 @@ Result<Issue> DecodeIssue(const Value& json, const YouTrackBaseUrl& base) {
   }
 
   // The same facts in the value model, so a mapping may read them as fields.
+  const Value* custom_fields = json.FindNonNull("customFields");
+  issue.fields.reserve(5 + 9 +  // the facts, the attributes
+                       (custom_fields != nullptr && custom_fields->IsList()
+                            ? custom_fields->AsList().size()
+                            : 0));
   issue.fields.insert_or_assign("id", Value(issue.id));
   issue.fields.insert_or_assign("idReadable", Value(issue.key));
   issue.fields.insert_or_assign("created", Value(FormatIsoUtc(issue.created_ms)));
@@ -449,7 +454,6 @@ Result<Issue> DecodeIssue(const Value& json, const YouTrackBaseUrl& base) {
     return std::unexpected(attributes.error());
   }
 
-  const Value* custom_fields = json.FindNonNull("customFields");
   if (custom_fields == nullptr) {
     return issue;
   }
