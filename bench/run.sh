@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # boardsync benchmarks (issue 7): prints the figures, one a line.
 #
-#   bench/run.sh            # 100,000 issues, 1,000,000 for the RSS check (capped at
-#                           # BIG_SECONDS=150), 1,000 idle connections: about 4 minutes
+#   bench/run.sh            # 100,000 issues, 1,000,000 for the RSS check,
+#                           # 1,000 idle connections: a few minutes
 #   QUICK=1 bench/run.sh    # 10,000 / 100,000 / 100: a smoke run in well under a minute
 #
 # The sample tracker runs as a separate process (tests/support/
@@ -181,10 +181,9 @@ say "bytes_per_issue_all_fields: $(calc "round($B_ALL / $PAGE)") (projection sav
 stop_tracker main
 
 # ---- 5. peak RSS: N/10 issues, and BIG issues ----
-# The sample tracker is the limit here: it answers a page in time that grows
-# with its issue count (about 8 ms at 100,000 issues, 270 ms at 1,000,000),
-# so the BIG sync is stopped after BIG_SECONDS and the figure says how many
-# issues it had staged by then.
+# The sample tracker answers a keyset page in about the same time at any
+# issue count, so the BIG sync runs to the end; BIG_SECONDS (default 900)
+# only guards against a hang, and the figure says how far it got.
 SMALL=$((N / 10))
 start_tracker small "$SMALL"
 write_config "$WORK/small.yaml" "$WORK/state-small" "$URL_small"
@@ -195,7 +194,7 @@ stop_tracker small
 start_tracker big "$BIG"
 write_config "$WORK/big.yaml" "$WORK/state-big" "$URL_big"
 /usr/bin/time -f '%e %U %S %M' -o "$WORK/big.time" \
-  timeout --signal=TERM "${BIG_SECONDS:-150}" \
+  timeout --signal=TERM "${BIG_SECONDS:-900}" \
   "$BOARDSYNC" --config "$WORK/big.yaml" --log-level warn sync >"$WORK/big.out" 2>"$WORK/big.err" || true
 read -r WALL USER SYS MAXRSS < <(tail -n 1 "$WORK/big.time")
 STAGED=$(sqlite3 "file:$WORK/state-big/state.db?mode=ro" 'select count(*) from items')
@@ -203,7 +202,7 @@ if [[ -s $WORK/big.out ]]; then
   note "big: $(cat "$WORK/big.out")"
   STOPPED="complete"
 else
-  STOPPED="stopped after ${BIG_SECONDS:-150} s"
+  STOPPED="stopped after ${BIG_SECONDS:-900} s"
 fi
 say "peak_rss_mb_${BIG}: $(calc "round($MAXRSS / 1024, 1)") (ratio to ${N}: $(calc "round($MAXRSS / $RSS_N, 2)"); ${STOPPED}, $STAGED issues staged, $(calc "round($STAGED / $WALL)")/s, boardsync CPU $(calc "round($USER + $SYS, 1)") s, tracker CPU $(cpu_seconds "$TPID_big") s)"
 stop_tracker big
