@@ -1,4 +1,5 @@
 // boardsync: keeps prioritization boards fed from issue trackers.
+#include <malloc.h>
 #include <sqlite3.h>
 
 #include "daemon/cli.h"
@@ -8,5 +9,10 @@ int main(int argc, char** argv) {
   // which the threads of a sync (staging, delivering) would contend for.
   // Nothing reads them. Must come before SQLite's first use.
   sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  // Issue pages (a few hundred KB of JSON, then their trees) come and go
+  // every few milliseconds: keep such blocks in the heap instead of mapping
+  // and unmapping them, which faults every page of them in again.
+  mallopt(M_MMAP_THRESHOLD, 8 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
   return boardsync::RunCli(argc, argv);
 }

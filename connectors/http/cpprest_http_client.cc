@@ -215,6 +215,7 @@ class CpprestHttpClient::Impl {
       if (reply.headers().content_length() > cap) {
         return TooLarge(method, url, cap);
       }
+      out.body.reserve(static_cast<std::size_t>(reply.headers().content_length()));
       concurrency::streams::istream body = reply.body();
       concurrency::streams::container_buffer<std::string> chunk;
       for (;;) {
