@@ -253,30 +253,37 @@ class Parser {
       return true;
     }
     Value::List& items = lists_[depth];  // empty between uses
-    while (true) {
+    for (bool more = true; more;) {
       items.emplace_back();
-      if (!ParseValue(items.back(), depth + 1)) {
+      if (!ParseValue(items.back(), depth + 1) || !Separator(']', "expected ',' or ']'", more)) {
         return false;
       }
-      SkipWhitespace();
-      if (p_ == end_) {
-        return RejectEnd();
-      }
-      if (*p_ == ',') {
-        ++p_;
-        SkipWhitespace();
-        continue;
-      }
-      if (*p_ == ']') {
-        ++p_;
-        break;
-      }
-      return Reject("expected ',' or ']'", p_);
     }
     out = Value(
         Value::List(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end())));
     items.clear();
     return true;
+  }
+
+  // After an element or a member: ',' (`more` follow) or `close` (the end);
+  // anything else is rejected with `expected`.
+  bool Separator(char close, const char* expected, bool& more) {
+    SkipWhitespace();
+    if (p_ == end_) {
+      return RejectEnd();
+    }
+    if (*p_ == ',') {
+      ++p_;
+      SkipWhitespace();
+      more = true;
+      return true;
+    }
+    if (*p_ == close) {
+      ++p_;
+      more = false;
+      return true;
+    }
+    return Reject(expected, p_);
   }
 
   // REQUIRES: *p_ == '{'. Members are gathered, then handed to Object's range
@@ -311,23 +318,14 @@ class Parser {
       }
       ++p_;
       SkipWhitespace();
-      if (!ParseValue(members.back().second, depth + 1)) {
+      bool more = false;
+      if (!ParseValue(members.back().second, depth + 1) ||
+          !Separator('}', "expected ',' or '}'", more)) {
         return false;
       }
-      SkipWhitespace();
-      if (p_ == end_) {
-        return RejectEnd();
-      }
-      if (*p_ == ',') {
-        ++p_;
-        SkipWhitespace();
-        continue;
-      }
-      if (*p_ == '}') {
-        ++p_;
+      if (!more) {
         break;
       }
-      return Reject("expected ',' or '}'", p_);
     }
     SortByKey(members);
     out = Value(Value::Object(MoveInOrder(&members, order_.data()),
