@@ -373,7 +373,9 @@ bool OutboxDelivery::Begin(bool wait) {
       return false;
     }
     Settle(applying_.get());
-    if (error_) {
+    if (error_ || !wait) {
+      // The next batch waits for the next call: until then the outbox lock
+      // is free, so that a long pull does not hold up other workers.
       return false;
     }
   }

@@ -78,10 +78,10 @@ struct Delivery {
 // undelivered writes stay queued for the next attempt.
 Result<Delivery> DrainOutbox(StateStore& state, BoardSink& board, std::size_t batch_size);
 
-// DrainOutbox() while a pull is still staging: each Start() hands the
-// oldest queued batch to the board store on a thread of its own, after
-// settling the one before (acknowledged, or parked when refused for good),
-// unless that one is still being applied. Finish() settles the last and
+// DrainOutbox() while a pull is still staging: Start() settles the batch
+// in flight once the store has applied it (acknowledged, or parked when
+// refused for good), or else hands the oldest queued batch to the board
+// store on a thread of its own. Finish() settles the last and
 // drains the rest. The state store is used on the calling thread only; one
 // batch is in flight at a time, under the process's outbox lock.
 class OutboxDelivery {

@@ -248,11 +248,7 @@ TEST_F(SyncTest, WritesStayQueuedWhileTheBoardIsDown) {
 TEST_F(SyncTest, DeliveryWhileStagingSendsOneBatchAtATimeAndFinishesTheRest) {
   SyncOptions options;
   OutboxDelivery delivery(*state_, board_, 2);
-  std::vector<std::size_t> applied_when_staged;
-  options.on_staged = [&](std::size_t) {
-    delivery.Start();
-    applied_when_staged.push_back(board_.applied.size());
-  };
+  options.on_staged = [&](std::size_t) { delivery.Start(); };
   Pull(options);  // pages of 2: three pages, three chances to start a batch
   auto finished = delivery.Finish();
   ASSERT_TRUE(finished) << finished.error().message;
@@ -261,6 +257,24 @@ TEST_F(SyncTest, DeliveryWhileStagingSendsOneBatchAtATimeAndFinishesTheRest) {
   ASSERT_EQ(board_.applied.size(), 5u);
   EXPECT_EQ(board_.applied[0].item.item_key, "acme:2-1");  // oldest first
   EXPECT_EQ(board_.applied[4].item.item_key, "acme:2-5");
+}
+
+TEST_F(SyncTest, DeliveryWhileStagingLetsOtherWorkersInBetweenBatches) {
+  Pull();
+  OutboxDelivery first(*state_, board_, 2);
+  OutboxDelivery second(*state_, board_, 2);
+  ASSERT_TRUE(first.Start());
+  EXPECT_FALSE(second.Start());  // the outbox is busy with the first's batch
+  for (int i = 0; i < 2000 && first.delivered().delivered == 0; ++i) {
+    first.Start();  // settles once applied, and starts nothing more then
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(first.delivered().delivered, 2);
+  EXPECT_TRUE(second.Start());
+  ASSERT_TRUE(second.Finish());
+  ASSERT_TRUE(first.Finish());
+  EXPECT_EQ(first.delivered().delivered + second.delivered().delivered, 5);
+  EXPECT_EQ(state_->PendingCount("acme").value(), 0u);
 }
 
 TEST_F(SyncTest, DeliveryWhileStagingStopsWhenTheBoardIsDownAndKeepsTheWrites) {
