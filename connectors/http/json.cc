@@ -265,6 +265,17 @@ class Parser {
     return true;
   }
 
+  // Skips one digit or more; false when there is none.
+  bool SkipDigits() {
+    if (p_ == end_ || !IsDigit(*p_)) {
+      return false;
+    }
+    while (p_ != end_ && IsDigit(*p_)) {
+      ++p_;
+    }
+    return true;
+  }
+
   // After an element or a member: ',' (`more` follow) or `close` (the end);
   // anything else is rejected with `expected`.
   bool Separator(char close, const char* expected, bool& more) {
@@ -491,11 +502,8 @@ class Parser {
     bool integer = true;
     if (p_ != end_ && *p_ == '.') {
       ++p_;
-      if (p_ == end_ || !IsDigit(*p_)) {
+      if (!SkipDigits()) {
         return Reject("invalid number", start);
-      }
-      while (p_ != end_ && IsDigit(*p_)) {
-        ++p_;
       }
       integer = false;
     }
@@ -504,11 +512,8 @@ class Parser {
       if (p_ != end_ && (*p_ == '+' || *p_ == '-')) {
         ++p_;
       }
-      if (p_ == end_ || !IsDigit(*p_)) {
+      if (!SkipDigits()) {
         return Reject("invalid number", start);
-      }
-      while (p_ != end_ && IsDigit(*p_)) {
-        ++p_;
       }
       integer = false;
     }
