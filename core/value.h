@@ -53,7 +53,6 @@ class ValueObject {
   iterator find(std::string_view key);
   const_iterator find(std::string_view key) const;
   bool contains(std::string_view key) const;
-  std::size_t count(std::string_view key) const { return contains(key) ? 1 : 0; }
   // REQUIRES: contains(key).
   Value& at(std::string_view key);
   const Value& at(std::string_view key) const;
@@ -64,9 +63,7 @@ class ValueObject {
   std::pair<iterator, bool> emplace(std::string_view key, V&& value);
   template <typename V>
   std::pair<iterator, bool> insert_or_assign(std::string_view key, V&& value);
-  std::pair<iterator, bool> insert(value_type member);
   std::size_t erase(std::string_view key);
-  iterator erase(const_iterator it);
 
   friend bool operator==(const ValueObject& a, const ValueObject& b);
 
@@ -172,8 +169,6 @@ inline Value& ValueObject::at(std::string_view key) { return find(key)->second; 
 
 inline const Value& ValueObject::at(std::string_view key) const { return find(key)->second; }
 
-inline ValueObject::iterator ValueObject::erase(const_iterator it) { return members_.erase(it); }
-
 inline Value& ValueObject::operator[](std::string_view key) {
   return emplace(key, Value()).first->second;
 }
@@ -196,10 +191,6 @@ std::pair<ValueObject::iterator, bool> ValueObject::insert_or_assign(std::string
     return {it, false};
   }
   return {members_.emplace(it, std::string(key), Value(std::forward<V>(value))), true};
-}
-
-inline std::pair<ValueObject::iterator, bool> ValueObject::insert(value_type member) {
-  return emplace(member.first, std::move(member.second));
 }
 
 // The number `text` spells ("42" -> 42, " 4.5 " -> 4.5): an integer when it
