@@ -138,7 +138,7 @@ Result<TrackerIdentity> YouTrackSource::FetchMe() {
   if (!identity) {
     return std::unexpected(Contextual(identity.error()));
   }
-  me_ = *identity;
+  token_checked_ = true;
   if (identity->utc_offset_minutes) {
     zone_ = identity->utc_offset_minutes;
   }
@@ -256,7 +256,7 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
   // from an earlier pull vouches for both.
   if (request.session) {
     zone_ = request.session->utc_offset_minutes;
-  } else if (!me_) {
+  } else if (!token_checked_) {
     if (auto me = FetchMe(); !me) {
       return std::unexpected(me.error());
     }

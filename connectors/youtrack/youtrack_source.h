@@ -68,7 +68,7 @@ class YouTrackSource : public TrackerSource {
 
   YouTrackOptions options_;
   HttpClient& http_;
-  std::optional<TrackerIdentity> me_;  // from the first /users/me
+  bool token_checked_ = false;         // /users/me accepted the token
   std::optional<int> zone_;            // minutes east of UTC, once known
   std::stop_token stop_;                // of the pull in progress
 };
