@@ -74,6 +74,11 @@ BoardWrite Upsert(std::string board, std::string key, std::string updated, std::
   return write;
 }
 
+// What most tests send: one upsert of c:2-1 on board roadmap.
+std::vector<BoardWrite> OneUpsert() {
+  return {Upsert("roadmap", "c:2-1", "2024-05-01T10:00:00.000Z", "a")};
+}
+
 BoardWrite Archive(std::string board, std::string key) {
   BoardWrite write;
   write.archive = true;
@@ -231,7 +236,7 @@ TEST(HttpBoardTest, RetriesA503HonouringRetryAfterInSeconds) {
   server.InjectFault(BoardServer::Fault::Unavailable("2"));
   Sleeps sleeps;
   auto board = MakeBoard(Options(server), sleeps);
-  std::vector<BoardWrite> writes = {Upsert("roadmap", "c:2-1", "2024-05-01T10:00:00.000Z", "a")};
+  std::vector<BoardWrite> writes = OneUpsert();
   auto applied = board->Apply(writes);
   ASSERT_TRUE(applied) << applied.error().message;
   auto waits = sleeps.Waits();
@@ -251,7 +256,7 @@ TEST(HttpBoardTest, RetriesA503HonouringRetryAfterAsAnHttpDate) {
   server.InjectFault(BoardServer::Fault::Unavailable(HttpDate(when)));
   Sleeps sleeps;
   auto board = MakeBoard(Options(server), sleeps);
-  std::vector<BoardWrite> writes = {Upsert("roadmap", "c:2-1", "2024-05-01T10:00:00.000Z", "a")};
+  std::vector<BoardWrite> writes = OneUpsert();
   auto applied = board->Apply(writes);
   ASSERT_TRUE(applied) << applied.error().message;
   auto waits = sleeps.Waits();
@@ -268,7 +273,7 @@ TEST(HttpBoardTest, A503WithoutRetryAfterBacksOffWithFullJitterUnderTheCap) {
   Sleeps sleeps;
   auto board =
       MakeBoard(Options(server), sleeps, sleeps.Options(milliseconds(100), milliseconds(250)));
-  std::vector<BoardWrite> writes = {Upsert("roadmap", "c:2-1", "2024-05-01T10:00:00.000Z", "a")};
+  std::vector<BoardWrite> writes = OneUpsert();
   auto applied = board->Apply(writes);
   ASSERT_TRUE(applied) << applied.error().message;
   auto waits = sleeps.Waits();
@@ -288,7 +293,7 @@ TEST(HttpBoardTest, RetriesA429HonouringRetryAfter) {
   server.InjectFault(BoardServer::Fault::RateLimited("1"));
   Sleeps sleeps;
   auto board = MakeBoard(Options(server), sleeps);
-  std::vector<BoardWrite> writes = {Upsert("roadmap", "c:2-1", "2024-05-01T10:00:00.000Z", "a")};
+  std::vector<BoardWrite> writes = OneUpsert();
   ASSERT_TRUE(board->Apply(writes));
   auto waits = sleeps.Waits();
   ASSERT_EQ(waits.size(), 1u);
@@ -303,7 +308,7 @@ TEST(HttpBoardTest, AStoreThatStaysDownIsUnavailableAndRetriable) {
   HttpBoardOptions options = Options(server);
   options.max_attempts = 3;
   auto board = MakeBoard(std::move(options), sleeps);
-  std::vector<BoardWrite> writes = {Upsert("roadmap", "c:2-1", "2024-05-01T10:00:00.000Z", "a")};
+  std::vector<BoardWrite> writes = OneUpsert();
   auto applied = board->Apply(writes);
   ASSERT_FALSE(applied);
   EXPECT_EQ(applied.error().code, ErrorCode::kUnavailable);
@@ -325,7 +330,7 @@ TEST(HttpBoardTest, PersistentRateLimitingIsUnavailableAndRetriable) {
   HttpBoardOptions options = Options(server);
   options.max_attempts = 2;
   auto board = MakeBoard(std::move(options), sleeps);
-  std::vector<BoardWrite> writes = {Upsert("roadmap", "c:2-1", "2024-05-01T10:00:00.000Z", "a")};
+  std::vector<BoardWrite> writes = OneUpsert();
   auto applied = board->Apply(writes);
   ASSERT_FALSE(applied);
   EXPECT_EQ(applied.error().code, ErrorCode::kUnavailable);
@@ -340,7 +345,7 @@ TEST(HttpBoardTest, AnotherServerErrorIsUnavailableToo) {
   server.InjectFault(BoardServer::Fault::Status(501, "not here yet", "text/plain").Times(100));
   Sleeps sleeps;
   auto board = MakeBoard(Options(server), sleeps);
-  std::vector<BoardWrite> writes = {Upsert("roadmap", "c:2-1", "2024-05-01T10:00:00.000Z", "a")};
+  std::vector<BoardWrite> writes = OneUpsert();
   auto applied = board->Apply(writes);
   ASSERT_FALSE(applied);
   EXPECT_EQ(applied.error().code, ErrorCode::kUnavailable);
@@ -388,7 +393,7 @@ TEST(HttpBoardTest, ATextRejectionIsQuotedUpTo300Bytes) {
   server.InjectFault(BoardServer::Fault::Status(413, std::string(1000, 'x'), "text/plain"));
   Sleeps sleeps;
   auto board = MakeBoard(Options(server), sleeps);
-  std::vector<BoardWrite> writes = {Upsert("roadmap", "c:2-1", "2024-05-01T10:00:00.000Z", "a")};
+  std::vector<BoardWrite> writes = OneUpsert();
   auto applied = board->Apply(writes);
   ASSERT_FALSE(applied);
   EXPECT_EQ(applied.error().code, ErrorCode::kBadResponse);
@@ -416,7 +421,7 @@ TEST(HttpBoardTest, ARefusedTokenIsAnAuthError) {
   server.SetToken("bst_another_token_entirely_0000000000");
   Sleeps sleeps;
   auto board = MakeBoard(Options(server), sleeps);
-  std::vector<BoardWrite> writes = {Upsert("roadmap", "c:2-1", "2024-05-01T10:00:00.000Z", "a")};
+  std::vector<BoardWrite> writes = OneUpsert();
   auto applied = board->Apply(writes);
   ASSERT_FALSE(applied);
   EXPECT_EQ(applied.error().code, ErrorCode::kAuth);
@@ -435,7 +440,7 @@ TEST(HttpBoardTest, AForbiddenBoardIsAnAuthError) {
       403, R"({"error":"forbidden","message":"the token may not write board roadmap"})"));
   Sleeps sleeps;
   auto board = MakeBoard(Options(server), sleeps);
-  std::vector<BoardWrite> writes = {Upsert("roadmap", "c:2-1", "2024-05-01T10:00:00.000Z", "a")};
+  std::vector<BoardWrite> writes = OneUpsert();
   auto applied = board->Apply(writes);
   ASSERT_FALSE(applied);
   EXPECT_EQ(applied.error().code, ErrorCode::kAuth);
@@ -457,7 +462,7 @@ TEST(HttpBoardTest, TheTokenIsNeverInAnErrorEvenWhenTheStoreEchoesIt) {
   HttpBoardOptions options = Options(server);
   options.max_attempts = 2;
   auto board = MakeBoard(std::move(options), sleeps);
-  std::vector<BoardWrite> writes = {Upsert("roadmap", "c:2-1", "2024-05-01T10:00:00.000Z", "a")};
+  std::vector<BoardWrite> writes = OneUpsert();
   for (ErrorCode expected : {ErrorCode::kBadResponse, ErrorCode::kAuth, ErrorCode::kUnavailable}) {
     auto applied = board->Apply(writes);
     ASSERT_FALSE(applied);
@@ -474,7 +479,7 @@ TEST(HttpBoardTest, ATokenIsNotSentOverPlainHttpToAnotherHost) {
   options.url = "http://boards.example.com/api";
   options.token = Token();
   auto board = MakeBoard(std::move(options), sleeps);
-  std::vector<BoardWrite> writes = {Upsert("roadmap", "c:2-1", "2024-05-01T10:00:00.000Z", "a")};
+  std::vector<BoardWrite> writes = OneUpsert();
   auto applied = board->Apply(writes);
   ASSERT_FALSE(applied);
   EXPECT_EQ(applied.error().code, ErrorCode::kConfig);
@@ -492,7 +497,7 @@ TEST(HttpBoardTest, ASlowStoreTimesOutAsUnavailable) {
   options.timeout = milliseconds(300);
   options.max_attempts = 2;
   auto board = MakeBoard(std::move(options), sleeps);
-  std::vector<BoardWrite> writes = {Upsert("roadmap", "c:2-1", "2024-05-01T10:00:00.000Z", "a")};
+  std::vector<BoardWrite> writes = OneUpsert();
   auto start = std::chrono::steady_clock::now();
   auto applied = board->Apply(writes);
   ASSERT_FALSE(applied);
@@ -515,7 +520,7 @@ TEST(HttpBoardTest, ARefusedConnectionIsUnavailableAndTheWritesGoOnceTheStoreIsB
   HttpBoardOptions options = Options(server);
   options.max_attempts = 3;
   auto board = MakeBoard(std::move(options), sleeps);
-  std::vector<BoardWrite> writes = {Upsert("roadmap", "c:2-1", "2024-05-01T10:00:00.000Z", "a")};
+  std::vector<BoardWrite> writes = OneUpsert();
   auto applied = board->Apply(writes);
   ASSERT_FALSE(applied);
   EXPECT_EQ(applied.error().code, ErrorCode::kUnavailable);
@@ -535,7 +540,7 @@ TEST(HttpBoardTest, ADroppedConnectionIsRetried) {
   server.InjectFault(BoardServer::Fault::Drop());
   Sleeps sleeps;
   auto board = MakeBoard(Options(server), sleeps);
-  std::vector<BoardWrite> writes = {Upsert("roadmap", "c:2-1", "2024-05-01T10:00:00.000Z", "a")};
+  std::vector<BoardWrite> writes = OneUpsert();
   auto applied = board->Apply(writes);
   ASSERT_TRUE(applied) << applied.error().message;
   EXPECT_EQ(server.request_count(), 2u);
@@ -555,7 +560,7 @@ TEST(HttpBoardTest, StoppingCancelsARequestInFlight) {
     std::this_thread::sleep_for(milliseconds(200));
     stop.request_stop();
   });
-  std::vector<BoardWrite> writes = {Upsert("roadmap", "c:2-1", "2024-05-01T10:00:00.000Z", "a")};
+  std::vector<BoardWrite> writes = OneUpsert();
   auto start = std::chrono::steady_clock::now();
   auto applied = board->Apply(writes);
   ASSERT_FALSE(applied);
