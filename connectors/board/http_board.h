@@ -4,10 +4,12 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <span>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include "core/board_sink.h"
 #include "core/http_client.h"
@@ -34,20 +36,35 @@ struct HttpBoardOptions {
 // Apply() sends the writes in order, one request per run of consecutive
 // writes to the same board; a run is split where an item_key comes again, so
 // a request names each item at most once and the order of its "upsert" and
-// "archive" lists does not matter. It stops at the first request that fails
-// and returns an Error naming the board, the HTTP status and the store's
-// message (never the token):
+// "archive" lists does not matter. What the store answers to a request:
+//   - 2xx: its writes are applied.
+//   - 422 with {"errors": [{"item_key", "message"}...]} naming items of the
+//     request: those writes are refused with their message (redacted, one
+//     line, at most 300 bytes); the rest of the request is sent again, until
+//     it is applied or nothing is left.
+//   - any other 4xx but 401, 403 and 429 (400, 404, 409, 413, ...), or a
+//     422 without a usable "errors" list: the request is narrowed down by
+//     halving. Each half is sent on its own (the first before the second,
+//     and halves keep the order of the writes); a single write refused on
+//     its own is refused with "HTTP <status>: <the store's message>" (for a
+//     body that is not JSON, its text cut to 300 bytes). The good halves are
+//     applied in the same call. A request of n writes with k refused ones
+//     costs at most about 1 + 2k*ceil(log2 n) requests; when every write is
+//     refused, 2n - 1.
+// Apply() then succeeds with the refused writes (indices into `writes`).
+// It fails, naming the board, the HTTP status and the store's message (never
+// the token), when a request cannot be delivered now:
 //   - 429, 5xx, network errors and timeouts, after the client's own retries:
 //     kUnavailable, retriable: keep the writes and send them again later.
 //   - 401, 403: kAuth, not retriable: the board token was refused.
-//   - any other 4xx: kBadResponse, not retriable: the store rejected the
-//     batch's content; the writes will not succeed by being sent again.
 //   - kCancelled (options.stop) and kConfig (a URL the token may not go to,
 //     e.g. plain http to another host) come back with their own code but
 //     retriable, since the writes themselves are not at fault.
-// So only kBadResponse means "set these writes aside".
-// Requests before the failing one stay applied; sending them again is
-// harmless, as every batch is idempotent.
+// Such a failure ends Apply() at once, also in the middle of narrowing a
+// request down. Requests before the failing one stay applied, and writes
+// already found refused are not reported; the caller sends all the writes
+// again, which is harmless, as every batch is idempotent (and the refused
+// ones are found again).
 // Thread-safe when the HttpClient is (CpprestHttpClient is).
 class HttpBoard : public BoardSink {
  public:
@@ -55,19 +72,28 @@ class HttpBoard : public BoardSink {
   HttpBoard(HttpBoardOptions options, std::unique_ptr<HttpClient> http);
   ~HttpBoard() override;
 
-  Result<void> Apply(std::span<const BoardWrite> writes) override;
+  Result<std::vector<RefusedWrite>> Apply(std::span<const BoardWrite> writes) override;
 
  private:
-  // One request for `writes`, all to `board`.
-  Result<void> Send(const std::string& board, std::span<const BoardWrite> writes);
+  // Delivers writes[i] for every i in `run` (ascending, one board, each item
+  // once), narrowing the request down as above; appends what the store
+  // refused to `refused`.
+  Result<void> Deliver(std::span<const BoardWrite> writes, std::vector<std::size_t> run,
+                       std::vector<RefusedWrite>& refused);
+  // One request for writes[i], i in `run`; the response of any status, or an
+  // Error when there is none (network, cancelled, not allowed).
+  Result<HttpResponse> Post(std::span<const BoardWrite> writes, std::span<const std::size_t> run);
 
   HttpBoardOptions options_;
   std::string base_;  // options_.url without trailing slashes
   std::unique_ptr<HttpClient> http_;
 };
 
-// The request body for `writes` (all to one board):
-// {"archive":["item_key",...],"upsert":[{item},...]} in canonical JSON.
+// The request body for `writes` (all to one board), in canonical JSON:
+// {"archive":["item_key",...],"archive_versions":{"item_key":"version",...},
+//  "upsert":[{item},...]}. "archive_versions" holds the version
+// (item.source_updated_at) of every archive that has one; all three members
+// are always there.
 std::string BoardBatchBody(std::span<const BoardWrite> writes);
 
 }  // namespace boardsync

@@ -35,9 +35,14 @@ class SqliteBoard::Impl {
                "source_updated_at = excluded.source_updated_at, synced_at = excluded.synced_at, "
                "archived_at = NULL "
                "WHERE excluded.source_updated_at >= items.source_updated_at"),
+        // An archive applies unless the row holds a newer version than the
+        // archive's (an empty version applies always); it keeps the first
+        // archived_at, and the row keeps the newer of the two versions, so a
+        // later upsert of an older version does not bring the item back.
         archive(db,
-                "UPDATE items SET archived_at = ?, synced_at = ? "
-                "WHERE board = ? AND item_key = ? AND archived_at IS NULL") {}
+                "UPDATE items SET archived_at = COALESCE(archived_at, ?1), synced_at = ?1, "
+                "source_updated_at = MAX(source_updated_at, ?2) "
+                "WHERE board = ?3 AND item_key = ?4 AND (?2 = '' OR source_updated_at <= ?2)") {}
 
   static SQLite::Database& init(SQLite::Database& db) {
     db.setBusyTimeout(10'000);
@@ -66,7 +71,7 @@ Result<std::unique_ptr<SqliteBoard>> SqliteBoard::Open(const std::filesystem::pa
   }
 }
 
-Result<void> SqliteBoard::Apply(std::span<const BoardWrite> writes) {
+Result<std::vector<RefusedWrite>> SqliteBoard::Apply(std::span<const BoardWrite> writes) {
   const std::string now = FormatIsoUtc(NowMs());
   std::string fields;
   try {
@@ -76,10 +81,10 @@ Result<void> SqliteBoard::Apply(std::span<const BoardWrite> writes) {
       if (write.archive) {
         SQLite::Statement& s = impl_->archive;
         s.reset();
-        s.bind(1, now);
-        s.bind(2, now);
-        s.bind(3, item.board);
-        s.bind(4, item.item_key);
+        s.bindNoCopy(1, now);
+        s.bindNoCopy(2, item.source_updated_at);
+        s.bindNoCopy(3, item.board);
+        s.bindNoCopy(4, item.item_key);
         s.exec();
         continue;
       }
@@ -101,7 +106,7 @@ Result<void> SqliteBoard::Apply(std::span<const BoardWrite> writes) {
     return Fail(ErrorCode::kStorage, "board store: writing items failed: " + std::string(e.what()),
                 /*retriable=*/true);
   }
-  return {};
+  return std::vector<RefusedWrite>{};  // SQLite takes any write, or none
 }
 
 }  // namespace boardsync

@@ -1,7 +1,8 @@
 // SqliteBoard: the embedded board store, the `items` table of DESIGN §4.1 in
-// its own SQLite file. Apply() is one transaction; an upsert never replaces a
-// row with an older source_updated_at. One instance per thread; other
-// processes may read the file meanwhile (WAL).
+// its own SQLite file. Apply() is one transaction and refuses no single write;
+// neither an upsert nor an archive applies over a row with a newer
+// source_updated_at. One instance per thread; other processes may read the
+// file meanwhile (WAL).
 #pragma once
 
 #include <filesystem>
@@ -16,7 +17,7 @@ class SqliteBoard : public BoardSink {
   static Result<std::unique_ptr<SqliteBoard>> Open(const std::filesystem::path& file);
   ~SqliteBoard() override;
 
-  Result<void> Apply(std::span<const BoardWrite> writes) override;
+  Result<std::vector<RefusedWrite>> Apply(std::span<const BoardWrite> writes) override;
 
  private:
   class Impl;

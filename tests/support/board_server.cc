@@ -1,5 +1,6 @@
 #include "tests/support/board_server.h"
 
+#include <algorithm>
 #include <set>
 
 #include "connectors/http/json.h"
@@ -178,7 +179,7 @@ void BoardServer::Start() {
   }
 }
 
-// ---- Faults, board, records ----
+// ---- Faults, refusals, board, records ----
 
 void BoardServer::InjectFault(Fault fault) {
   std::lock_guard lock(mu_);
@@ -193,6 +194,21 @@ void BoardServer::ClearFaults() {
 std::size_t BoardServer::pending_faults() const {
   std::lock_guard lock(mu_);
   return faults_.size();
+}
+
+void BoardServer::RefuseItem(std::string item_key, std::string message) {
+  std::lock_guard lock(mu_);
+  refused_.insert_or_assign(std::move(item_key), std::move(message));
+}
+
+void BoardServer::SetRefusalMode(RefusalMode mode) {
+  std::lock_guard lock(mu_);
+  refusal_mode_ = mode;
+}
+
+void BoardServer::ClearRefusals() {
+  std::lock_guard lock(mu_);
+  refused_.clear();
 }
 
 BoardServer::Items BoardServer::items() const {
@@ -325,7 +341,7 @@ HttpServerResponse BoardServer::ServeLocked(const HttpServerRequest& request, Re
     }
     upserts.push_back(std::move(item));
   }
-  std::vector<std::string> archives;
+  std::map<std::string, std::string> archives;  // item_key -> version, "" when none
   for (std::size_t i = 0; i < archive->AsList().size(); ++i) {
     const Value& entry = archive->AsList()[i];
     if (!entry.IsString() || entry.AsString().empty()) {
@@ -336,7 +352,46 @@ HttpServerResponse BoardServer::ServeLocked(const HttpServerRequest& request, Re
       return ErrorResponse(400, "invalid_batch",
                            "item_key \"" + entry.AsString() + "\" appears more than once");
     }
-    archives.push_back(entry.AsString());
+    archives.emplace(entry.AsString(), "");
+  }
+  // Optional, as a store must accept batches of clients that predate it.
+  if (const Value* versions = record.body.Find("archive_versions"); versions != nullptr) {
+    if (!versions->IsObject()) {
+      return ErrorResponse(400, "invalid_batch", "\"archive_versions\" must be an object");
+    }
+    for (const auto& [item_key, version] : versions->AsObject()) {
+      auto it = archives.find(item_key);
+      if (it == archives.end()) {
+        return ErrorResponse(400, "invalid_batch",
+                             "archive_versions names \"" + item_key + "\", which is not archived");
+      }
+      if (!version.IsString() || !IsFixedWidthUtc(version.AsString())) {
+        return ErrorResponse(400, "invalid_batch",
+                             "archive_versions[\"" + item_key +
+                                 "\"] must look like 2024-05-01T10:00:00.000Z, not " +
+                                 version.ToJson());
+      }
+      it->second = version.AsString();
+    }
+  }
+
+  // Refused items: the batch as a whole is refused, as a store that
+  // validates content it cannot take (a field out of range) would.
+  Value::List errors;
+  for (const std::string& item_key : seen) {
+    if (auto it = refused_.find(item_key); it != refused_.end()) {
+      errors.push_back(Value(Value::Object{{"item_key", item_key}, {"message", it->second}}));
+    }
+  }
+  if (!errors.empty()) {
+    if (refusal_mode_ == RefusalMode::kBare400) {
+      return ErrorResponse(400, "invalid_batch", errors.front().StringOr("message"));
+    }
+    const std::size_t count = errors.size();
+    Value::Object body{{"error", "invalid_items"},
+                       {"message", std::to_string(count) + " item(s) refused"},
+                       {"errors", std::move(errors)}};
+    return HttpServerResponse::Json(422, Value(std::move(body)).ToJson());
   }
 
   std::int64_t upserted = 0, ignored_older = 0, archived = 0;
@@ -348,16 +403,27 @@ HttpServerResponse BoardServer::ServeLocked(const HttpServerRequest& request, Re
         ++ignored_older;  // never older over newer
         continue;
       }
-      items_[key] = StoredItem{std::move(item), ""};
+      items_[key] = StoredItem{std::move(item), ""};  // live again, if it was archived
       ++upserted;
     }
     const std::string now = FormatIsoUtc(options_.clock());
-    for (const std::string& item_key : archives) {
+    for (const auto& [item_key, version] : archives) {
       auto it = items_.find({record.board, item_key});
-      if (it != items_.end() && it->second.archived_at.empty()) {
-        it->second.archived_at = now;
+      if (it == items_.end()) {
+        continue;  // nothing to archive; not an error
+      }
+      StoredItem& stored = it->second;
+      if (!version.empty() && version < stored.item.source_updated_at) {
+        ++ignored_older;  // decided on an older version of the issue
+        continue;
+      }
+      if (stored.archived_at.empty()) {
+        stored.archived_at = now;
         ++archived;
       }
+      // Held from now on, so that an upsert older than the archive does not
+      // bring the item back.
+      stored.item.source_updated_at = std::max(stored.item.source_updated_at, version);
     }
     record.applied = true;
   }

@@ -1,7 +1,8 @@
 // BoardServer: a fake board store speaking the HTTP board API
 // (docs/board-api.md) on a loopback HttpServer. It checks every request the
-// way a strict store would, applies batches to an in-memory board, records
-// what it received, and lets tests script faults, stop and restart.
+// way a strict store would, applies batches to an in-memory board with the
+// version rules of the API, records what it received, and lets tests script
+// faults, refuse chosen items, stop and restart.
 #pragma once
 
 #include <chrono>
@@ -121,6 +122,26 @@ class BoardServer {
   void ClearFaults();
   std::size_t pending_faults() const;
 
+  // ---- Items the store refuses ----
+
+  // How a batch that holds a refused item is answered (nothing of it is
+  // applied either way).
+  enum class RefusalMode {
+    // 422 {"error", "message", "errors": [{"item_key", "message"}...]},
+    // naming every refused item of the batch with its message.
+    kNameItems,
+    // 400 {"error": "invalid_batch", "message"} with the message of the first
+    // refused item of the batch, and no word on which items are at fault.
+    kBare400,
+  };
+
+  // From now on every batch with a write (upsert or archive) of `item_key`,
+  // on any board, is refused, after authentication and validation, as a
+  // store refuses content it cannot take. Until ClearRefusals().
+  void RefuseItem(std::string item_key, std::string message);
+  void SetRefusalMode(RefusalMode mode);  // default: kNameItems
+  void ClearRefusals();
+
   // ---- The board ----
 
   Items items() const;
@@ -143,6 +164,8 @@ class BoardServer {
   mutable std::mutex mu_;
   Items items_;
   std::vector<Fault> faults_;
+  std::map<std::string, std::string, std::less<>> refused_;  // item_key -> message
+  RefusalMode refusal_mode_ = RefusalMode::kNameItems;
   std::vector<ReceivedBatch> batches_;
   std::uint16_t port_ = 0;
   std::mutex server_mu_;                // guards server_ across Stop()/Start()
