@@ -84,15 +84,34 @@ struct Done {
   std::int64_t pending = 0;
 };
 
-// Runs jobs on a fixed set of threads. Each job opens its own state and board
-// connections (SQLite handles are not shared between threads).
+// One worker per connection, up to kMaxWorkers: below the cap a hanging
+// tracker holds up only its own connection. The same rule at start and on
+// every reload.
+std::size_t WorkersFor(const Config& config) {
+  return std::min(kMaxWorkers, config.connections.size());
+}
+
+// Runs jobs on a set of threads that grows with the config. Each job opens its
+// own state and board connections (SQLite handles are not shared between
+// threads).
 class WorkerPool {
  public:
-  explicit WorkerPool(std::size_t size) {
-    for (std::size_t i = 0; i < size; ++i) {
+  explicit WorkerPool(std::size_t size) { Grow(size); }
+
+  // Starts workers until there are `size`. A pool never shrinks: when a
+  // reload removes connections, the surplus workers stay, idle on the
+  // condition variable (at most kMaxWorkers threads, no CPU). A removed
+  // connection's cycle may still be running on one until its timeout, and
+  // retiring threads would mean joining them from the scheduler loop.
+  // Shutdown stops and waits for them all alike (RequestStop, WaitIdle).
+  void Grow(std::size_t size) {
+    while (threads_.size() < size) {
       threads_.emplace_back([this](std::stop_token stop) { Work(stop); });
     }
   }
+
+  std::size_t size() const { return threads_.size(); }
+
   ~WorkerPool() {
     RequestStop();
     // std::jthread joins here.
@@ -339,7 +358,7 @@ int RunService(const CommandOptions& options, std::ostream& err) {
     }
     metrics.Retain(names);
   }
-  WorkerPool pool(std::min(kMaxWorkers, setup->config.connections.size()));
+  WorkerPool pool(WorkersFor(setup->config));
   std::map<std::string, std::int64_t> pending;  // per connection, as last seen
 
   auto total_pending = [&] {
@@ -354,6 +373,7 @@ int RunService(const CommandOptions& options, std::ostream& err) {
   NotifySystemd("READY=1\nSTATUS=" + StatusLine(schedule, 0));
   Log(LogLevel::kInfo, "boardsync is running.",
       {{"connections", std::to_string(setup->config.connections.size())},
+       {"workers", std::to_string(pool.size())},
        {"state_dir", state_dir.string()}});
 
   for (;;) {
@@ -409,6 +429,8 @@ int RunService(const CommandOptions& options, std::ostream& err) {
             {{"running", state_dir.string()}, {"new", reloaded->config.state_dir.string()}});
       } else {
         setup = std::move(reloaded);
+        // Before the new connections become due, so each has a worker.
+        pool.Grow(WorkersFor(setup->config));
         schedule.Adopt(*setup, Clock::now());
         std::vector<std::string> names;
         for (const ConnectionConfig& c : setup->config.connections) {
@@ -416,7 +438,8 @@ int RunService(const CommandOptions& options, std::ostream& err) {
         }
         metrics.Retain(names);
         Log(LogLevel::kInfo, "Reloaded the config and mappings.",
-            {{"connections", std::to_string(setup->config.connections.size())}});
+            {{"connections", std::to_string(setup->config.connections.size())},
+             {"workers", std::to_string(pool.size())}});
       }
       NotifySystemd("READY=1\nSTATUS=" + StatusLine(schedule, total_pending()));
     } else if (signal == SIGTERM || signal == SIGINT) {

@@ -1,6 +1,7 @@
 // `boardsync run`: the daemon. Syncs every connection on its interval (with a
-// little jitter) on a bounded pool of workers, so a slow or hanging tracker
-// never delays the others; backs a failing connection off exponentially;
+// little jitter) on a bounded pool of workers (one per connection, up to 8,
+// grown when a reload adds connections), so a slow or hanging tracker never
+// delays the others; backs a failing connection off exponentially;
 // reloads on SIGHUP (keeping the old config when the new one is invalid);
 // stops on SIGTERM/SIGINT within 10 seconds; speaks systemd's notify protocol
 // and serves /metrics when configured.

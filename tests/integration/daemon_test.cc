@@ -3,9 +3,9 @@
 // files in a temporary directory. Covers what an operator relies on: items
 // appear and follow the tracker, SIGHUP reloads (and keeps the running config
 // when the new one is bad), SIGTERM stops in time without losing writes,
-// systemd's notify protocol, a hung tracker not holding up the others,
-// /metrics, and the log formats. Every wait polls with a deadline; failures
-// show the tail of the daemon's output.
+// systemd's notify protocol, a hung tracker not holding up the others (also
+// among connections a reload added), /metrics, and the log formats. Every
+// wait polls with a deadline; failures show the tail of the daemon's output.
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <arpa/inet.h>
@@ -983,6 +983,89 @@ TEST_F(DaemonTest, AHangingTrackerDoesNotHoldUpAnotherConnection) {
   EXPECT_LT(took, 3.0) << Why();
   EXPECT_EQ(Log().find("Stopping without waiting for a hung request"), std::string::npos) << Why();
   EXPECT_NE(Log().find("connection=stuck"), std::string::npos) << Why();
+}
+
+TEST_F(DaemonTest, ConnectionsAddedOnSighupGetWorkersOfTheirOwn) {
+  // One connection at start, so one worker.
+  WriteConfig({Sample()}, "metrics_listen: 127.0.0.1:0\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  ASSERT_TRUE(Eventually([&] { return BoardMatchesTracker(); })) << differences_ << Why();
+
+  // The reload adds five: one whose tracker never answers (its timeout
+  // outlasts the test, so whichever worker takes it stays taken) and four
+  // healthy ones, each with its own tracker and board.
+  SampleTracker hung;
+  ASSERT_TRUE(hung.LoadIssues(SampleIssuesPath()));
+  hung.InjectFault(SampleTracker::Fault::Hang().Times(1000));  // every request, from the first
+  std::vector<Connection> connections = {
+      Sample(), Connection{"stuck", hung.base_url(), "stuck", "    timeout: 10m\n"}};
+  std::vector<std::string> names;
+  std::vector<std::unique_ptr<SampleTracker>> trackers;
+  for (int i = 1; i <= 4; ++i) {
+    names.push_back("added" + std::to_string(i));
+    trackers.push_back(std::make_unique<SampleTracker>());
+    ASSERT_TRUE(trackers.back()->LoadIssues(SampleIssuesPath()));
+    connections.push_back(Connection{names.back(), trackers.back()->base_url(), names.back()});
+  }
+  WriteConfig(connections, "metrics_listen: 127.0.0.1:0\n");
+  ASSERT_TRUE(daemon_->Signal(SIGHUP));
+  ASSERT_TRUE(Eventually([&] { return hung.total_requests() >= 1; })) << Why();
+
+  // Connection `i` of the added healthy ones has every issue on its board.
+  auto synced = [&](std::size_t i) {
+    std::optional<Board> board = TryReadBoard(names[i]);
+    if (!board) {
+      differences_ = names[i] + ": no board yet";
+      return false;
+    }
+    BoardDifferences d = CompareBoard(*board, *trackers[i], names[i], NotDuplicate);
+    differences_ = names[i] + " vs its tracker: " + d.ToString();
+    return d.empty();
+  };
+  for (std::size_t i = 0; i < trackers.size(); ++i) {
+    ASSERT_TRUE(Eventually([&] { return synced(i); })) << differences_ << Why();
+  }
+
+  // While the request to the hung tracker is still unanswered, each of them
+  // (and the first connection) goes on syncing on its interval: a change
+  // made now reaches every board, and every tracker is asked again and again.
+  std::vector<std::size_t> before;
+  for (std::size_t i = 0; i < trackers.size(); ++i) {
+    before.push_back(trackers[i]->RequestCount("/api/issues"));
+    ASSERT_TRUE(trackers[i]->SetSummary("RAP-3", "Synced while another tracker hangs"));
+  }
+  ASSERT_TRUE(tracker_.SetSummary("RAP-3", "Synced while another tracker hangs"));
+  for (std::size_t i = 0; i < trackers.size(); ++i) {
+    ASSERT_TRUE(Eventually([&] {
+      return synced(i) && trackers[i]->RequestCount("/api/issues") >= before[i] + 3;
+    })) << differences_
+        << " (" << trackers[i]->RequestCount("/api/issues") - before[i]
+        << " requests since the change)" << Why();
+  }
+  ASSERT_TRUE(Eventually([&] { return BoardMatchesTracker(); })) << differences_ << Why();
+  EXPECT_EQ(hung.total_requests(), 1u);
+  EXPECT_NE(Log().find("workers=6"), std::string::npos) << Why();
+
+  // Their runs, as /metrics counts them.
+  auto port = MetricsPort();
+  ASSERT_TRUE(port) << Why();
+  HttpTestResponse metrics = HttpGet("http://127.0.0.1:" + std::to_string(*port) + "/metrics");
+  ASSERT_EQ(metrics.status, 200) << metrics.error;
+  PromText text = ParsePrometheusText(metrics.body);
+  for (const std::string& name : names) {
+    EXPECT_GE(
+        text.Find("boardsync_syncs_total", {{"connection", name}, {"result", "ok"}}).value_or(0), 2)
+        << name << "\n"
+        << metrics.body;
+  }
+  EXPECT_EQ(text.Find("boardsync_syncs_total", {{"connection", "stuck"}, {"result", "ok"}}), 0.0)
+      << metrics.body;
+
+  // Six workers, one of them hung, stop as fast as one: SIGTERM cancels it.
+  const double took = StopAndExpectCleanExit();
+  RecordProperty("stop_seconds", std::to_string(took));
+  EXPECT_LT(took, 3.0) << Why();
+  EXPECT_EQ(Log().find("Stopping without waiting for a hung request"), std::string::npos) << Why();
 }
 
 TEST_F(DaemonTest, ServesMetricsInThePrometheusTextFormatAndHealthz) {
