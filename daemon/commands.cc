@@ -18,6 +18,7 @@
 #include "daemon/state_db.h"
 #include "daemon/sync.h"
 #include "daemon/table.h"
+#include "daemon/token.h"
 #include "mappings/mapping.h"
 
 namespace boardsync {
@@ -184,8 +185,37 @@ int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err)
 }
 
 int RunCheck(const CommandOptions& options, std::ostream& out, std::ostream& err) {
-  auto loaded = Load(options, /*with_mappings=*/true, err);
+  // The mappings are loaded here, not by Load, so that their problems and the
+  // tokens' are reported in one go.
+  auto loaded = Load(options, /*with_mappings=*/false, err);
   if (!loaded) {
+    return kExitBadConfig;
+  }
+  Diagnostics problems;
+  std::vector<std::string> unchecked;
+  // The owners are the ones sync and the daemon name, so the messages agree.
+  auto check_token = [&](const TokenSource& token, const std::string& owner) {
+    TokenCheck check = CheckToken(token, owner);
+    if (check.problem) {
+      Diagnostic problem = token.where;
+      problem.message = std::move(check.problem->message);
+      problems.push_back(std::move(problem));
+    } else if (!check.unchecked.empty()) {
+      unchecked.push_back(std::move(check.unchecked));
+    }
+  };
+  if (loaded->config.board.token) {
+    check_token(*loaded->config.board.token, "the http board");
+  }
+  for (const ConnectionConfig* c : loaded->selected) {
+    check_token(c->token, "connection " + c->name);
+  }
+  auto mappings = LoadMappings(loaded->selected);
+  if (!mappings) {
+    problems.insert(problems.end(), mappings.error().begin(), mappings.error().end());
+  }
+  if (!problems.empty()) {
+    PrintDiagnostics(problems, err);
     return kExitBadConfig;
   }
   out << options.config_file.string() << ": ok, " << loaded->selected.size()
@@ -193,6 +223,10 @@ int RunCheck(const CommandOptions& options, std::ostream& out, std::ostream& err
   for (const ConnectionConfig* c : loaded->selected) {
     out << "  " << c->name << ": " << c->type << " " << c->base_url << " -> board " << c->board
         << ", mapping " << c->mapping.string() << "\n";
+  }
+  // Check runs in an operator's shell, not in the service's environment.
+  for (const std::string& note : unchecked) {
+    out << "  not checked here: " << Redact(note) << "\n";
   }
   return kExitOk;
 }

@@ -16,6 +16,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+fs::path Resolve(const fs::path& base, const std::string& path) {
+  return (base / path).lexically_normal();
+}
+
 // Reads typed values out of YAML nodes, recording a Diagnostic for every
 // problem so that one pass reports them all.
 class Reader {
@@ -109,13 +113,14 @@ class Reader {
                                    std::string_view owner) {
     std::vector<TokenSource> found;
     if (auto v = String(parent, "token_file", false)) {
-      found.push_back({TokenSource::Kind::kFile, (base / *v).lexically_normal().string()});
+      found.push_back(
+          {TokenSource::Kind::kFile, Resolve(base, *v).string(), Place(parent["token_file"])});
     }
     if (auto v = String(parent, "token_env", false)) {
-      found.push_back({TokenSource::Kind::kEnv, *v});
+      found.push_back({TokenSource::Kind::kEnv, *v, Place(parent["token_env"])});
     }
     if (auto v = String(parent, "token_credential", false)) {
-      found.push_back({TokenSource::Kind::kCredential, *v});
+      found.push_back({TokenSource::Kind::kCredential, *v, Place(parent["token_credential"])});
     }
     if (found.size() == 1) {
       return found.front();
@@ -135,10 +140,6 @@ class Reader {
   std::string file_;
   Diagnostics diagnostics_;
 };
-
-fs::path Resolve(const fs::path& base, const std::string& path) {
-  return (base / path).lexically_normal();
-}
 
 void ParseBoard(Reader& r, const YAML::Node& node, BoardConfig& board, const fs::path& base) {
   if (!r.IsMap(node, "\"board\"")) {

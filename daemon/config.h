@@ -20,6 +20,7 @@ struct TokenSource {
   enum class Kind { kFile, kEnv, kCredential };
   Kind kind = Kind::kFile;
   std::string value;  // the file path, the variable name or the credential name
+  Diagnostic where;   // the value's place in the config, for check's messages
 };
 
 struct BoardConfig {

@@ -1,8 +1,10 @@
 // Reading tokens from where the config says they are. A token file must be
-// private to its owner (as ssh insists for keys); the token is returned as a
-// Secret so it is redacted from all output from then on.
+// a regular file private to its owner (as ssh insists for keys); the token is
+// returned as a Secret so it is redacted from all output from then on.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "core/error.h"
@@ -13,5 +15,17 @@ namespace boardsync {
 
 // `owner` names who needs the token in messages, e.g. "connection acme-yt".
 Result<Secret> LoadToken(const TokenSource& source, std::string_view owner);
+
+// What `boardsync check` can tell about a token offline. It reads the token
+// the way LoadToken does (so both give the same message), but check runs in
+// an operator's shell, not as the service: what depends only on that (an
+// environment variable or $CREDENTIALS_DIRECTORY not set there, a file this
+// user may not read) is not a fault of the config and is returned as
+// `unchecked` instead.
+struct TokenCheck {
+  std::optional<Error> problem;  // the token cannot be used as configured
+  std::string unchecked;         // why it could not be checked here; empty when it was
+};
+TokenCheck CheckToken(const TokenSource& source, std::string_view owner);
 
 }  // namespace boardsync

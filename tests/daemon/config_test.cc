@@ -110,6 +110,42 @@ connections:
   EXPECT_EQ(m.size(), 8u) << testing::PrintToString(m);
 }
 
+TEST(ConfigTest, TokenSourcesKeepThePlaceOfTheirValue) {
+  auto config = ParseConfig(R"(board:
+  type: http
+  url: https://board.example
+  token_file:   board.token
+connections:
+  - name: a
+    type: youtrack
+    base_url: https://a.youtrack.cloud
+    token_file: a.token
+    mapping: m.yaml
+  - {name: b, type: youtrack, base_url: https://b.youtrack.cloud, token_env: B_TOKEN, mapping: m.yaml}
+  - name: c
+    type: youtrack
+    base_url: https://c.youtrack.cloud
+    token_credential: c.token
+    mapping: m.yaml
+)",
+                            "/cfg/boardsync.yaml");
+  ASSERT_TRUE(config) << testing::PrintToString(Messages(config.error()));
+  ASSERT_TRUE(config->board.token);
+  EXPECT_EQ(config->board.token->value, "/cfg/board.token");
+  auto place = [](const TokenSource& token) {
+    Diagnostic d = token.where;
+    d.message = "here";
+    return d.ToString();
+  };
+  EXPECT_EQ(place(*config->board.token), "/cfg/boardsync.yaml:4:17: here");
+  ASSERT_EQ(config->connections.size(), 3u);
+  EXPECT_EQ(place(config->connections[0].token), "/cfg/boardsync.yaml:9:17: here");
+  EXPECT_EQ(config->connections[1].token.kind, TokenSource::Kind::kEnv);
+  EXPECT_EQ(place(config->connections[1].token), "/cfg/boardsync.yaml:11:78: here");
+  EXPECT_EQ(config->connections[2].token.kind, TokenSource::Kind::kCredential);
+  EXPECT_EQ(place(config->connections[2].token), "/cfg/boardsync.yaml:15:23: here");
+}
+
 TEST(ConfigTest, MissingKeysAndDuplicateNames) {
   auto config = ParseConfig(R"(connections:
   - name: a
