@@ -1,9 +1,103 @@
 #include "core/text.h"
 
+#include <array>
+#include <bit>
 #include <cctype>
+#include <cstddef>
 #include <cstdio>
+#include <cstring>
 
 namespace boardsync {
+namespace {
+
+// What a byte may start (Unicode Table 3-7): the length of the sequence and
+// the range of its second byte, which is 80..BF but for E0 (no overlongs),
+// ED (no surrogates), F0 (no overlongs) and F4 (nothing above U+10FFFF).
+// Length 0: the byte starts nothing (80..BF continue, C0, C1 and F5..FF
+// could only start overlongs or code points above U+10FFFF). Four bytes,
+// so that finding one is a shift.
+struct Lead {
+  std::uint8_t length = 0;
+  std::uint8_t second_low = 0;
+  std::uint8_t second_span = 0;  // the range is second_low .. second_low + second_span
+  std::uint8_t unused = 0;
+
+  bool SecondFits(unsigned char second) const {
+    return static_cast<unsigned char>(second - second_low) <= second_span;
+  }
+};
+
+constexpr std::array<Lead, 256> kLeads = [] {
+  std::array<Lead, 256> leads{};
+  for (int b = 0; b < 0x80; ++b) {
+    leads[b] = {1, 0, 0xFF};
+  }
+  for (int b = 0xC2; b <= 0xDF; ++b) {
+    leads[b] = {2, 0x80, 0x3F};
+  }
+  for (int b = 0xE0; b <= 0xEF; ++b) {
+    leads[b] = {3, 0x80, 0x3F};
+  }
+  for (int b = 0xF0; b <= 0xF4; ++b) {
+    leads[b] = {4, 0x80, 0x3F};
+  }
+  leads[0xE0] = {3, 0xA0, 0x1F};  // A0..BF
+  leads[0xED] = {3, 0x80, 0x1F};  // 80..9F
+  leads[0xF0] = {4, 0x90, 0x2F};  // 90..BF
+  leads[0xF4] = {4, 0x80, 0x0F};  // 80..8F
+  return leads;
+}();
+
+constexpr bool IsContinuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+
+// The length of the longest well-formed prefix of [begin, end).
+std::size_t WellFormedPrefix(const unsigned char* begin, const unsigned char* end) {
+  constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
+  const unsigned char* p = begin;
+  while (p != end) {
+    if (*p < 0x80) {
+      // ASCII, up to the next other byte in one step from here, 8 bytes at a time.
+      if (std::endian::native == std::endian::little && end - p >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        std::uint64_t high = w & kHighBits;
+        p += high == 0 ? 8 : std::countr_zero(high) / 8;
+      } else {
+        ++p;
+      }
+      continue;
+    }
+    const Lead lead = kLeads[*p];
+    if (lead.length == 0 || end - p < lead.length || !lead.SecondFits(p[1]) ||
+        (lead.length > 2 && !IsContinuation(p[2])) || (lead.length > 3 && !IsContinuation(p[3]))) {
+      break;
+    }
+    p += lead.length;
+  }
+  return static_cast<std::size_t>(p - begin);
+}
+
+// The length of the maximal subpart at `p`: the lead byte and the bytes
+// after it that could still have continued it, or 1 when *p leads nothing.
+// REQUIRES: [p, end) starts with an ill-formed sequence.
+std::size_t MaximalSubpart(const unsigned char* p, const unsigned char* end) {
+  const Lead lead = kLeads[*p];
+  if (lead.length == 0 || end - p < 2 || !lead.SecondFits(p[1])) {
+    return 1;
+  }
+  std::size_t length = 2;
+  while (length < lead.length && end - p > static_cast<std::ptrdiff_t>(length) &&
+         IsContinuation(p[length])) {
+    ++length;
+  }
+  return length;
+}
+
+const unsigned char* Bytes(std::string_view text) {
+  return reinterpret_cast<const unsigned char*>(text.data());
+}
+
+}  // namespace
 
 std::string AsciiLower(std::string_view text) {
   std::string out(text);
@@ -36,6 +130,25 @@ std::string_view TrimSpace(std::string_view text) {
     text.remove_suffix(1);
   }
   return text;
+}
+
+bool IsValidUtf8(std::string_view text) {
+  return WellFormedPrefix(Bytes(text), Bytes(text) + text.size()) == text.size();
+}
+
+void AppendRepairedUtf8(std::string& out, std::string_view text) {
+  const unsigned char* p = Bytes(text);
+  const unsigned char* const end = p + text.size();
+  while (true) {
+    std::size_t good = WellFormedPrefix(p, end);
+    out.append(reinterpret_cast<const char*>(p), good);
+    p += good;
+    if (p == end) {
+      return;
+    }
+    out.append(kReplacementCharacter);
+    p += MaximalSubpart(p, end);
+  }
 }
 
 }  // namespace boardsync

@@ -1,8 +1,11 @@
 #include "core/value.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <ostream>
+
+#include "core/text.h"
 
 namespace boardsync {
 
@@ -54,12 +57,46 @@ std::string_view Value::StringOr(std::string_view key, std::string_view fallback
   return v != nullptr && v->IsString() ? std::string_view(v->AsString()) : fallback;
 }
 
+namespace {
+
+// Bytes a JSON string cannot hold as they are: the quote, the backslash and
+// the control characters. All are ASCII, so they also end any UTF-8 sequence.
+constexpr std::array<bool, 256> kJsonEscaped = [] {
+  std::array<bool, 256> escaped{};
+  for (int c = 0; c < 0x20; ++c) {
+    escaped[c] = true;
+  }
+  escaped['"'] = true;
+  escaped['\\'] = true;
+  return escaped;
+}();
+
+}  // namespace
+
+// Runs between escapes are appended whole. A run with a byte above 0x7f goes
+// through AppendRepairedUtf8(): what is written is valid UTF-8 whatever `s`
+// holds, so no string from elsewhere can make a board's `fields` invalid.
 void AppendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  while (true) {
+    const char* run = p;
+    unsigned char all = 0;  // every byte of the run OR-ed: bit 7 set if one is not ASCII
+    for (; p != end && !kJsonEscaped[static_cast<unsigned char>(*p)]; ++p) {
+      all |= static_cast<unsigned char>(*p);
+    }
+    if (all >= 0x80) {
+      AppendRepairedUtf8(out, std::string_view(run, static_cast<std::size_t>(p - run)));
+    } else {
+      out.append(run, static_cast<std::size_t>(p - run));
+    }
+    if (p == end) {
+      break;
+    }
+    auto u = static_cast<unsigned char>(*p++);
+    switch (u) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
@@ -68,13 +105,9 @@ void AppendJsonString(std::string& out, std::string_view s) {
       case '\b': out += "\\b"; break;
       case '\f': out += "\\f"; break;
       default:
-        if (u < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[u >> 4]);
-          out.push_back(kHex[u & 0xf]);
-        } else {
-          out.push_back(c);
-        }
+        out += "\\u00";
+        out.push_back(kHex[u >> 4]);
+        out.push_back(kHex[u & 0xf]);
     }
   }
   out.push_back('"');

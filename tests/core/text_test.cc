@@ -1,0 +1,228 @@
+#include "core/text.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+
+namespace boardsync {
+namespace {
+
+constexpr std::string_view kFffd = "\xEF\xBF\xBD";
+
+std::string Repaired(std::string_view text) {
+  std::string out;
+  AppendRepairedUtf8(out, text);
+  return out;
+}
+
+// `n` U+FFFD in a row.
+std::string Fffd(int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    out += kFffd;
+  }
+  return out;
+}
+
+std::string Utf8(std::uint32_t cp) {
+  std::string out;
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+  return out;
+}
+
+// An independent statement of the rule, to compare against: the first `k`
+// bytes of a sequence at `p` are the start of some well-formed sequence when
+// the code points they could still become (the rest filled with 80..BF)
+// include a scalar value that needs exactly that many bytes. The lead byte
+// says the length by its high bits alone, C0, C1 and F5..F7 included.
+bool CouldStillBeWellFormed(const unsigned char* p, int k) {
+  int length = p[0] >= 0xF0 && p[0] <= 0xF7   ? 4
+               : p[0] >= 0xE0 && p[0] <= 0xEF ? 3
+               : p[0] >= 0xC0 && p[0] <= 0xDF ? 2
+                                              : 0;
+  if (length == 0 || k > length) {
+    return false;
+  }
+  std::uint32_t low = p[0] & (0x7F >> length);
+  std::uint32_t high = low;
+  for (int i = 1; i < length; ++i) {
+    if (i < k && (p[i] & 0xC0) != 0x80) {
+      return false;
+    }
+    low = low << 6 | (i < k ? p[i] & 0x3F : 0x00);
+    high = high << 6 | (i < k ? p[i] & 0x3F : 0x3F);
+  }
+  const std::uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+  const std::uint32_t largest[] = {0, 0, 0x7FF, 0xFFFF, 0x10FFFF};
+  low = std::max(low, smallest[length]);
+  high = std::min(high, largest[length]);
+  if (low > high) {
+    return false;
+  }
+  return !(low >= 0xD800 && high <= 0xDFFF);  // not only surrogates
+}
+
+// Repair by that rule: a well-formed sequence is kept; otherwise the longest
+// start that could still have become one (at least the byte) is one U+FFFD.
+std::string ReferenceRepair(std::string_view text) {
+  auto p = reinterpret_cast<const unsigned char*>(text.data());
+  const int size = static_cast<int>(text.size());
+  std::string out;
+  for (int i = 0; i < size;) {
+    if (p[i] < 0x80) {
+      out.push_back(static_cast<char>(p[i++]));
+      continue;
+    }
+    int k = 1;
+    while (i + k < size && k < 4 && CouldStillBeWellFormed(p + i, k + 1)) {
+      ++k;
+    }
+    int length = p[i] >= 0xF0 ? 4 : p[i] >= 0xE0 ? 3 : 2;
+    if (k == length && CouldStillBeWellFormed(p + i, k)) {
+      out.append(text.substr(i, k));
+    } else {
+      out += kFffd;
+    }
+    i += k;
+  }
+  return out;
+}
+
+TEST(Utf8Test, WellFormedTextIsValidAndKeptAsIs) {
+  for (std::string_view text :
+       {std::string_view(""), std::string_view("plain ASCII, long enough for a word or two"),
+        std::string_view("nul \0 inside", 12),
+        std::string_view("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"),
+        std::string_view("\xEF\xBB\xBF BOM"), kFffd}) {
+    EXPECT_TRUE(IsValidUtf8(text)) << text;
+    EXPECT_EQ(Repaired(text), text);
+  }
+  // Every scalar value, alone and between ASCII.
+  for (std::uint32_t cp = 0; cp <= 0x10FFFF; ++cp) {
+    if (cp == 0xD800) {
+      cp = 0xE000;
+    }
+    std::string one = Utf8(cp);
+    ASSERT_TRUE(IsValidUtf8(one)) << std::hex << cp;
+    ASSERT_EQ(Repaired("ab" + one + "cdefghij"), "ab" + one + "cdefghij") << std::hex << cp;
+  }
+}
+
+TEST(Utf8Test, EachKindOfIllFormedSequenceIsInvalid) {
+  const char* const kinds[][3] = {
+      {"\x80", "\xBF", "a\x80z"},                                    // stray continuation bytes
+      {"\xC3", "\xE2\x82", "\xF0\x9F\x98"},                          // truncated at the end
+      {"\xC3z", "\xE2\x82z", "\xF0\x9F\x98z"},                       // truncated before ASCII
+      {"\xC0\x80", "\xC1\xBF", "\xE0\x9F\xBF"},                      // overlong: C0, C1, 3 bytes
+      {"\xE0\x80\x80", "\xF0\x80\x80\x80", "\xF0\x8F\xBF\xBF"},      // overlong: 3, 4 bytes
+      {"\xED\xA0\x80", "\xED\xBF\xBF", "\xED\xA0\xBD\xED\xB8\x80"},  // surrogates, CESU-8
+      {"\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xF7\xBF\xBF\xBF"},  // above U+10FFFF
+      {"\xF8\x88\x80\x80\x80", "\xFE", "\xFF"},                      // bytes that are never UTF-8
+  };
+  for (const auto& kind : kinds) {
+    for (std::string_view text : kind) {
+      EXPECT_FALSE(IsValidUtf8(text)) << testing::PrintToString(text);
+      EXPECT_FALSE(IsValidUtf8("well-formed prefix " + std::string(text)));
+    }
+  }
+}
+
+TEST(Utf8Test, RepairReplacesEachMaximalSubpart) {
+  // The examples of Unicode §3.9, "U+FFFD Substitution of Maximal Subparts".
+  // Non-shortest forms:
+  EXPECT_EQ(Repaired("\xC0\xAF\xE0\x80\xBF\xF0\x81\x82\x41"), Fffd(8) + "A");
+  // Surrogates:
+  EXPECT_EQ(Repaired("\xED\xA0\x80\xED\xBF\xBF\xED\xAF\x41"), Fffd(8) + "A");
+  // Other ill-formed sequences:
+  EXPECT_EQ(Repaired("\xF4\x91\x92\x93\xFF\x41\x80\xBF\x42"), Fffd(5) + "A" + Fffd(2) + "B");
+  // Truncated sequences:
+  EXPECT_EQ(Repaired("\xE1\x80\xE2\xF0\x91\x92\xF1\xBF\x41"), Fffd(4) + "A");
+  // The example in text.h.
+  EXPECT_EQ(Repaired("a\xF1\x80\x80\xE1\x80\xC2z"), "a" + Fffd(3) + "z");
+
+  EXPECT_EQ(Repaired("\x80\x80"), Fffd(2));
+  EXPECT_EQ(Repaired("\xC3"), Fffd(1));
+  EXPECT_EQ(Repaired("x\xE2\x82"), "x" + Fffd(1));  // one, however far it got
+  EXPECT_EQ(Repaired("\xF0\x9F\x98\xC3\xA9"), Fffd(1) + "\xC3\xA9");
+  EXPECT_EQ(Repaired("\xC3\xC3\xA9"), Fffd(1) + "\xC3\xA9");
+  EXPECT_EQ(Repaired("\xE0\x80\x80"), Fffd(3));  // E0 cannot be followed by 80
+  // U+10FFFF, then what would be above it.
+  EXPECT_EQ(Repaired("\xF4\x8F\xBF\xBF\xF4\x90"), "\xF4\x8F\xBF\xBF" + Fffd(2));
+  EXPECT_EQ(Repaired("\xC0\x80"), Fffd(2));
+  EXPECT_EQ(Repaired("\xFF\xFE"), Fffd(2));
+  // Appends: what `out` holds stays.
+  std::string out = "kept ";
+  AppendRepairedUtf8(out, "\xFFok");
+  EXPECT_EQ(out, "kept " + Fffd(1) + "ok");
+}
+
+TEST(Utf8Test, RepairAgreesWithTheRuleOnEveryShortString) {
+  // Every string of up to 4 bytes over the bytes where the rule turns (the
+  // edges of every range in Table 3-7), then every 2-byte string.
+  const unsigned char edges[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF,
+                                 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE,
+                                 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xF7, 0xF8, 0xFF};
+  std::string text;
+  auto check = [&text] {
+    std::string repaired = Repaired(text);
+    ASSERT_EQ(repaired, ReferenceRepair(text)) << testing::PrintToString(text);
+    ASSERT_TRUE(IsValidUtf8(repaired)) << testing::PrintToString(text);
+    ASSERT_EQ(IsValidUtf8(text), repaired == text) << testing::PrintToString(text);
+  };
+  for (unsigned char a : edges) {
+    for (unsigned char b : edges) {
+      for (unsigned char c : edges) {
+        for (unsigned char d : edges) {
+          text = {static_cast<char>(a), static_cast<char>(b), static_cast<char>(c),
+                  static_cast<char>(d)};
+          for (std::size_t size = 1; size <= 4; ++size) {
+            text.resize(size);
+            check();
+          }
+        }
+      }
+    }
+  }
+  for (int a = 0; a < 256; ++a) {
+    for (int b = 0; b < 256; ++b) {
+      text = {static_cast<char>(a), static_cast<char>(b)};
+      check();
+    }
+  }
+}
+
+TEST(Utf8Test, RepairedArbitraryBytesAreValid) {
+  // Long random strings, so the 8-byte ASCII steps meet bad bytes at every
+  // offset; mostly ASCII with some of every other byte.
+  std::mt19937 rng(7);
+  for (int round = 0; round < 20'000; ++round) {
+    std::string text(rng() % 64, '\0');
+    for (char& c : text) {
+      std::uint32_t r = rng();
+      c = static_cast<char>(r % 4 == 0 ? r >> 8 : 0x20 + (r >> 8) % 0x5F);
+    }
+    std::string repaired = Repaired(text);
+    ASSERT_EQ(repaired, ReferenceRepair(text)) << testing::PrintToString(text);
+    ASSERT_TRUE(IsValidUtf8(repaired));
+  }
+}
+
+}  // namespace
+}  // namespace boardsync
