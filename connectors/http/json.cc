@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/text.h"
+
 namespace boardsync {
 namespace {
 
@@ -20,8 +22,10 @@ namespace {
 constexpr int kMaxDepth = 64;
 
 // Bytes that end a run of plain string content: the quote, the backslash and
-// the control characters JSON forbids raw. Everything else, including bytes
-// that are not valid UTF-8, is copied as is.
+// the control characters JSON forbids raw. Everything else is content: ASCII
+// is copied as is, a run with any other byte goes through
+// AppendRepairedUtf8(). All stops are ASCII, so no UTF-8 sequence spans two
+// runs, and checking run by run is checking the whole string.
 constexpr std::array<bool, 256> kStringStop = [] {
   std::array<bool, 256> stop{};
   for (int c = 0; c < 0x20; ++c) {
@@ -31,6 +35,9 @@ constexpr std::array<bool, 256> kStringStop = [] {
   stop['\\'] = true;
   return stop;
 }();
+
+// Bit 7 of each of 8 bytes: set in a word OR-ed from text that is not ASCII.
+constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
 
 constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -53,9 +60,8 @@ constexpr int HexValue(char c) {
 // (a borrow runs upwards) but never below one, so the lowest bit is exact.
 constexpr std::uint64_t StringStops(std::uint64_t w) {
   constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
-  auto zero_bytes = [](std::uint64_t x) { return (x - kOnes) & ~x & kHigh; };
-  std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
+  auto zero_bytes = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighBits; };
+  std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHighBits;
   return zero_bytes(w ^ (kOnes * '"')) | zero_bytes(w ^ (kOnes * '\\')) | below_space;
 }
 
@@ -374,32 +380,43 @@ class Parser {
     }
   }
 
-  // REQUIRES: *p_ == '"'. Runs without escapes are appended whole.
+  // REQUIRES: *p_ == '"'. Runs without escapes are appended whole; the
+  // scan that finds their end also ORs their bytes together, so telling an
+  // ASCII run (copied as is) from one to check as UTF-8 costs one OR a word.
   bool ParseString(std::string& out) {
     const char* quote = p_;
     ++p_;
     while (true) {
       const char* run = p_;
+      std::uint64_t all = 0;  // the run's bytes OR-ed together
       bool found = false;
       if constexpr (std::endian::native == std::endian::little) {
         while (end_ - p_ >= 8) {
           std::uint64_t w;
           std::memcpy(&w, p_, 8);
           if (std::uint64_t stops = StringStops(w); stops != 0) {
+            // The bytes up to the stop, itself included: it is ASCII.
+            all |= w & (stops ^ (stops - 1));
             p_ += std::countr_zero(stops) / 8;
             found = true;
             break;
           }
+          all |= w;
           p_ += 8;
         }
       }
       while (!found && p_ != end_ && !kStringStop[static_cast<unsigned char>(*p_)]) {
+        all |= static_cast<unsigned char>(*p_);
         ++p_;
       }
       if (p_ == end_) {
         return Reject("unterminated string", quote);
       }
-      out.append(run, static_cast<std::size_t>(p_ - run));
+      if ((all & kHighBits) == 0) {
+        out.append(run, static_cast<std::size_t>(p_ - run));
+      } else {
+        AppendRepairedUtf8(out, std::string_view(run, static_cast<std::size_t>(p_ - run)));
+      }
       if (*p_ == '"') {
         ++p_;
         return true;
@@ -434,46 +451,39 @@ class Parser {
       default: return Reject("invalid escape", escape);
     }
     std::uint32_t unit = 0;
-    if (!ReadHex4(unit, escape)) {
-      return false;
+    if (end_ - p_ < 4 || !Hex4(p_, unit)) {
+      return Reject("invalid \\u escape", escape);
     }
-    if (unit >= 0xDC00 && unit <= 0xDFFF) {
-      return Reject("lone low surrogate in \\u escape", escape);
-    }
-    if (unit >= 0xD800 && unit <= 0xDBFF) {
-      // A high surrogate must be followed at once by an escaped low one.
-      if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') {
-        return Reject("lone high surrogate in \\u escape", escape);
-      }
-      const char* second = p_;
-      p_ += 2;
+    p_ += 4;
+    if (unit >= 0xD800 && unit <= 0xDFFF) {
+      // Only a high surrogate followed at once by an escaped low one is a
+      // code point. Any other surrogate is text that is not UTF-8 (as raw
+      // bytes that are not): one U+FFFD, and whatever follows it is read
+      // on its own, so "\ud800\u0041" is "\ufffdA".
       std::uint32_t low = 0;
-      if (!ReadHex4(low, second)) {
-        return false;
+      if (unit >= 0xDC00 || end_ - p_ < 6 || p_[0] != '\\' || p_[1] != 'u' ||
+          !Hex4(p_ + 2, low) || low < 0xDC00 || low > 0xDFFF) {
+        out.append(kReplacementCharacter);
+        return true;
       }
-      if (low < 0xDC00 || low > 0xDFFF) {
-        return Reject("lone high surrogate in \\u escape", escape);
-      }
+      p_ += 6;
       unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
     }
     AppendUtf8(out, unit);
     return true;
   }
 
-  // Reads the 4 hex digits after "\u"; `escape` is where the escape began.
-  bool ReadHex4(std::uint32_t& unit, const char* escape) {
-    if (end_ - p_ < 4) {
-      return Reject("invalid \\u escape", escape);
-    }
+  // Reads the 4 hex digits at `p` into `unit`; false when one is not hex.
+  // REQUIRES: 4 bytes at `p`.
+  static bool Hex4(const char* p, std::uint32_t& unit) {
     unit = 0;
     for (int i = 0; i < 4; ++i) {
-      int h = HexValue(p_[i]);
+      int h = HexValue(p[i]);
       if (h < 0) {
-        return Reject("invalid \\u escape", escape);
+        return false;
       }
       unit = unit * 16 + static_cast<std::uint32_t>(h);
     }
-    p_ += 4;
     return true;
   }
 

@@ -16,9 +16,13 @@ namespace boardsync {
 // - Integers that fit int64 stay integers; other integers (uint64 range and
 //   beyond) and numbers with a fraction or exponent become doubles. A number
 //   too large for a double (1e999) is an error; one too small becomes 0.
-// - Strings: every escape, \uXXXX surrogate pairs to UTF-8; a lone surrogate
-//   or a raw control character is an error. Bytes that are not valid UTF-8
-//   are passed through as they are.
+// - Strings: every escape, \uXXXX surrogate pairs to UTF-8 (\u0000 to a NUL
+//   byte); a raw control character is an error. Every string, member names
+//   too, comes out valid UTF-8: a lone surrogate escape (a high one not
+//   followed at once by an escaped low one, or a low one alone) becomes
+//   U+FFFD, and so does each maximal subpart of raw bytes that are not valid
+//   UTF-8 (AppendRepairedUtf8() in core/text.h). One bad string in a page
+//   costs its characters, not the page.
 // - Objects with duplicate keys keep the first.
 // - Documents nested deeper than 64 levels are refused.
 //

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "core/text.h"
 #include "tests/support/temp_dir.h"
 
 namespace boardsync {
@@ -30,6 +31,15 @@ std::string Refused(std::string_view text) {
   EXPECT_EQ(json.error().code, ErrorCode::kBadResponse);
   EXPECT_FALSE(json.error().retriable);
   return json.error().message;
+}
+
+// U+FFFD, `n` times.
+std::string Fffd(int n = 1) {
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    out += kReplacementCharacter;
+  }
+  return out;
 }
 
 Value::Object Obj(std::initializer_list<std::pair<const char*, Value>> members) {
@@ -125,11 +135,69 @@ TEST(ParseJsonTest, SurrogatePairs) {
   EXPECT_EQ(Parse(R"("a\ud834\udd1eb")"), Value("a\xf0\x9d\x84\x9e" "b"));
 }
 
-TEST(ParseJsonTest, RawUtf8AndInvalidBytesPassThrough) {
+TEST(ParseJsonTest, RawUtf8IsKept) {
   EXPECT_EQ(Parse("\"caf\xc3\xa9 \xf0\x9f\x98\x80\""), Value("caf\xc3\xa9 \xf0\x9f\x98\x80"));
-  // Not UTF-8: kept as they are (as cpprest did, 0xff aside).
-  EXPECT_EQ(Parse("\"\xff\xfe\x80\xc3\""), Value("\xff\xfe\x80\xc3"));
-  EXPECT_EQ(Parse("{\"\xc3\x28\":1}").AsObject().size(), 1u);
+  // U+10FFFF, U+FFFD, U+D7FF, U+E000: the edges of what is well-formed.
+  EXPECT_EQ(Parse("\"\xf4\x8f\xbf\xbf\xef\xbf\xbd\xed\x9f\xbf\xee\x80\x80\""),
+            Value("\xf4\x8f\xbf\xbf\xef\xbf\xbd\xed\x9f\xbf\xee\x80\x80"));
+  EXPECT_EQ(Parse("{\"\xe2\x82\xac\":\"\xc3\xa9\"}").ToJson(), "{\"\xe2\x82\xac\":\"\xc3\xa9\"}");
+}
+
+TEST(ParseJsonTest, InvalidBytesBecomeReplacementCharacters) {
+  // One U+FFFD per maximal subpart (Unicode §3.9): a lead byte and what
+  // could still have continued it count once, any other bad byte alone.
+  struct Case {
+    std::string_view raw;
+    std::string repaired;
+  };
+  const Case cases[] = {
+      {"\x80", Fffd()},  // stray continuation bytes
+      {"a\xbf\x80z", "a" + Fffd(2) + "z"},
+      {"\xc3", Fffd()},  // truncated, at the quote
+      {"\xe2\x82", Fffd()},
+      {"\xf0\x9f\x98", Fffd()},
+      {"\xf0\x9f\x98z\xc3\xa9", Fffd() + "z\xc3\xa9"},  // truncated, then more
+      {"\xe2\x82\xc3\xa9", Fffd() + "\xc3\xa9"},
+      {"\xc0\xaf", Fffd(2)},  // overlongs
+      {"\xc1\xbf", Fffd(2)},
+      {"\xe0\x80\xaf", Fffd(3)},
+      {"\xf0\x80\x80\xaf", Fffd(4)},
+      {"\xed\xa0\x80", Fffd(3)},  // UTF-8-encoded surrogates
+      {"\xed\xbf\xbf", Fffd(3)},
+      {"\xed\xa0\xbd\xed\xb8\x80", Fffd(6)},  // a pair of them (CESU-8)
+      {"\xf4\x90\x80\x80", Fffd(4)},          // above U+10FFFF
+      {"\xf5\x80\x80\x80", Fffd(4)},          // F5..FF
+      {"\xf8", Fffd()},
+      {"\xfe\xff", Fffd(2)},
+      {"\xe1\x80\xe2\xf0\x91\x92\xf1\xbfZ", Fffd(4) + "Z"},  // Unicode's truncated example
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(testing::PrintToString(std::string(c.raw)));
+    std::string raw(c.raw);
+    EXPECT_EQ(Parse("\"" + raw + "\""), Value(c.repaired));
+    // Next to escapes, in lists, and in member names.
+    EXPECT_EQ(Parse("[\"\\n" + raw + "\\u00e9\"]"),
+              Value(Value::List{"\n" + c.repaired + "\xc3\xa9"}));
+    EXPECT_EQ(Parse("{\"k" + raw + "\":\"" + raw + "\"}"),
+              Value(Obj({{("k" + c.repaired).c_str(), c.repaired}})));
+  }
+}
+
+TEST(ParseJsonTest, InvalidBytesAreFoundAtEveryPositionOfABlock) {
+  // Plain text is scanned 8 bytes at a time: a bad byte may sit at any byte
+  // of a block, before or after a stop in the same block, or in the last
+  // bytes of the input (scanned one at a time).
+  for (int i = 0; i < 20; ++i) {
+    SCOPED_TRACE(i);
+    std::string x(i, 'x');
+    EXPECT_EQ(Parse("\"" + x + "\xff\""), Value(x + Fffd()));
+    EXPECT_EQ(Parse("\"" + x + "\xff" + x + "\""), Value(x + Fffd() + x));
+    EXPECT_EQ(Parse("[\"" + x + "\",\"\xc3" + x + "\"]"), Value(Value::List{x, Fffd() + x}));
+    EXPECT_EQ(Parse("\"" + x + "\\n\xed\xa0\x80" + x + "\""), Value(x + "\n" + Fffd(3) + x));
+    // Well-formed text around a stop is kept, whichever side of it.
+    EXPECT_EQ(Parse("[\"" + x + "\xc3\xa9\",\"\xc3\xa9" + x + "\"]"),
+              Value(Value::List{x + "\xc3\xa9", "\xc3\xa9" + x}));
+  }
 }
 
 TEST(ParseJsonTest, Int64Limits) {
@@ -228,19 +296,44 @@ TEST(ParseJsonTest, MalformedStrings) {
   EXPECT_EQ(Refused("'a'"), "malformed JSON: expected a value at byte 0");
 }
 
-TEST(ParseJsonTest, LoneSurrogatesAreRefused) {
-  EXPECT_EQ(Refused(R"("\ud800")"), "malformed JSON: lone high surrogate in \\u escape at byte 1");
-  EXPECT_EQ(Refused(R"("ab\ud800x")"),
-            "malformed JSON: lone high surrogate in \\u escape at byte 3");
-  EXPECT_EQ(Refused(R"("\ud800\u0041")"),
-            "malformed JSON: lone high surrogate in \\u escape at byte 1");
-  EXPECT_EQ(Refused(R"("\ud800\ud800")"),
-            "malformed JSON: lone high surrogate in \\u escape at byte 1");
-  EXPECT_EQ(Refused(R"("\ud800\n")"), "malformed JSON: lone high surrogate in \\u escape at byte 1");
+TEST(ParseJsonTest, LoneSurrogatesBecomeReplacementCharacters) {
+  // A high surrogate not followed at once by an escaped low one.
+  EXPECT_EQ(Parse(R"("\ud800")"), Value(Fffd()));  // at the end of the string
+  EXPECT_EQ(Parse(R"("\uDBFF")"), Value(Fffd()));
+  EXPECT_EQ(Parse(R"("ab\ud800x")"), Value("ab" + Fffd() + "x"));
+  EXPECT_EQ(Parse(R"("\ud800\u0041")"), Value(Fffd() + "A"));  // what follows is kept
+  EXPECT_EQ(Parse(R"("\ud800\u0000")"), Value(Fffd() + std::string(1, '\0')));
+  EXPECT_EQ(Parse(R"("\ud800\ufffd")"), Value(Fffd(2)));
+  EXPECT_EQ(Parse(R"("\ud800\n")"), Value(Fffd() + "\n"));
+  EXPECT_EQ(Parse(R"("\ud800\\udc00")"), Value(Fffd() + "\\udc00"));  // an escaped backslash
+  EXPECT_EQ(Parse(R"("\ud800\"")"), Value(Fffd() + "\""));
+  EXPECT_EQ(Parse(R"("\ud800\ud800")"), Value(Fffd(2)));
+  EXPECT_EQ(Parse(R"("\ud800\ud800\udc00")"), Value(Fffd() + "\xf0\x90\x80\x80"));
+  EXPECT_EQ(Parse("\"\\ud800\xc3\xa9\""), Value(Fffd() + "\xc3\xa9"));
+  // A low surrogate alone, or first.
+  EXPECT_EQ(Parse(R"("\udc00")"), Value(Fffd()));
+  EXPECT_EQ(Parse(R"("x\uDFFFy")"), Value("x" + Fffd() + "y"));
+  EXPECT_EQ(Parse(R"("\udfff\ud800")"), Value(Fffd(2)));
+  EXPECT_EQ(Parse(R"("\udc00\ud800\udc00")"), Value(Fffd() + "\xf0\x90\x80\x80"));
+  EXPECT_EQ(Parse(R"("\udc00\udc00")"), Value(Fffd(2)));
+  // In member names too, and one bad string costs only its own characters.
+  EXPECT_EQ(Parse(R"({"\udc00":1,"a\ud83d":2})"),
+            Value(Obj({{Fffd().c_str(), 1}, {("a" + Fffd()).c_str(), 2}})));
+  Value page = Parse(R"([{"summary":"ok"},{"summary":"bad \ud83d"},{"summary":"\ud83d\ude00"}])");
+  ASSERT_TRUE(page.IsList());
+  ASSERT_EQ(page.AsList().size(), 3u);
+  EXPECT_EQ(page.AsList()[1].StringOr("summary"), "bad " + Fffd());
+  EXPECT_EQ(page.AsList()[2].StringOr("summary"), "\xf0\x9f\x98\x80");
+}
+
+TEST(ParseJsonTest, MalformedEscapesAfterAHighSurrogateAreStillRefused) {
   EXPECT_EQ(Refused(R"("\ud800\u12")"), "malformed JSON: invalid \\u escape at byte 7");
-  EXPECT_EQ(Refused(R"("\udc00")"), "malformed JSON: lone low surrogate in \\u escape at byte 1");
-  EXPECT_EQ(Refused(R"("\udfff\ud800")"),
-            "malformed JSON: lone low surrogate in \\u escape at byte 1");
+  EXPECT_EQ(Refused(R"("\ud800\udcxx")"), "malformed JSON: invalid \\u escape at byte 7");
+  EXPECT_EQ(Refused(R"("\ud800\x")"), "malformed JSON: invalid escape at byte 7");
+  EXPECT_EQ(Refused(R"("\ud800\u")"), "malformed JSON: invalid \\u escape at byte 7");
+  EXPECT_EQ(Refused("\"\\ud800"), "malformed JSON: unterminated string at byte 0");
+  EXPECT_EQ(Refused("\"\\ud800\\"), "malformed JSON: unexpected end of input at byte 8");
+  EXPECT_EQ(Refused("\"\\ud800\x01\""), "malformed JSON: control character in string at byte 7");
 }
 
 TEST(ParseJsonTest, MalformedLiterals) {
