@@ -1,22 +1,36 @@
 // Fuzzes ParseJson() against the parser it replaced: cpprestsdk's
 // web::json::value::parse() followed by the old conversion to Value. When
 // both accept, the trees must be equal; when only one accepts, the input must
-// fall in one of the documented differences below. Crashes, sanitizer
-// reports and disagreements are the findings.
+// fall in one of the documented differences below. Every string ParseJson()
+// makes, member names too, and all of ToJson() must be valid UTF-8.
+// Crashes, sanitizer reports, disagreements and invalid UTF-8 are the
+// findings.
 //
 // Where cpprest accepts and ParseJson() refuses (cpprest is lax):
 //   - leading zeros ("01", "-01");
 //   - numbers too large for a double ("1e999" becomes infinity, then null);
-//   - a lone low surrogate escape ("\udc00", encoded as is);
 //   - comments ("//", "/* */") and the extra whitespace of iswspace()
 //     (\v, \f, 0x1c-0x1f) between tokens;
 //   - anything after the document that starts with byte 0xff, which cpprest
 //     takes for end of input.
 // Where ParseJson() accepts and cpprest refuses:
-//   - byte 0xff inside a string (again end of input to cpprest); other bytes
-//     that are not UTF-8 pass through in both.
+//   - byte 0xff inside a string (again end of input to cpprest).
+// Where both accept but differ on purpose: text that is not UTF-8, which
+// ParseJson() repairs with U+FFFD (AppendRepairedUtf8(), core/text.h) and
+// cpprest does not. So that the trees can still be compared:
+//   - bytes that are not valid UTF-8 pass through cpprest; the conversion
+//     here repairs its strings and keys with the same AppendRepairedUtf8()
+//     (tests/core/text_test.cc holds that routine to an independent
+//     statement of the rule). That is exact: a \u escape always makes a
+//     lead byte, never a continuation, so repairing cpprest's whole string
+//     is repairing ParseJson()'s raw runs one by one;
+//   - lone surrogate escapes: ParseJson() makes each one U+FFFD; cpprest
+//     throws std::range_error on a lone high one and encodes a lone low one
+//     as is (ED B0 80, which a repair makes three U+FFFD). When ParseJson()
+//     accepted, cpprest is given the text with each lone surrogate escape
+//     written as \ufffd instead (LoneSurrogatesAsFffd()), pairs untouched.
 // Duplicate keys: both keep the first (cpprest is told to keep document
-// order, and the conversion here keeps the first).
+// order, and the conversion here keeps the first, after the repair).
 
 #include <cpprest/json.h>
 
@@ -33,14 +47,22 @@
 #include <vector>
 
 #include "connectors/http/json.h"
+#include "core/text.h"
 
 namespace boardsync {
 namespace {
 
 constexpr int kMaxDepth = 64;
 
+std::string Repaired(std::string_view text) {
+  std::string out;
+  AppendRepairedUtf8(out, text);
+  return out;
+}
+
 // The conversion ParseJson() did before, except that of repeated keys the
-// first wins (it used to be whichever cpprest's unstable sort put last).
+// first wins (it used to be whichever cpprest's unstable sort put last) and
+// that strings and keys are repaired as ParseJson() now does.
 Result<Value> Convert(const web::json::value& v, int depth) {
   if (depth > kMaxDepth) {
     return Fail(ErrorCode::kBadResponse, "JSON nested deeper than 64 levels");
@@ -61,7 +83,7 @@ Result<Value> Convert(const web::json::value& v, int depth) {
       return Value(n.to_double());
     }
     case web::json::value::String:
-      return Value(v.as_string());
+      return Value(Repaired(v.as_string()));
     case web::json::value::Array: {
       Value::List list;
       for (const auto& element : v.as_array()) {
@@ -80,7 +102,7 @@ Result<Value> Convert(const web::json::value& v, int depth) {
         if (!converted) {
           return converted;
         }
-        members.emplace_back(key, std::move(*converted));
+        members.emplace_back(Repaired(key), std::move(*converted));
       }
       return Value(Value::Object(std::make_move_iterator(members.begin()),
                                  std::make_move_iterator(members.end())));
@@ -113,6 +135,85 @@ std::optional<Value> ParseWithCpprest(std::string_view text) {
   return std::move(*converted);
 }
 
+int Hex(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  c = static_cast<char>(c | 0x20);
+  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+// The \uXXXX escape at `at` (its backslash), or -1 when there is none.
+long EscapedUnit(std::string_view text, std::size_t at) {
+  if (at + 6 > text.size() || text[at] != '\\' || text[at + 1] != 'u') {
+    return -1;
+  }
+  long unit = 0;
+  for (std::size_t i = at + 2; i < at + 6; ++i) {
+    int h = Hex(text[i]);
+    if (h < 0) {
+      return -1;
+    }
+    unit = unit * 16 + h;
+  }
+  return unit;
+}
+
+// `text` with every lone surrogate escape inside its strings written as
+// \ufffd, what ParseJson() makes of one. REQUIRES: ParseJson() accepted
+// `text`, so quotes outside strings are string delimiters.
+std::string LoneSurrogatesAsFffd(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size();) {
+    char c = text[i];
+    if (!in_string || c != '\\') {
+      in_string = c == '"' ? !in_string : in_string;
+      out.push_back(c);
+      ++i;
+      continue;
+    }
+    long unit = EscapedUnit(text, i);
+    if (unit < 0xD800 || unit > 0xDFFF) {  // not \u, or no surrogate: as is
+      out.append(text.substr(i, 2));
+      i += 2;
+      continue;
+    }
+    long low = EscapedUnit(text, i + 6);
+    if (unit <= 0xDBFF && low >= 0xDC00 && low <= 0xDFFF) {
+      out.append(text.substr(i, 12));
+      i += 12;
+    } else {
+      out += "\\ufffd";
+      i += 6;
+    }
+  }
+  return out;
+}
+
+// Whether every string and member name in `v` is valid UTF-8.
+bool AllValidUtf8(const Value& v) {
+  if (v.IsString()) {
+    return IsValidUtf8(v.AsString());
+  }
+  if (v.IsList()) {
+    for (const Value& element : v.AsList()) {
+      if (!AllValidUtf8(element)) {
+        return false;
+      }
+    }
+  }
+  if (v.IsObject()) {
+    for (const auto& [key, element] : v.AsObject()) {
+      if (!IsValidUtf8(key) || !AllValidUtf8(element)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 // The byte offset in "malformed JSON: ... at byte N", or npos.
 std::size_t ErrorOffset(const std::string& message) {
   constexpr std::string_view kAt = " at byte ";
@@ -125,8 +226,7 @@ std::size_t ErrorOffset(const std::string& message) {
 
 // Whether cpprest may accept what ParseJson() refused with `message`.
 bool CpprestLaxness(std::string_view text, const std::string& message) {
-  for (std::string_view kind : {"leading zero in number", "number out of range",
-                                "lone low surrogate in \\u escape"}) {
+  for (std::string_view kind : {"leading zero in number", "number out of range"}) {
     if (message.find(kind) != std::string::npos) {
       return true;
     }
@@ -155,11 +255,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view text(reinterpret_cast<const char*>(data), size);
   auto ours = ParseJson(text);
   if (ours) {
-    (void)ours->ToJson();  // walks the whole tree
+    if (!AllValidUtf8(*ours)) {
+      Disagree("a string that is not UTF-8", "(ToJson() repairs it) " + ours->ToJson());
+    }
+    if (!IsValidUtf8(ours->ToJson())) {
+      Disagree("ToJson() wrote text that is not UTF-8", "");
+    }
   } else if (ours.error().code != ErrorCode::kBadResponse) {
     Disagree("wrong error code", ours.error().message);
   }
-  auto theirs = ParseWithCpprest(text);
+  // Lone surrogate escapes as ParseJson() reads them (see the top).
+  const std::string for_cpprest = ours ? LoneSurrogatesAsFffd(text) : std::string(text);
+  auto theirs = ParseWithCpprest(for_cpprest);
   if (ours && theirs) {
     if (!(*ours == *theirs)) {
       Disagree("different trees", ours->ToJson() + " vs cpprest's " + theirs->ToJson());
