@@ -23,6 +23,11 @@ struct Issue {
   // Attributes ("summary", "tags") and custom fields ("State") by their
   // tracker name, in the value model of DESIGN §3.
   Value::Object fields;
+  // Set when the connector could not decode this issue: why, naming the
+  // issue and the field. Only id and key (each when the tracker gave one)
+  // and updated_ms (when valid, else 0) are set then; the other issues of
+  // the page go on (DESIGN §5: faults stay small).
+  std::string decode_error;
 };
 
 struct BoardItem {

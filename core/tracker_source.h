@@ -60,6 +60,8 @@ struct PullRequest {
 };
 
 // Receives each page in order. An error stops the pull and is returned by Pull().
+// Issues the connector could not decode are in the page with
+// Issue::decode_error set; they never fail the pull.
 using PageSink = std::function<Result<void>(std::vector<Issue> page)>;
 
 class TrackerSource {
@@ -77,6 +79,11 @@ class TrackerSource {
   // What the pulls so far learnt that a later pull may reuse; nullopt when
   // there is nothing worth keeping (or the tracker has no such thing).
   virtual std::optional<TrackerSession> Session() const { return std::nullopt; }
+
+  // The coarsest step, in milliseconds, of the `updated` times the
+  // tracker's queries compare (YouTrack: a second). A cursor may run this
+  // far past the time its sync started, never further (DESIGN §5).
+  virtual std::int64_t UpdatedGranularityMs() const { return 1000; }
 };
 
 }  // namespace boardsync

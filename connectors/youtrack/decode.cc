@@ -144,11 +144,28 @@ Result<Value> DecodeName(const Value& element, const Where& where) {
   return Value(name->AsString());
 }
 
-// Milliseconds since the epoch, as YouTrack sends every instant.
+// Milliseconds since the epoch, as YouTrack sends every instant; only
+// instants that can be written with a four-digit year (DESIGN §5: a wrapped
+// year must never reach the board or a cursor).
 Result<std::int64_t> DecodeMillis(const Value& v, const Where& where) {
   std::int64_t ms = 0;
   if (!AsInteger(v, ms)) {
     return Bad(where, "the value is not a timestamp in milliseconds");
+  }
+  if (!IsIsoWritable(ms)) {
+    return Bad(where, "the timestamp " + std::to_string(ms) + " is outside the years 0001-9999");
+  }
+  return ms;
+}
+
+// `created` and `updated`: also not before 1970, which no tracker issue is.
+Result<std::int64_t> DecodeIssueTime(const Value* v, const Where& where) {
+  std::int64_t ms = 0;
+  if (v == nullptr || !AsInteger(*v, ms)) {
+    return Bad(where, "not a timestamp in milliseconds");
+  }
+  if (ms < 0 || ms > kMaxIsoMs) {
+    return Bad(where, "the timestamp " + std::to_string(ms) + " is outside the years 1970-9999");
   }
   return ms;
 }
@@ -253,9 +270,6 @@ std::string OpaqueText(const Value& v) {
 
 Value Opaque(const Value& value) {
   if (value.IsList()) {
-    if (value.AsList().empty()) {
-      return Value();
-    }
     Value::List texts;
     for (const Value& element : value.AsList()) {
       texts.emplace_back(OpaqueText(element));
@@ -285,10 +299,7 @@ Result<Value> DecodeTags(const Value& tags, const Where& where) {
   if (!tags.IsList()) {
     return Bad(where, "not a JSON array");
   }
-  if (tags.AsList().empty()) {
-    return Value();  // DESIGN §3: an empty field gives null
-  }
-  Value::List names;
+  Value::List names;  // DESIGN §3: a multi-value field is a list, [] when empty
   for (const Value& tag : tags.AsList()) {
     auto name = DecodeName(tag, where);
     if (!name) {
@@ -348,7 +359,7 @@ Result<void> DecodeAttributes(const Value& json, std::string_view key, Value::Ob
     fields.insert_or_assign("project", std::move(project));
   }
   if (const Value* v = json.Find("tags")) {
-    Value tags;
+    Value tags{Value::List{}};
     if (!v->IsNull()) {
       auto decoded = DecodeTags(*v, Where{key, "tags", ""});
       if (!decoded) {
@@ -367,10 +378,10 @@ Result<Value> DecodeCustomFieldValue(const Value& custom_field, std::string_view
   std::string_view type = custom_field.StringOr("$type");
   Where where{issue_key, custom_field.StringOr("name"), type.empty() ? "no $type" : type};
   const Value* value = custom_field.Find("value");
-  if (value == nullptr || value->IsNull()) {
-    return Value();
-  }
   const CustomFieldType* known = FindCustomFieldType(type);
+  if (value == nullptr || value->IsNull()) {
+    return known != nullptr && known->multi ? Value(Value::List{}) : Value();
+  }
   if (known == nullptr) {
     return Opaque(*value);
   }
@@ -386,10 +397,7 @@ Result<Value> DecodeCustomFieldValue(const Value& custom_field, std::string_view
   if (!value->IsList()) {
     return Bad(where, "a multi-value field does not hold a JSON array");
   }
-  if (value->AsList().empty()) {
-    return Value();  // DESIGN §3: an empty field gives null
-  }
-  Value::List list;
+  Value::List list;  // DESIGN §3: a multi-value field is a list, [] when empty
   list.reserve(value->AsList().size());
   for (const Value& element : value->AsList()) {
     auto decoded = DecodeElement(known->kind, element, where);
@@ -421,20 +429,24 @@ Result<Issue> DecodeIssue(const Value& json, const YouTrackBaseUrl& base) {
 
   // `updated` orders the sync and is always asked for; `created` is absent
   // from id-only answers (YouTrack returns only the fields asked for).
-  const Value* updated = json.Find("updated");
-  if (updated == nullptr || !AsInteger(*updated, issue.updated_ms)) {
-    return Bad(Where{issue.key, "updated", ""}, "not a timestamp in milliseconds");
+  auto updated = DecodeIssueTime(json.Find("updated"), Where{issue.key, "updated", ""});
+  if (!updated) {
+    return std::unexpected(updated.error());
   }
-  if (const Value* created = json.Find("created");
-      created != nullptr && !AsInteger(*created, issue.created_ms)) {
-    return Bad(Where{issue.key, "created", ""}, "not a timestamp in milliseconds");
+  issue.updated_ms = *updated;
+  if (const Value* created = json.Find("created")) {
+    auto ms = DecodeIssueTime(created, Where{issue.key, "created", ""});
+    if (!ms) {
+      return std::unexpected(ms.error());
+    }
+    issue.created_ms = *ms;
   }
   if (const Value* resolved = json.FindNonNull("resolved")) {
-    std::int64_t ms = 0;
-    if (!AsInteger(*resolved, ms)) {
-      return Bad(Where{issue.key, "resolved", ""}, "not a timestamp in milliseconds");
+    auto ms = DecodeMillis(*resolved, Where{issue.key, "resolved", ""});
+    if (!ms) {
+      return std::unexpected(ms.error());
     }
-    issue.resolved_ms = ms;
+    issue.resolved_ms = *ms;
   }
 
   // The same facts in the value model, so a mapping may read them as fields.
@@ -476,6 +488,19 @@ Result<Issue> DecodeIssue(const Value& json, const YouTrackBaseUrl& base) {
   return issue;
 }
 
+Issue UndecodedIssue(const Value& json, std::string reason) {
+  Issue issue;
+  issue.decode_error = std::move(reason);
+  issue.id = json.StringOr("id");
+  issue.key = json.StringOr("idReadable");
+  std::int64_t ms = 0;
+  if (const Value* updated = json.Find("updated");
+      updated != nullptr && AsInteger(*updated, ms) && ms >= 0 && ms <= kMaxIsoMs) {
+    issue.updated_ms = ms;
+  }
+  return issue;
+}
+
 Result<std::vector<Issue>> DecodeIssuePage(const Value& json, const YouTrackBaseUrl& base) {
   if (!json.IsList()) {
     return Fail(ErrorCode::kBadResponse, "the issue list is not a JSON array");
@@ -484,10 +509,7 @@ Result<std::vector<Issue>> DecodeIssuePage(const Value& json, const YouTrackBase
   issues.reserve(json.AsList().size());
   for (const Value& element : json.AsList()) {
     auto issue = DecodeIssue(element, base);
-    if (!issue) {
-      return std::unexpected(issue.error());
-    }
-    issues.push_back(std::move(*issue));
+    issues.push_back(issue ? std::move(*issue) : UndecodedIssue(element, issue.error().message));
   }
   return issues;
 }

@@ -15,22 +15,30 @@
 
 namespace boardsync {
 
-// Decodes one page of GET /api/issues (a JSON array of Issue). Errors are
-// kBadResponse and name the issue's idReadable: a page that is not an array,
-// an issue without id/idReadable/created/updated, or a value of the wrong JSON
-// type where the $type fixes it (e.g. PeriodValue.minutes not a number).
-// Custom fields of an unknown $type are kept as opaque text, never an error.
+// Decodes one page of GET /api/issues (a JSON array of Issue). Only a page
+// that is not an array is an error (kBadResponse). An issue that cannot be
+// decoded comes back as UndecodedIssue(), so the others go on.
 Result<std::vector<Issue>> DecodeIssuePage(const Value& json, const YouTrackBaseUrl& base);
 
-// Decodes one Issue object of that page.
+// Decodes one Issue object of that page. Errors are kBadResponse and name
+// the issue's idReadable: an issue without id/idReadable/updated, a
+// created/updated outside the years 1970-9999 (or any timestamp outside
+// 0001-9999), or a value of the wrong JSON type where the $type fixes it
+// (e.g. PeriodValue.minutes not a number). Custom fields of an unknown $type
+// are kept as opaque text, never an error.
 Result<Issue> DecodeIssue(const Value& json, const YouTrackBaseUrl& base);
+
+// What is known of an issue DecodeIssue() refused: id, idReadable and
+// updated when they are readable (updated_ms 0 otherwise), and `reason` as
+// Issue::decode_error.
+Issue UndecodedIssue(const Value& json, std::string reason);
 
 // The value of one IssueCustomField object ({"$type", "name", "value", ...}):
 //   enum, state, version, build, owned → the element's name;
 //   user → {"login", "name", "email"}; group → the group's name;
 //   period → minutes; date → "YYYY-MM-DD"; date and time → ISO-8601 UTC;
 //   integer, float, string → as is; text → its text;
-//   multi-value → a list of those; null or [] → null.
+//   multi-value → a list of those ([] when empty); single-value null → null.
 // `issue_key` only names the issue in error messages.
 Result<Value> DecodeCustomFieldValue(const Value& custom_field, std::string_view issue_key);
 

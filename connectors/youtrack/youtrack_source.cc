@@ -203,14 +203,17 @@ Result<int> YouTrackSource::ZoneOffset(const PullRequest& request) {
   // shift o (in quarter hours, as real zones go) for which "issue id: K
   // updated: (U + o) .. *" still finds it is the zone's offset.
   const IssueProjection ids{"id,idReadable,updated", {}};
+  // A few, in case the newest cannot be decoded (an `updated` past 9999).
   auto newest = FetchPage(
-      ids, std::string(TrimSpace(WithoutSortClause(request.query) + " sort by: updated desc")), 1);
+      ids, std::string(TrimSpace(WithoutSortClause(request.query) + " sort by: updated desc")), 10);
   if (!newest) {
     return std::unexpected(newest.error());
   }
+  auto decoded = std::find_if(newest->begin(), newest->end(),
+                              [](const Issue& issue) { return issue.decode_error.empty(); });
   int offset = 0;
-  if (!newest->empty()) {
-    const Issue& probe = newest->front();
+  if (decoded != newest->end()) {
+    const Issue& probe = *decoded;
     auto found_with = [&](int minutes) -> Result<bool> {
       auto page = FetchPage(ids,
                             IssueKeysQuery({probe.key}) + " updated: " +
@@ -322,6 +325,9 @@ Result<void> YouTrackSource::PullUpdated(const PullRequest& request,
   std::deque<std::pair<std::string, std::int64_t>> recent;  // handed on, in order: id, updated
   std::optional<std::int64_t> from = request.updated_from_ms;  // exact, UTC
   std::map<std::string, std::int64_t> at_boundary;            // id -> updated_ms
+  // Issues that could not be decoded, handed on once each: without a
+  // readable `updated` they have no place in the order to skip them by.
+  std::unordered_set<std::string> undecoded;
   std::size_t delivered = 0;
   int skip = 0;
   std::string anchor;  // with skip > 0: the id the page must start with
@@ -351,6 +357,12 @@ Result<void> YouTrackSource::PullUpdated(const PullRequest& request,
     std::vector<Issue> fresh;
     fresh.reserve(page->size());
     for (Issue& issue : *page) {
+      if (!issue.decode_error.empty() && issue.updated_ms == 0) {
+        if (undecoded.insert(issue.id + '\n' + issue.key).second) {
+          fresh.push_back(std::move(issue));
+        }
+        continue;
+      }
       newest = std::max(newest.value_or(issue.updated_ms), issue.updated_ms);
       const bool in_range = (!from || issue.updated_ms >= FloorToSecond(*from)) &&
                             (!to || issue.updated_ms <= *to + 999);
@@ -361,7 +373,8 @@ Result<void> YouTrackSource::PullUpdated(const PullRequest& request,
       }
     }
     if (!newest) {
-      return {};  // nothing at all
+      // Nothing with a place in the order: nothing more to page.
+      return fresh.empty() ? Result<void>() : on_page(std::move(fresh));
     }
     const std::int64_t boundary = FloorToSecond(*newest);
     const bool progressed = !from || boundary > FloorToSecond(*from);
@@ -383,7 +396,9 @@ Result<void> YouTrackSource::PullUpdated(const PullRequest& request,
     }
     delivered += fresh.size();
     for (const Issue& issue : fresh) {
-      recent.emplace_back(issue.id, issue.updated_ms);
+      if (issue.decode_error.empty() || issue.updated_ms != 0) {
+        recent.emplace_back(issue.id, issue.updated_ms);
+      }
     }
     while (recent.size() > kMaxRecent) {
       recent.pop_front();  // the skip then falls short; the anchor tells

@@ -56,18 +56,18 @@ TEST(DecodeCustomField, MultiEnum) {
       Value(Value::List{"Blocked", "Needs review"}));
 }
 
-TEST(DecodeCustomField, MultiWithEmptyArrayIsNull) {
+TEST(DecodeCustomField, MultiWithEmptyArrayIsAnEmptyList) {
   EXPECT_EQ(
       FieldOk(
           R"({"projectCustomField":{"field":{"fieldType":{"valueType":"enum","id":"enum[*]","$type":"FieldType"},"id":"106-23","$type":"CustomField"},"id":"130-46","$type":"EnumProjectCustomField"},"value":[],"name":"Custom Enum Field Multi","id":"130-46","$type":"MultiEnumIssueCustomField"})"),
-      Value());
+      Value(Value::List{}));
   EXPECT_EQ(
       FieldOk(
           R"({"value":[],"name":"Reviewers","id":"131-8","$type":"MultiUserIssueCustomField"})"),
-      Value());
+      Value(Value::List{}));
 }
 
-TEST(DecodeCustomField, NullValuesAreNull) {
+TEST(DecodeCustomField, NullValuesAreNullOrAnEmptyListForMultiValueFields) {
   // UmsrAkne/YouBoard's recorded shapes: empty fields carry "value": null.
   EXPECT_EQ(
       FieldOk(R"({"value": null, "name": "Assignee", "$type": "SingleUserIssueCustomField"})"),
@@ -75,7 +75,7 @@ TEST(DecodeCustomField, NullValuesAreNull) {
   EXPECT_EQ(
       FieldOk(
           R"({"value": null, "name": "Custom Enum Field Multi", "$type": "MultiEnumIssueCustomField"})"),
-      Value());
+      Value(Value::List{}));
   EXPECT_EQ(FieldOk(R"({"value": null, "name": "Due Date", "$type": "DateIssueCustomField"})"),
             Value());
   EXPECT_EQ(FieldOk(R"({"value": null, "name": "Score", "$type": "SimpleIssueCustomField"})"),
@@ -328,7 +328,7 @@ TEST(DecodeCustomField, UnknownMultiValueIsListOfTexts) {
           R"({"value":[{"presentation":"a","$type":"X"},{"name":"b","$type":"X"}],"name":"Many","$type":"FutureMultiIssueCustomField"})"),
       Value(Value::List{"a", "b"}));
   EXPECT_EQ(FieldOk(R"({"value":[],"name":"Many","$type":"FutureMultiIssueCustomField"})"),
-            Value());
+            Value(Value::List{}));
 }
 
 TEST(DecodeCustomField, AbstractOrMissingTypeIsOpaqueNotAnError) {
@@ -441,7 +441,7 @@ TEST(DecodeIssue, ResolvedTimestampAndEmptyTags) {
   ASSERT_TRUE(issue->resolved_ms.has_value());
   EXPECT_EQ(*issue->resolved_ms, 1714557600000);
   EXPECT_EQ(issue->fields.at("resolved"), Value("2024-05-01T10:00:00.000Z"));
-  EXPECT_EQ(issue->fields.at("tags"), Value());
+  EXPECT_EQ(issue->fields.at("tags"), Value(Value::List{}));
 }
 
 TEST(DecodeIssue, ServerOnAPathGivesLinksUnderIt) {
@@ -579,14 +579,58 @@ TEST(DecodeIssuePage, NotAnArrayIsBadResponse) {
   }
 }
 
-TEST(DecodeIssuePage, OneBadIssueFailsThePageNamingIt) {
+TEST(DecodeIssuePage, OneBadIssueIsMarkedByItsKeyAndTheOthersAreDecoded) {
   auto page = DecodeIssuePage(Json(R"([
     {"id":"2-1","idReadable":"RAP-1","created":1,"updated":10,"$type":"Issue"},
-    {"id":"2-2","idReadable":"RAP-2","created":2,"updated":20,"tags":"backend","$type":"Issue"}])"),
+    {"id":"2-2","idReadable":"RAP-2","created":2,"updated":20,"tags":"backend","$type":"Issue"},
+    {"id":"2-3","idReadable":"RAP-3","created":3,"updated":30,"customFields":[
+      {"value":{"value":3},"name":"Points","$type":"SimpleIssueCustomField"}],"$type":"Issue"},
+    {"id":"2-4","idReadable":"RAP-4","created":4,"updated":40,"$type":"Issue"}])"),
                               kBase);
-  ASSERT_FALSE(page.has_value());
-  EXPECT_EQ(page.error().code, ErrorCode::kBadResponse);
-  EXPECT_NE(page.error().message.find("RAP-2"), std::string::npos) << page.error().message;
+  ASSERT_TRUE(page.has_value()) << page.error().message;
+  ASSERT_EQ(page->size(), 4u);
+  EXPECT_TRUE((*page)[0].decode_error.empty());
+  EXPECT_TRUE((*page)[3].decode_error.empty());
+  for (std::size_t i : {1u, 2u}) {
+    const Issue& bad = (*page)[i];
+    EXPECT_EQ(bad.id, "2-" + std::to_string(i + 1));
+    EXPECT_EQ(bad.key, "RAP-" + std::to_string(i + 1));
+    EXPECT_EQ(bad.updated_ms, 10 * static_cast<std::int64_t>(i + 1));
+    EXPECT_NE(bad.decode_error.find(bad.key), std::string::npos) << bad.decode_error;
+  }
+  EXPECT_NE((*page)[2].decode_error.find("Points"), std::string::npos);
+}
+
+TEST(DecodeIssuePage, TimestampsOutsideFourDigitYearsFailTheIssueNotThePage) {
+  // 40000-01-01, 1969-12-31, and 2100-01-01 (fine: only odd).
+  auto page = DecodeIssuePage(Json(R"([
+    {"id":"2-1","idReadable":"RAP-1","created":1,"updated":1200000000000000,"$type":"Issue"},
+    {"id":"2-2","idReadable":"RAP-2","created":-86400000,"updated":20,"$type":"Issue"},
+    {"id":"2-3","idReadable":"RAP-3","created":3,"updated":4102444800000,"$type":"Issue"},
+    {"id":"2-4","idReadable":"RAP-4","created":4,"updated":40,"resolved":-62135596800001,"$type":"Issue"},
+    {"id":"2-5","idReadable":"RAP-5","created":5,"updated":50,"customFields":[
+      {"value":253402300800000,"name":"Due","$type":"DateIssueCustomField"}],"$type":"Issue"}])"),
+                              kBase);
+  ASSERT_TRUE(page.has_value()) << page.error().message;
+  ASSERT_EQ(page->size(), 5u);
+  EXPECT_NE((*page)[0].decode_error.find("outside the years 1970-9999"), std::string::npos)
+      << (*page)[0].decode_error;
+  EXPECT_EQ((*page)[0].updated_ms, 0);  // unreadable: it orders nothing
+  EXPECT_NE((*page)[1].decode_error.find("created"), std::string::npos) << (*page)[1].decode_error;
+  EXPECT_TRUE((*page)[2].decode_error.empty());
+  EXPECT_EQ((*page)[2].fields.at("updated"), Value("2100-01-01T00:00:00.000Z"));
+  EXPECT_NE((*page)[3].decode_error.find("resolved"), std::string::npos);
+  EXPECT_NE((*page)[4].decode_error.find("Due"), std::string::npos);
+}
+
+TEST(DecodeIssuePage, AnElementWithoutIdOrKeyIsStillReported) {
+  auto page = DecodeIssuePage(Json(R"([7, {"idReadable":"RAP-2","updated":20}])"), kBase);
+  ASSERT_TRUE(page.has_value());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_FALSE((*page)[0].decode_error.empty());
+  EXPECT_EQ((*page)[1].key, "RAP-2");
+  EXPECT_EQ((*page)[1].id, "");
+  EXPECT_NE((*page)[1].decode_error.find("has no id"), std::string::npos);
 }
 
 // --- /users/me ------------------------------------------------------------------

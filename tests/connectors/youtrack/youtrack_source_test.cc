@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <string>
@@ -755,7 +756,8 @@ TEST_F(YouTrackSourceTest, MeasuredZonePullsExactlyTheRequestedRange) {
       for (std::size_t i = 1; i <= probes; ++i) {
         const std::string& url = pulled.requests[i].url;
         EXPECT_TRUE(IsZoneProbe(url)) << url;
-        EXPECT_EQ(Param(url, "$top"), "1") << url;
+        // The newest few (one of them may not decode), then one issue a probe.
+        EXPECT_EQ(Param(url, "$top"), i == 1 ? "10" : "1") << url;
         EXPECT_EQ(Param(url, "fields"), "id%2CidReadable%2Cupdated") << url;
         if (i > 1) {
           EXPECT_TRUE(QueryOf(url).starts_with("issue id: RAP-13 updated: ")) << QueryOf(url);
@@ -1349,17 +1351,24 @@ TEST_F(YouTrackSourceTest, HtmlLoginPageInsteadOfIssues) {
             "(an SSO or proxy login page?) (HTTP 200)");
 }
 
-TEST_F(YouTrackSourceTest, UndecodableIssueNamesConnectionAndIssue) {
+TEST_F(YouTrackSourceTest, AnUndecodableIssueIsHandedOnMarkedAndThePullGoesOn) {
   http_.AddJson(200, MeUtc());
   http_.AddJson(
       200,
-      R"([{"id":"2-9","idReadable":"RAP-9","created":1,"updated":2,"customFields":[{"value":{"minutes":"x","$type":"PeriodValue"},"name":"Spent time","$type":"PeriodIssueCustomField"}],"$type":"Issue"}])");
-  auto pulled = PullAll(PullRequest{});
-  ASSERT_FALSE(pulled.has_value());
-  EXPECT_EQ(pulled.error().code, ErrorCode::kBadResponse);
-  EXPECT_EQ(pulled.error().message,
-            "connection acme-yt: issue RAP-9: custom field \"Spent time\" "
-            "(PeriodIssueCustomField): minutes is not a number");
+      R"([{"id":"2-9","idReadable":"RAP-9","created":1,"updated":2,"customFields":[{"value":{"minutes":"x","$type":"PeriodValue"},"name":"Spent time","$type":"PeriodIssueCustomField"}],"$type":"Issue"},
+          {"id":"2-10","idReadable":"RAP-10","created":1,"updated":3,"$type":"Issue"}])");
+  std::vector<Issue> issues;
+  auto pulled = source_.Pull(PullRequest{}, [&](std::vector<Issue> page) -> Result<void> {
+    std::move(page.begin(), page.end(), std::back_inserter(issues));
+    return {};
+  });
+  ASSERT_TRUE(pulled.has_value()) << pulled.error().message;
+  ASSERT_EQ(issues.size(), 2u);
+  EXPECT_EQ(issues[0].key, "RAP-9");
+  EXPECT_EQ(issues[0].decode_error,
+            "issue RAP-9: custom field \"Spent time\" (PeriodIssueCustomField): minutes is not a "
+            "number");
+  EXPECT_TRUE(issues[1].decode_error.empty());
 }
 
 TEST_F(YouTrackSourceTest, FactoryGivesATrackerSource) {
