@@ -61,6 +61,42 @@ struct SeenItems {
   std::span<const std::string> item_keys;
 };
 
+// An issue that could not be decoded or mapped. It is fetched again by
+// key on every later sync until it succeeds, and `status` lists it.
+struct IssueFailure {
+  std::string source_key;  // the human key, by which it is fetched again
+  std::string item_key;    // "<connection>:<issue id>"; empty when the tracker gave no id
+  std::string reason;      // names the issue and what was wrong
+  std::string since;       // ISO-8601 UTC, when it first failed; set by the store
+};
+
+// A page's news about failing issues, staged with its writes.
+struct FailureChanges {
+  std::span<const IssueFailure> failed;   // recorded; `since` kept when already failing
+  std::span<const std::string> resolved;  // source keys that succeeded: forgotten
+};
+
+// An item and the version of its issue last staged (source_updated_at).
+struct ItemVersion {
+  std::string item_key;
+  std::string source_updated_at;
+};
+
+// A board write the store refused, as set aside in the outbox.
+struct RefusedItem {
+  std::string item_key;
+  std::string source_key;  // empty for an archive
+  std::string message;     // the store's
+  std::string since;       // ISO-8601 UTC, when it was refused
+  bool archive = false;
+};
+
+// A queued write the board store refused for good, and its message.
+struct Refusal {
+  std::int64_t seq = 0;
+  std::string message;
+};
+
 struct OutboxEntry {
   std::int64_t seq = 0;
   std::string connection;
@@ -81,11 +117,16 @@ class StateStore {
       std::string_view connection, std::span<const std::string> item_keys) = 0;
 
   // Records the items' new state, queues their writes and, when given, moves
-  // the cursor and marks the items a reconciliation saw (as MarkSeen()), in
-  // one transaction.
+  // the cursor, marks the items a reconciliation saw (as MarkSeen()) and
+  // records which issues fail or succeeded again, in one transaction. A
+  // queued write replaces the writes of the same item set aside as refused.
   virtual Result<void> Stage(std::string_view connection, std::span<const StagedWrite> writes,
                              const SyncCursor* cursor = nullptr,
-                             const SeenItems* seen = nullptr) = 0;
+                             const SeenItems* seen = nullptr,
+                             const FailureChanges* failures = nullptr) = 0;
+
+  // The issues of `connection` that failed and have not succeeded since.
+  virtual Result<std::vector<IssueFailure>> Failures(std::string_view connection) = 0;
 
   virtual Result<std::optional<SyncCursor>> Cursor(std::string_view connection) = 0;
 
@@ -97,7 +138,7 @@ class StateStore {
   // not see, which are to be archived.
   virtual Result<void> MarkSeen(std::string_view connection, std::int64_t sweep,
                                 std::span<const std::string> item_keys) = 0;
-  virtual Result<std::vector<std::string>> LiveUnseen(std::string_view connection,
+  virtual Result<std::vector<ItemVersion>> LiveUnseen(std::string_view connection,
                                                       std::int64_t sweep) = 0;
 
   // The oldest queued writes, at most `limit`, parked ones excepted.
@@ -107,12 +148,15 @@ class StateStore {
   // Removes delivered writes from the outbox.
   virtual Result<void> Acknowledge(std::span<const std::int64_t> seqs) = 0;
 
-  // Sets writes the board store refused aside, with its message: Pending()
-  // skips them until RetryFailed() queues them again.
-  virtual Result<void> Park(std::span<const std::int64_t> seqs, std::string_view error) = 0;
+  // Sets writes the board store refused aside, each with its message:
+  // Pending() skips them until RetryFailed() queues them again. A write that
+  // a later write of the same item superseded meanwhile is dropped instead.
+  virtual Result<void> Park(std::span<const Refusal> refused) = 0;
+  // Queues the parked writes of `connection` again, dropping those a later
+  // write of the same item superseded; returns how many were queued.
   virtual Result<std::size_t> RetryFailed(std::string_view connection) = 0;
-  // Parked writes of `connection`, and the message of the latest.
-  virtual Result<std::pair<std::size_t, std::string>> Failed(std::string_view connection) = 0;
+  // The parked writes of `connection`, oldest first.
+  virtual Result<std::vector<RefusedItem>> Failed(std::string_view connection) = 0;
 };
 
 }  // namespace boardsync

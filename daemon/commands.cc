@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <ostream>
+#include <sstream>
 
 #include "core/log.h"
 #include "core/redact.h"
@@ -169,7 +170,7 @@ int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err)
     std::size_t refused = 0;
     for (const ConnectionConfig* c : loaded->selected) {
       pending += (*state)->PendingCount(c->name).value_or(0);
-      refused += (*state)->Failed(c->name).value_or(std::pair<std::size_t, std::string>()).first;
+      refused += (*state)->Failed(c->name).value_or(std::vector<RefusedItem>()).size();
     }
     if (pending > 0) {
       err << pending << " board writes are pending; the next sync delivers them\n";
@@ -336,14 +337,21 @@ int RunStatus(const CommandOptions& options, std::ostream& out, std::ostream& er
   }
   Value::List rows;
   Table table("connection");
+  // Per issue and per item, below the table: what failed on its own.
+  std::ostringstream failing_lines;
+  std::ostringstream refused_lines;
   for (const ConnectionConfig* c : loaded->selected) {
     Value::Object row;
     row.emplace("pending", static_cast<std::int64_t>((*state)->PendingCount(c->name).value_or(0)));
-    auto refused = (*state)->Failed(c->name).value_or(std::pair<std::size_t, std::string>());
-    row.emplace("refused", static_cast<std::int64_t>(refused.first));
-    if (refused.first > 0) {
-      row.emplace("board_error", Redact(refused.second));
+    const std::vector<RefusedItem> refused =
+        (*state)->Failed(c->name).value_or(std::vector<RefusedItem>());
+    row.emplace("refused", static_cast<std::int64_t>(refused.size()));
+    if (!refused.empty()) {
+      row.emplace("board_error", Redact(refused.back().message));
     }
+    const std::vector<IssueFailure> failing =
+        (*state)->Failures(c->name).value_or(std::vector<IssueFailure>());
+    row.emplace("failing", static_cast<std::int64_t>(failing.size()));
     auto run = (*state)->LastRun(c->name);
     if (run && *run) {
       const RunRecord& r = **run;
@@ -364,12 +372,44 @@ int RunStatus(const CommandOptions& options, std::ostream& out, std::ostream& er
     }
     table.AddRow(c->name, row, false);
     row.emplace("connection", c->name);
+    Value::List issues;
+    for (const IssueFailure& f : failing) {
+      issues.push_back(Value(Value::Object{{"key", f.source_key},
+                                           {"item_key", f.item_key},
+                                           {"reason", Redact(f.reason)},
+                                           {"since", f.since}}));
+      failing_lines << "  " << c->name << "  " << f.source_key << "  since " << f.since << "  "
+                    << Redact(f.reason) << "\n";
+    }
+    row.emplace("failing_issues", Value(std::move(issues)));
+    Value::List items;
+    for (const RefusedItem& r : refused) {
+      items.push_back(Value(Value::Object{{"item_key", r.item_key},
+                                          {"source_key", r.source_key},
+                                          {"write", r.archive ? "archive" : "upsert"},
+                                          {"message", Redact(r.message)},
+                                          {"since", r.since}}));
+      refused_lines << "  " << c->name << "  " << r.item_key
+                    << (r.source_key.empty() ? "" : " (" + r.source_key + ")")
+                    << (r.archive ? " archive" : "") << "  since " << r.since << "  "
+                    << Redact(r.message) << "\n";
+    }
+    row.emplace("refused_items", Value(std::move(items)));
     rows.push_back(Value(std::move(row)));
   }
   if (options.format == "json") {
     out << Value(std::move(rows)).ToJson() << "\n";
-  } else {
-    table.Print(out);
+    return kExitOk;
+  }
+  table.Print(out);
+  if (!failing_lines.str().empty()) {
+    out << "\nIssues that could not be read or mapped (fetched again on every sync):\n"
+        << failing_lines.str();
+  }
+  if (!refused_lines.str().empty()) {
+    out << "\nBoard writes refused by the board store (once fixed: boardsync sync "
+           "--retry-failed):\n"
+        << refused_lines.str();
   }
   return kExitOk;
 }

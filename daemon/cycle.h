@@ -43,9 +43,14 @@ struct CycleResult {
   double seconds = 0;
   std::optional<Error> board_error;  // delivery failed; the writes stay queued
 
+  // Everything succeeded, every issue and every item included.
   bool ok() const {
     return !report.error && report.counts.failed == 0 && !board_error && parked == 0;
   }
+  // The connection itself failed: the pull, the state database or the board
+  // store. Only this backs the daemon off; an issue or item that failed on
+  // its own does not (DESIGN §5).
+  bool connection_failed() const { return report.error.has_value() || board_error.has_value(); }
   // The first problem, for a one-line status; "" when ok.
   std::string FirstError() const;
 };

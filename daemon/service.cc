@@ -379,7 +379,9 @@ int RunService(const CommandOptions& options, std::ostream& err) {
   for (;;) {
     const Clock::time_point now = Clock::now();
     for (Done& done : pool.TakeFinished()) {
-      const bool ok = done.result.ok();
+      // Issues or items that failed on their own never back a connection
+      // off (DESIGN §5): they are retried by the next sync on its interval.
+      const bool ok = !done.result.connection_failed();
       pending[done.connection] = done.pending;
       metrics.Record(done.connection, done.result, done.pending, NowMs());
       auto delay = schedule.Finished(done.connection, ok, now);
@@ -390,7 +392,11 @@ int RunService(const CommandOptions& options, std::ostream& err) {
                           {"summary", SummaryLine(done.result)},
                           {"pending", std::to_string(done.pending)},
                           {"next_in_ms", std::to_string(delay->count())}};
-      if (ok) {
+      if (ok && !done.result.ok()) {
+        fields.emplace_back("error", done.result.FirstError());
+        Log(LogLevel::kWarn, "Sync finished; some issues or items failed on their own.",
+            std::move(fields));
+      } else if (ok) {
         Log(LogLevel::kInfo, "Sync finished.", std::move(fields));
       } else {
         fields.emplace_back("error", done.result.FirstError());

@@ -13,7 +13,7 @@
 namespace boardsync {
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS items (
   source_updated_at TEXT NOT NULL,
   status INTEGER NOT NULL,            -- ItemStatus: 0 live, 1 archived, 2 skipped
   sweep INTEGER NOT NULL DEFAULT 0,   -- the last reconciliation that saw the issue
+  last_seq INTEGER NOT NULL DEFAULT 0,  -- the outbox seq of its latest queued write
   PRIMARY KEY (connection, item_key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cursors (
@@ -56,6 +57,19 @@ CREATE TABLE IF NOT EXISTS outbox (
   error TEXT                          -- the board store's message
 );
 CREATE INDEX IF NOT EXISTS outbox_by_connection ON outbox (connection);
+-- The writes set aside, by item: a newer write of the item replaces them.
+CREATE INDEX IF NOT EXISTS outbox_parked ON outbox (connection, item_key)
+  WHERE failed_at IS NOT NULL;
+-- Issues that could not be decoded or mapped, fetched again by key on every
+-- sync until they succeed.
+CREATE TABLE IF NOT EXISTS failures (
+  connection TEXT NOT NULL,
+  source_key TEXT NOT NULL,
+  item_key TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  since TEXT NOT NULL,
+  PRIMARY KEY (connection, source_key)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS runs (
   connection TEXT PRIMARY KEY,
   started_at TEXT NOT NULL,
@@ -92,14 +106,29 @@ class StateDb::Impl {
       SQLite::Statement insert(db, "INSERT INTO meta (key, value) VALUES ('schema_version', ?)");
       insert.bind(1, std::to_string(kSchemaVersion));
       insert.exec();
-    } else if (version.getColumn(0).getString() != std::to_string(kSchemaVersion)) {
-      throw std::runtime_error("schema version " + version.getColumn(0).getString() +
-                               " is not the supported " + std::to_string(kSchemaVersion));
+    } else if (const std::string found = version.getColumn(0).getString();
+               found != std::to_string(kSchemaVersion)) {
+      version.reset();
+      Migrate(found);
     }
     tx.commit();
   }
 
   SQLite::Database db;
+
+ private:
+  // Brings an older state database up to kSchemaVersion, inside the
+  // caller's transaction. Tables and indexes new since are made by kSchema.
+  void Migrate(const std::string& from) {
+    if (from == "3") {
+      db.exec("ALTER TABLE items ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0");
+    } else {
+      throw std::runtime_error("schema version " + from + " is not the supported " +
+                               std::to_string(kSchemaVersion) + " (nor one it can be upgraded from)");
+    }
+    db.exec("UPDATE meta SET value = '" + std::to_string(kSchemaVersion) +
+            "' WHERE key = 'schema_version'");
+  }
 };
 
 StateDb::StateDb(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -148,16 +177,19 @@ Result<std::unordered_map<std::string, KnownItem>> StateDb::KnownItems(
 }
 
 Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedWrite> writes,
-                            const SyncCursor* cursor, const SeenItems* seen) {
+                            const SyncCursor* cursor, const SeenItems* seen,
+                            const FailureChanges* failures) {
   try {
     SQLite::Transaction tx(impl_->db);
     // An archive keeps the content hash: an issue that comes back unchanged
     // is then still recognised as a change of status.
     // A reconciliation's mark (sweep, 0 for none) is set with the row; the
-    // page's items without a write are marked after.
+    // page's items without a write are marked after. last_seq (0: no write
+    // queued) tells later which set-aside writes a newer one superseded.
     SQLite::Statement upsert(impl_->db,
                              "INSERT INTO items (connection, item_key, board, content_hash, "
-                             "source_updated_at, status, sweep) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                             "source_updated_at, status, sweep, last_seq) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                              "ON CONFLICT (connection, item_key) DO UPDATE SET "
                              "board = excluded.board, status = excluded.status, "
                              "content_hash = CASE WHEN excluded.status = 0 "
@@ -165,15 +197,45 @@ Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedW
                              "source_updated_at = CASE WHEN excluded.status = 0 "
                              "THEN excluded.source_updated_at ELSE items.source_updated_at END, "
                              "sweep = CASE WHEN excluded.sweep = 0 "
-                             "THEN items.sweep ELSE excluded.sweep END");
+                             "THEN items.sweep ELSE excluded.sweep END, "
+                             "last_seq = CASE WHEN excluded.last_seq = 0 "
+                             "THEN items.last_seq ELSE excluded.last_seq END");
     SQLite::Statement queue(impl_->db,
                             "INSERT INTO outbox (connection, board, item_key, archive, payload) "
                             "VALUES (?, ?, ?, ?, ?)");
+    // A newer write of an item replaces the writes of it set aside.
+    SQLite::Statement unpark(impl_->db,
+                             "DELETE FROM outbox WHERE connection = ? AND item_key = ? "
+                             "AND failed_at IS NOT NULL");
     const std::string conn(connection);
     const std::int64_t sweep = seen != nullptr ? seen->sweep : 0;
     std::string payload;
     for (const StagedWrite& staged : writes) {
       const BoardItem& item = staged.write.item;
+      std::int64_t seq = 0;
+      if (staged.queue) {
+        queue.reset();
+        queue.bindNoCopy(1, conn);
+        queue.bindNoCopy(2, item.board);
+        queue.bindNoCopy(3, item.item_key);
+        queue.bind(4, staged.write.archive ? 1 : 0);
+        payload.clear();
+        if (staged.write.archive) {
+          // The version the archive was decided on (DESIGN §5).
+          payload = "{\"source_updated_at\":";
+          AppendJsonString(payload, item.source_updated_at);
+          payload += '}';
+        } else {
+          AppendBoardItemJson(payload, item, staged.fields_json);
+        }
+        queue.bindNoCopy(5, payload);
+        queue.exec();
+        seq = impl_->db.getLastInsertRowid();
+        unpark.reset();
+        unpark.bindNoCopy(1, conn);
+        unpark.bindNoCopy(2, item.item_key);
+        unpark.exec();
+      }
       upsert.reset();
       upsert.bindNoCopy(1, conn);
       upsert.bindNoCopy(2, item.item_key);
@@ -182,23 +244,11 @@ Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedW
       upsert.bindNoCopy(5, item.source_updated_at);
       upsert.bind(6, static_cast<int>(staged.status));
       upsert.bind(7, sweep);
+      upsert.bind(8, seq);
       upsert.exec();
-      if (!staged.queue) {
-        continue;
-      }
-      queue.reset();
-      queue.bindNoCopy(1, conn);
-      queue.bindNoCopy(2, item.board);
-      queue.bindNoCopy(3, item.item_key);
-      queue.bind(4, staged.write.archive ? 1 : 0);
-      payload.clear();
-      if (staged.write.archive) {
-        payload = "{}";
-      } else {
-        AppendBoardItemJson(payload, item, staged.fields_json);
-      }
-      queue.bindNoCopy(5, payload);
-      queue.exec();
+    }
+    if (failures != nullptr) {
+      StageFailuresIn(conn, *failures);
     }
     if (cursor != nullptr) {
       SQLite::Statement save(impl_->db,
@@ -228,6 +278,54 @@ Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedW
     return StorageError("staging board writes", e);
   }
   return {};
+}
+
+void StateDb::StageFailuresIn(const std::string& connection, const FailureChanges& changes) {
+  if (!changes.failed.empty()) {
+    SQLite::Statement record(impl_->db,
+                             "INSERT INTO failures (connection, source_key, item_key, reason, "
+                             "since) VALUES (?, ?, ?, ?, ?) ON CONFLICT (connection, source_key) "
+                             "DO UPDATE SET item_key = excluded.item_key, reason = excluded.reason");
+    const std::string now = FormatIsoUtc(NowMs());
+    for (const IssueFailure& failure : changes.failed) {
+      record.reset();
+      record.bind(1, connection);
+      record.bind(2, failure.source_key);
+      record.bind(3, failure.item_key);
+      record.bind(4, failure.reason);
+      record.bind(5, now);
+      record.exec();
+    }
+  }
+  if (!changes.resolved.empty()) {
+    SQLite::Statement forget(impl_->db,
+                             "DELETE FROM failures WHERE connection = ? AND source_key = ?");
+    for (const std::string& key : changes.resolved) {
+      forget.reset();
+      forget.bind(1, connection);
+      forget.bind(2, key);
+      forget.exec();
+    }
+  }
+}
+
+Result<std::vector<IssueFailure>> StateDb::Failures(std::string_view connection) {
+  std::vector<IssueFailure> failures;
+  try {
+    SQLite::Statement query(impl_->db,
+                            "SELECT source_key, item_key, reason, since FROM failures "
+                            "WHERE connection = ? ORDER BY since, source_key");
+    query.bind(1, std::string(connection));
+    while (query.executeStep()) {
+      failures.push_back(IssueFailure{query.getColumn(0).getString(),
+                                      query.getColumn(1).getString(),
+                                      query.getColumn(2).getString(),
+                                      query.getColumn(3).getString()});
+    }
+  } catch (const std::exception& e) {
+    return StorageError("listing failing issues", e);
+  }
+  return failures;
 }
 
 void StateDb::MarkSeenIn(const std::string& connection, const SeenItems& seen) {
@@ -302,17 +400,17 @@ Result<void> StateDb::MarkSeen(std::string_view connection, std::int64_t sweep,
   return {};
 }
 
-Result<std::vector<std::string>> StateDb::LiveUnseen(std::string_view connection,
+Result<std::vector<ItemVersion>> StateDb::LiveUnseen(std::string_view connection,
                                                      std::int64_t sweep) {
-  std::vector<std::string> keys;
+  std::vector<ItemVersion> keys;
   try {
     SQLite::Statement query(impl_->db,
-                            "SELECT item_key FROM items WHERE connection = ? AND status = 0 "
-                            "AND sweep <> ? ORDER BY item_key");
+                            "SELECT item_key, source_updated_at FROM items "
+                            "WHERE connection = ? AND status = 0 AND sweep <> ? ORDER BY item_key");
     query.bind(1, std::string(connection));
     query.bind(2, sweep);
     while (query.executeStep()) {
-      keys.push_back(query.getColumn(0).getString());
+      keys.push_back(ItemVersion{query.getColumn(0).getString(), query.getColumn(1).getString()});
     }
   } catch (const std::exception& e) {
     return StorageError("listing unseen items", e);
@@ -332,7 +430,12 @@ Result<std::vector<OutboxEntry>> StateDb::Pending(std::size_t limit) {
       entry.seq = query.getColumn(0).getInt64();
       entry.connection = query.getColumn(1).getString();
       entry.write.archive = query.getColumn(4).getInt() != 0;
-      if (!entry.write.archive) {
+      if (entry.write.archive) {
+        // {"source_updated_at": version}; "{}" when queued before versions.
+        if (auto payload = ParseJson(query.getColumn(5).getString()); payload) {
+          entry.write.item.source_updated_at = payload->StringOr("source_updated_at");
+        }
+      } else {
         auto payload = ParseJson(query.getColumn(5).getString());
         auto item = payload ? BoardItemFromValue(std::move(*payload))
                             : std::unexpected(payload.error());
@@ -380,17 +483,26 @@ Result<void> StateDb::Acknowledge(std::span<const std::int64_t> seqs) {
   return {};
 }
 
-Result<void> StateDb::Park(std::span<const std::int64_t> seqs, std::string_view error) {
+Result<void> StateDb::Park(std::span<const Refusal> refused) {
   try {
     SQLite::Transaction tx(impl_->db);
-    SQLite::Statement park(impl_->db, "UPDATE outbox SET failed_at = ?, error = ? WHERE seq = ?");
+    // Only while no later write of the item was queued: that one replaces it.
+    SQLite::Statement park(impl_->db,
+                           "UPDATE outbox SET failed_at = ?, error = ? WHERE seq = ? AND seq >= "
+                           "coalesce((SELECT last_seq FROM items WHERE items.connection = "
+                           "outbox.connection AND items.item_key = outbox.item_key), 0)");
+    SQLite::Statement drop(impl_->db, "DELETE FROM outbox WHERE seq = ?");
     const std::string now = FormatIsoUtc(NowMs());
-    for (std::int64_t seq : seqs) {
+    for (const Refusal& refusal : refused) {
       park.reset();
       park.bind(1, now);
-      park.bind(2, std::string(error));
-      park.bind(3, seq);
-      park.exec();
+      park.bind(2, refusal.message);
+      park.bind(3, refusal.seq);
+      if (park.exec() == 0) {
+        drop.reset();
+        drop.bind(1, refusal.seq);
+        drop.exec();
+      }
     }
     tx.commit();
   } catch (const std::exception& e) {
@@ -401,30 +513,49 @@ Result<void> StateDb::Park(std::span<const std::int64_t> seqs, std::string_view 
 
 Result<std::size_t> StateDb::RetryFailed(std::string_view connection) {
   try {
+    SQLite::Transaction tx(impl_->db);
+    SQLite::Statement superseded(
+        impl_->db,
+        "DELETE FROM outbox WHERE connection = ?1 AND failed_at IS NOT NULL AND seq < "
+        "coalesce((SELECT last_seq FROM items WHERE items.connection = ?1 "
+        "AND items.item_key = outbox.item_key), 0)");
+    superseded.bind(1, std::string(connection));
+    superseded.exec();
     SQLite::Statement retry(impl_->db,
                             "UPDATE outbox SET failed_at = NULL, error = NULL "
                             "WHERE connection = ? AND failed_at IS NOT NULL");
     retry.bind(1, std::string(connection));
-    return static_cast<std::size_t>(retry.exec());
+    const auto queued = static_cast<std::size_t>(retry.exec());
+    tx.commit();
+    return queued;
   } catch (const std::exception& e) {
     return StorageError("queueing parked board writes again", e);
   }
 }
 
-Result<std::pair<std::size_t, std::string>> StateDb::Failed(std::string_view connection) {
+Result<std::vector<RefusedItem>> StateDb::Failed(std::string_view connection) {
+  std::vector<RefusedItem> refused;
   try {
     SQLite::Statement query(impl_->db,
-                            "SELECT count(*), (SELECT error FROM outbox WHERE connection = ?1 "
-                            "AND failed_at IS NOT NULL ORDER BY seq DESC LIMIT 1) "
-                            "FROM outbox WHERE connection = ?1 AND failed_at IS NOT NULL");
+                            "SELECT item_key, archive, payload, error, failed_at FROM outbox "
+                            "WHERE connection = ? AND failed_at IS NOT NULL ORDER BY seq");
     query.bind(1, std::string(connection));
-    query.executeStep();
-    return std::pair<std::size_t, std::string>(
-        static_cast<std::size_t>(query.getColumn(0).getInt64()),
-        query.getColumn(1).isNull() ? std::string() : query.getColumn(1).getString());
+    while (query.executeStep()) {
+      RefusedItem& item = refused.emplace_back();
+      item.item_key = query.getColumn(0).getString();
+      item.archive = query.getColumn(1).getInt() != 0;
+      if (!item.archive) {
+        if (auto payload = ParseJson(query.getColumn(2).getString()); payload) {
+          item.source_key = payload->StringOr("source_key");
+        }
+      }
+      item.message = query.getColumn(3).getString();
+      item.since = query.getColumn(4).getString();
+    }
   } catch (const std::exception& e) {
-    return StorageError("counting parked board writes", e);
+    return StorageError("listing parked board writes", e);
   }
+  return refused;
 }
 
 Result<void> StateDb::RecordRun(const RunRecord& run) {

@@ -30,20 +30,22 @@ class StateDb : public StateStore {
   Result<std::unordered_map<std::string, KnownItem>> KnownItems(
       std::string_view connection, std::span<const std::string> item_keys) override;
   Result<void> Stage(std::string_view connection, std::span<const StagedWrite> writes,
-                     const SyncCursor* cursor = nullptr, const SeenItems* seen = nullptr) override;
+                     const SyncCursor* cursor = nullptr, const SeenItems* seen = nullptr,
+                     const FailureChanges* failures = nullptr) override;
+  Result<std::vector<IssueFailure>> Failures(std::string_view connection) override;
   Result<std::optional<SyncCursor>> Cursor(std::string_view connection) override;
   Result<std::optional<SavedSession>> Session(std::string_view connection) override;
   Result<void> SaveSession(std::string_view connection, const SavedSession& session) override;
   Result<void> MarkSeen(std::string_view connection, std::int64_t sweep,
                         std::span<const std::string> item_keys) override;
-  Result<std::vector<std::string>> LiveUnseen(std::string_view connection,
+  Result<std::vector<ItemVersion>> LiveUnseen(std::string_view connection,
                                               std::int64_t sweep) override;
   Result<std::vector<OutboxEntry>> Pending(std::size_t limit) override;
   Result<std::size_t> PendingCount(std::string_view connection) override;
   Result<void> Acknowledge(std::span<const std::int64_t> seqs) override;
-  Result<void> Park(std::span<const std::int64_t> seqs, std::string_view error) override;
+  Result<void> Park(std::span<const Refusal> refused) override;
   Result<std::size_t> RetryFailed(std::string_view connection) override;
-  Result<std::pair<std::size_t, std::string>> Failed(std::string_view connection) override;
+  Result<std::vector<RefusedItem>> Failed(std::string_view connection) override;
 
   Result<void> RecordRun(const RunRecord& run);
   Result<std::optional<RunRecord>> LastRun(std::string_view connection);
@@ -53,6 +55,8 @@ class StateDb : public StateStore {
   explicit StateDb(std::unique_ptr<Impl> impl);
   // MarkSeen() inside the caller's transaction; throws on failure.
   void MarkSeenIn(const std::string& connection, const SeenItems& seen);
+  // Stage()'s part for failing issues, in the caller's transaction.
+  void StageFailuresIn(const std::string& connection, const FailureChanges& changes);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -6,7 +6,10 @@
 #include <limits>
 #include <chrono>
 #include <future>
+#include <map>
 #include <mutex>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/log.h"
 #include "core/text.h"
@@ -67,6 +70,11 @@ class ConnectionSync {
     return std::move(report_);
   }
 
+  // A cursor moves at most this far: a tracker clock ahead of ours (or an
+  // issue dated in the future) must not make later syncs ask for an empty
+  // range (DESIGN §5).
+  std::int64_t CursorCeiling() const { return now_ms_ + tracker_.UpdatedGranularityMs(); }
+
  private:
   Result<void> RunPasses() {
     auto cursor = state_.Cursor(connection_.name);
@@ -75,11 +83,25 @@ class ConnectionSync {
     }
     const std::string fingerprint = mapping_.Fingerprint();
     const bool remap = *cursor && (*cursor)->mapping_fingerprint != fingerprint;
-    const bool full = options_.full || !*cursor || remap;
+    // A cursor past now: saved before cursors were bounded, or our clock
+    // went back. What changed since it was saved is unknown: read it all.
+    const bool future = *cursor && (*cursor)->updated_ms > CursorCeiling();
+    if (future) {
+      Log(LogLevel::kWarn,
+          "The saved cursor is ahead of this machine's clock; reading every issue again.",
+          {{"connection", connection_.name}, {"cursor", FormatIsoUtc((*cursor)->updated_ms)}});
+    }
+    const bool full = options_.full || !*cursor || remap || future;
     // A mapping change is recorded only once every item is re-mapped, so a
     // sync that stops half way starts the full pass again.
     cursor_ = cursor->value_or(SyncCursor{0, fingerprint, 0});
+    if (future) {
+      cursor_.updated_ms = 0;
+    }
     const bool reconcile = !options_.dry_run && options_.limit == 0;
+    if (auto failing = LoadFailures(); !failing) {
+      return failing;
+    }
 
     PullRequest request = BaseRequest();
     if (!full) {
@@ -108,6 +130,9 @@ class ConnectionSync {
     }
     if (!reconcile) {
       return {};
+    }
+    if (auto retried = RetryFailures(); !retried) {
+      return retried;
     }
     if (!full) {
       const auto since_full = std::chrono::milliseconds(now_ms_ - cursor_.last_full_ms);
@@ -192,6 +217,94 @@ class ConnectionSync {
     });
   }
 
+  // The issues that failed before; each is forgotten once it succeeds.
+  Result<void> LoadFailures() {
+    auto failures = state_.Failures(connection_.name);
+    if (!failures) {
+      return std::unexpected(failures.error());
+    }
+    for (IssueFailure& failure : *failures) {
+      if (!failure.item_key.empty()) {
+        failing_items_.emplace(failure.item_key, failure.source_key);
+      }
+      failing_.emplace(failure.source_key, std::move(failure));
+    }
+    return {};
+  }
+
+  // Fetches by key the issues that failed before and were not read again
+  // by this sync, whether or not their `updated` moved: a tracker may fix
+  // a value without changing it. A key the tracker no longer returns is
+  // forgotten: the issue was deleted, or moved (and so changed, and the
+  // pulls by update time see it under its new key).
+  Result<void> RetryFailures() {
+    std::vector<std::string> keys;
+    for (const auto& [key, failure] : failing_) {
+      if (!retried_.contains(key)) {
+        keys.push_back(key);
+      }
+    }
+    if (keys.empty()) {
+      return {};
+    }
+    PullRequest fetch = BaseRequest();
+    fetch.keys = keys;
+    if (auto pulled = tracker_.Pull(fetch, [this](std::vector<Issue> page) {
+          return Process(std::move(page), /*advance_cursor=*/false);
+        });
+        !pulled) {
+      return pulled;
+    }
+    std::vector<std::string> gone;
+    for (const std::string& key : keys) {
+      if (!retried_.contains(key)) {
+        gone.push_back(key);
+      }
+    }
+    if (gone.empty()) {
+      return {};
+    }
+    Log(LogLevel::kInfo, "Issues that failed before are no longer found by their key; forgotten.",
+        {{"connection", connection_.name}, {"issues", std::to_string(gone.size())}});
+    const FailureChanges changes{{}, gone};
+    return state_.Stage(connection_.name, {}, nullptr, nullptr, &changes);
+  }
+
+  // Counts and reports an issue that could not be decoded or mapped, and
+  // keeps it to be tried again (`failed`).
+  void RecordFailure(const Issue& issue, std::string_view item_key, const std::string& reason,
+                     std::vector<IssueFailure>& failed) {
+    ++report_.counts.failed;
+    if (report_.problems.size() < kMaxProblems) {
+      report_.problems.push_back(reason);
+    }
+    Log(LogLevel::kWarn, "An issue could not be read; its item is left as it was.",
+        {{"connection", connection_.name}, {"issue", issue.key}, {"error", reason}});
+    if (issue.key.empty()) {
+      return;  // nothing to fetch it by; the pulls by update time see it again
+    }
+    retried_.insert(issue.key);
+    failed.push_back(IssueFailure{issue.key, issue.id.empty() ? std::string() : std::string(item_key),
+                                  reason, {}});
+  }
+
+  // An issue read and mapped: whatever failed of it before is forgotten.
+  void RecordSuccess(const Issue& issue, const std::string& item_key,
+                     std::vector<std::string>& resolved) {
+    retried_.insert(issue.key);
+    if (failing_.empty()) {
+      return;
+    }
+    if (auto it = failing_items_.find(item_key); it != failing_items_.end()) {
+      resolved.push_back(it->second);  // under the key it had then
+      failing_.erase(it->second);
+      failing_items_.erase(it);
+    }
+    if (failing_.erase(issue.key) > 0) {
+      resolved.push_back(issue.key);
+    }
+  }
+
   // Archives the live items the sweep did not see and records the
   // reconciliation (and the mapping it used) in the cursor.
   Result<void> ArchiveUnseen(const std::string& fingerprint) {
@@ -201,11 +314,14 @@ class ConnectionSync {
     }
     std::vector<StagedWrite> writes;
     writes.reserve(unseen->size());
-    for (std::string& key : *unseen) {
+    for (ItemVersion& item : *unseen) {
       StagedWrite& staged = writes.emplace_back();
       staged.write.archive = true;
       staged.write.item.board = connection_.board;
-      staged.write.item.item_key = std::move(key);
+      staged.write.item.item_key = std::move(item.item_key);
+      // The last version seen: should the issue come back unchanged, its
+      // upsert is not older than this archive, and wins after it.
+      staged.write.item.source_updated_at = std::move(item.source_updated_at);
       staged.status = ItemStatus::kArchived;
     }
     report_.counts.archived += static_cast<std::int64_t>(writes.size());
@@ -237,36 +353,38 @@ class ConnectionSync {
       return std::unexpected(known.error());
     }
     std::vector<StagedWrite> writes;
+    std::vector<IssueFailure> failed;
+    std::vector<std::string> resolved;
     for (std::size_t i = 0; i < page.size(); ++i) {
       Issue& issue = page[i];
       if (advance_cursor) {
-        cursor_.updated_ms = std::max(cursor_.updated_ms, issue.updated_ms);
+        // An undecodable `updated` is 0 and moves nothing.
+        cursor_.updated_ms =
+            std::max(cursor_.updated_ms, std::min(issue.updated_ms, CursorCeiling()));
+      }
+      if (!issue.decode_error.empty()) {
+        RecordFailure(issue, keys[i], issue.decode_error, failed);
+        continue;
       }
       auto previous = known->find(keys[i]);
       const KnownItem* before = previous == known->end() ? nullptr : &previous->second;
       auto fields = ApplyMapping(mapping_, issue);
       if (!fields) {
-        ++counts.failed;
-        if (report_.problems.size() < kMaxProblems) {
-          report_.problems.push_back(fields.error().message);
-        }
-        Log(LogLevel::kWarn, "An issue could not be mapped; its item is left as it was.",
-            {{"connection", connection_.name},
-             {"issue", issue.key},
-             {"error", fields.error().message}});
+        RecordFailure(issue, keys[i], fields.error().message, failed);
         continue;
       }
+      RecordSuccess(issue, keys[i], resolved);
       StagedWrite staged;
       BoardItem& item = staged.write.item;
       item.board = connection_.board;
       item.item_key = keys[i];
+      item.source_updated_at = FormatIsoUtc(issue.updated_ms);
       if (!fields->has_value()) {
         Skip(before, staged, writes);
         continue;
       }
       item.source_key = std::move(issue.key);
       item.source_url = std::move(issue.url);
-      item.source_updated_at = FormatIsoUtc(issue.updated_ms);
       item.fields = std::move(**fields);
       AppendJsonObject(staged.fields_json, item.fields);
       staged.content_hash = HashOf(item, staged.fields_json);
@@ -288,8 +406,10 @@ class ConnectionSync {
       return {};
     }
     const SeenItems seen{sweep_.value_or(0), keys};
+    const FailureChanges failures{failed, resolved};
     if (auto staged = state_.Stage(connection_.name, writes, advance_cursor ? &cursor_ : nullptr,
-                                   sweep_ ? &seen : nullptr);
+                                   sweep_ ? &seen : nullptr,
+                                   failed.empty() && resolved.empty() ? nullptr : &failures);
         !staged) {
       return staged;
     }
@@ -325,6 +445,11 @@ class ConnectionSync {
   const std::int64_t now_ms_;
   SyncCursor cursor_;
   std::optional<std::int64_t> sweep_;  // set while reconciling
+  // Issues that failed before this sync (by source key; and the source key
+  // by item key), less those that succeeded since.
+  std::map<std::string, IssueFailure> failing_;
+  std::unordered_map<std::string, std::string> failing_items_;
+  std::unordered_set<std::string> retried_;  // source keys read by this sync
   SyncReport report_;
 };
 
@@ -400,31 +525,65 @@ bool OutboxDelivery::Begin(bool wait) {
     writes.push_back(std::move(entry.write));
     seqs_.push_back(entry.seq);
   }
+  keys_.clear();
+  for (const BoardWrite& write : writes) {
+    keys_.push_back(write.item.item_key);
+  }
   applying_ = std::async(std::launch::async, [this, writes = std::move(writes)] {
     return board_.Apply(writes);
   });
   return true;
 }
 
-void OutboxDelivery::Settle(const Result<void>& applied) {
+void OutboxDelivery::Settle(const Result<std::vector<RefusedWrite>>& applied) {
+  std::vector<Refusal> refused;
   if (!applied) {
     if (applied.error().retriable || applied.error().code != ErrorCode::kBadResponse) {
       // The store is down, or refuses the token: nothing later would get
       // through either. Keep the writes queued.
       error_ = applied.error();
-    } else {
-      Log(LogLevel::kWarn, "The board store refused a batch; its items are set aside.",
-          {{"items", std::to_string(seqs_.size())}, {"error", applied.error().message}});
-      if (auto parked = state_.Park(seqs_, applied.error().message); !parked) {
-        error_ = parked.error();
-      } else {
-        delivery_.parked += static_cast<std::int64_t>(seqs_.size());
+      lock_.unlock();
+      return;
+    }
+    // A store that refuses the batch without saying which writes: all of
+    // them are set aside.
+    for (std::int64_t seq : seqs_) {
+      refused.push_back(Refusal{seq, applied.error().message});
+    }
+  } else {
+    for (const RefusedWrite& write : *applied) {
+      if (write.index < seqs_.size()) {
+        refused.push_back(Refusal{seqs_[write.index], write.message});
       }
     }
-  } else if (auto acked = state_.Acknowledge(seqs_); !acked) {
+  }
+  std::unordered_set<std::int64_t> refused_seqs;
+  for (const Refusal& refusal : refused) {
+    refused_seqs.insert(refusal.seq);
+  }
+  std::vector<std::int64_t> acknowledged;
+  for (std::int64_t seq : seqs_) {
+    if (!refused_seqs.contains(seq)) {
+      acknowledged.push_back(seq);
+    }
+  }
+  if (!refused.empty()) {
+    const auto first = std::find(seqs_.begin(), seqs_.end(), refused.front().seq);
+    Log(LogLevel::kWarn, "The board store refused items; they are set aside.",
+        {{"items", std::to_string(refused.size())},
+         {"first", keys_[static_cast<std::size_t>(first - seqs_.begin())]},
+         {"error", refused.front().message}});
+    if (auto parked = state_.Park(refused); !parked) {
+      error_ = parked.error();
+      lock_.unlock();
+      return;
+    }
+    delivery_.parked += static_cast<std::int64_t>(refused.size());
+  }
+  if (auto acked = state_.Acknowledge(acknowledged); !acked) {
     error_ = acked.error();
   } else {
-    delivery_.delivered += static_cast<std::int64_t>(seqs_.size());
+    delivery_.delivered += static_cast<std::int64_t>(acknowledged.size());
   }
   lock_.unlock();
 }

@@ -28,7 +28,7 @@ struct SyncCounts {
   std::int64_t archived = 0;
   std::int64_t unchanged = 0;
   std::int64_t skipped = 0;  // by the mapping's `skip`
-  std::int64_t failed = 0;   // issues that could not be mapped
+  std::int64_t failed = 0;   // issues that could not be decoded or mapped
 };
 
 struct SyncOptions {
@@ -49,7 +49,7 @@ struct SyncReport {
   std::string connection;
   SyncCounts counts;
   std::optional<Error> error;           // the pull stopped early
-  std::vector<std::string> problems;    // per-issue mapping errors, with the issue key
+  std::vector<std::string> problems;    // per-issue decode and mapping errors, naming the issue
   std::vector<StagedWrite> changes;     // dry run only: what would be written
 };
 
@@ -64,6 +64,10 @@ std::string ItemKey(std::string_view connection, std::string_view issue_id);
 // re-reads everything. A reconciliation archives the items whose issues the
 // query no longer returns: after every full pass, and, when full_resync has
 // passed since the last one, by an id-only sweep after the incremental pull.
+// An issue that cannot be decoded or mapped is counted, reported and kept in
+// the state store; every later sync fetches it again by key until it
+// succeeds. A cursor never moves past the sync's start plus the tracker's
+// granularity; a saved cursor beyond that makes the sync a full pass.
 SyncReport PullConnection(const ConnectionConfig& connection, TrackerSource& tracker,
                           const Mapping& mapping, StateStore& state, const SyncOptions& options);
 
@@ -72,10 +76,10 @@ struct Delivery {
   std::int64_t parked = 0;     // refused by it (not retriable): set aside
 };
 
-// Delivers queued writes in batches of `batch_size`. A batch the board store
-// refuses for good (a non-retriable error) is parked with its message and
-// later batches go on; a retriable failure stops delivery, and the
-// undelivered writes stay queued for the next attempt.
+// Delivers queued writes in batches of `batch_size`. Writes the board store
+// refuses for good are parked, each with its message, and the rest go on; a
+// retriable failure stops delivery, and the undelivered writes stay queued
+// for the next attempt.
 Result<Delivery> DrainOutbox(StateStore& state, BoardSink& board, std::size_t batch_size);
 
 // DrainOutbox() while a pull is still staging: Start() settles the batch
@@ -98,14 +102,15 @@ class OutboxDelivery {
 
  private:
   bool Begin(bool wait);
-  void Settle(const Result<void>& applied);
+  void Settle(const Result<std::vector<RefusedWrite>>& applied);
 
   StateStore& state_;
   BoardSink& board_;
   const std::size_t batch_size_;
   std::unique_lock<std::mutex> lock_;  // held while a batch is in flight
-  std::future<Result<void>> applying_;
+  std::future<Result<std::vector<RefusedWrite>>> applying_;
   std::vector<std::int64_t> seqs_;     // of the batch in flight
+  std::vector<std::string> keys_;      // their item keys, for the log
   std::optional<Error> error_;         // delivery stopped
   Delivery delivery_;
 };

@@ -1,5 +1,6 @@
 #include "daemon/state_db.h"
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 
 #include "tests/support/temp_dir.h"
@@ -110,6 +111,14 @@ TEST(StateDbTest, ATrackerSessionIsKeptPerConnectionAcrossReopen) {
   EXPECT_EQ(*(*db)->Session("other"), std::nullopt);
 }
 
+std::vector<std::string> Keys(const std::vector<ItemVersion>& items) {
+  std::vector<std::string> keys;
+  for (const ItemVersion& item : items) {
+    keys.push_back(item.item_key);
+  }
+  return keys;
+}
+
 TEST(StateDbTest, LiveUnseenListsLiveItemsASweepDidNotMark) {
   TempDir dir;
   auto db = StateDb::Open(dir.path());
@@ -122,14 +131,95 @@ TEST(StateDbTest, LiveUnseenListsLiveItemsASweepDidNotMark) {
   EXPECT_EQ((*db)->PendingCount("c").value(), 2u);  // the skipped one is only remembered
   std::vector<std::string> seen = {"c:2-1"};
   ASSERT_TRUE((*db)->MarkSeen("c", 42, seen));
-  EXPECT_EQ((*db)->LiveUnseen("c", 42).value(), std::vector<std::string>{"c:2-2"});
-  EXPECT_EQ((*db)->LiveUnseen("c", 43).value(), (std::vector<std::string>{"c:2-1", "c:2-2"}));
+  EXPECT_EQ(Keys((*db)->LiveUnseen("c", 42).value()), std::vector<std::string>{"c:2-2"});
+  EXPECT_EQ(Keys((*db)->LiveUnseen("c", 43).value()), (std::vector<std::string>{"c:2-1", "c:2-2"}));
+  // With the version to archive them at.
+  EXPECT_EQ((*db)->LiveUnseen("c", 42).value()[0].source_updated_at, "2024-05-01T10:00:00.000Z");
   // Staging can mark what a sweep saw in the same transaction.
   std::vector<StagedWrite> more = {Upsert("c:2-4", "h4", "d")};
   std::vector<std::string> page = {"c:2-2", "c:2-4"};
   const SeenItems seen_on_page{43, page};
   ASSERT_TRUE((*db)->Stage("c", more, nullptr, &seen_on_page));
-  EXPECT_EQ((*db)->LiveUnseen("c", 43).value(), std::vector<std::string>{"c:2-1"});
+  EXPECT_EQ(Keys((*db)->LiveUnseen("c", 43).value()), std::vector<std::string>{"c:2-1"});
+}
+
+TEST(StateDbTest, AnArchiveKeepsItsVersionInTheOutbox) {
+  TempDir dir;
+  auto db = StateDb::Open(dir.path());
+  ASSERT_TRUE(db);
+  StagedWrite archive;
+  archive.write.archive = true;
+  archive.write.item.board = "roadmap";
+  archive.write.item.item_key = "c:2-1";
+  archive.write.item.source_updated_at = "2024-05-01T10:00:00.000Z";
+  archive.status = ItemStatus::kArchived;
+  ASSERT_TRUE((*db)->Stage("c", std::vector<StagedWrite>{archive}));
+  auto pending = (*db)->Pending(10).value();
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_TRUE(pending[0].write.archive);
+  EXPECT_EQ(pending[0].write.item.item_key, "c:2-1");
+  EXPECT_EQ(pending[0].write.item.source_updated_at, "2024-05-01T10:00:00.000Z");
+}
+
+TEST(StateDbTest, FailingIssuesAreKeptSinceTheirFirstFailureUntilResolved) {
+  TempDir dir;
+  auto db = StateDb::Open(dir.path());
+  ASSERT_TRUE(db);
+  std::vector<IssueFailure> failed = {{"RAP-7", "c:2-7", "issue RAP-7: bad", ""},
+                                      {"RAP-8", "", "issue RAP-8: has no id", ""}};
+  const FailureChanges first{failed, {}};
+  ASSERT_TRUE((*db)->Stage("c", {}, nullptr, nullptr, &first));
+  auto listed = (*db)->Failures("c").value();
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].source_key, "RAP-7");
+  EXPECT_EQ(listed[0].item_key, "c:2-7");
+  EXPECT_EQ(listed[0].reason, "issue RAP-7: bad");
+  EXPECT_EQ(listed[0].since.size(), 24u);
+  EXPECT_TRUE((*db)->Failures("other").value().empty());
+
+  failed[0].reason = "issue RAP-7: worse";
+  std::vector<std::string> resolved = {"RAP-8"};
+  const FailureChanges second{std::span(failed).first(1), resolved};
+  ASSERT_TRUE((*db)->Stage("c", {}, nullptr, nullptr, &second));
+  listed = (*db)->Failures("c").value();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].reason, "issue RAP-7: worse");
+  EXPECT_EQ(listed[0].since, (*db)->Failures("c").value()[0].since);
+}
+
+TEST(StateDbTest, AStateDatabaseOfSchemaThreeIsUpgradedKeepingItsContents) {
+  TempDir dir;
+  {
+    SQLite::Database old((dir.path() / "state.db").string(),
+                         SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    old.exec(R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta VALUES ('schema_version', '3');
+CREATE TABLE items (connection TEXT NOT NULL, item_key TEXT NOT NULL, board TEXT NOT NULL,
+  content_hash TEXT NOT NULL, source_updated_at TEXT NOT NULL, status INTEGER NOT NULL,
+  sweep INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (connection, item_key)) WITHOUT ROWID;
+INSERT INTO items VALUES ('c', 'c:2-1', 'roadmap', 'h1', '2024-05-01T10:00:00.000Z', 0, 0);
+CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, connection TEXT NOT NULL,
+  board TEXT NOT NULL, item_key TEXT NOT NULL, archive INTEGER NOT NULL, payload TEXT NOT NULL,
+  failed_at TEXT, error TEXT);
+INSERT INTO outbox (connection, board, item_key, archive, payload) VALUES
+  ('c', 'roadmap', 'c:2-2', 1, '{}');
+)sql");
+  }
+  auto db = StateDb::Open(dir.path());
+  ASSERT_TRUE(db) << db.error().message;
+  std::vector<std::string> keys = {"c:2-1"};
+  EXPECT_EQ((*db)->KnownItems("c", keys).value().at("c:2-1").content_hash, "h1");
+  auto pending = (*db)->Pending(10).value();
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_TRUE(pending[0].write.archive);
+  EXPECT_EQ(pending[0].write.item.source_updated_at, "");  // unversioned: applies as before
+  ASSERT_TRUE((*db)->Stage("c", std::vector<StagedWrite>{Upsert("c:2-3", "h3", "c")}));
+  EXPECT_TRUE((*db)->Failures("c").value().empty());
+  db->reset();
+  SQLite::Database check((dir.path() / "state.db").string(), SQLite::OPEN_READONLY);
+  EXPECT_EQ(check.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString(),
+            "4");
 }
 
 TEST(StateDbTest, RunRecordsAreKeptPerConnection) {

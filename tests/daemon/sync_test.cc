@@ -71,19 +71,25 @@ class RecordingBoard : public BoardSink {
   bool down = false;
   std::optional<std::size_t> down_after;  // goes down after this many batches
   std::size_t batches = 0;
-  std::string refuse;  // a batch holding this item key is refused for good
-  Result<void> Apply(std::span<const BoardWrite> writes) override {
+  std::string refuse;  // this item key is refused for good, alone
+  bool refuse_batch = false;  // ... or with its whole batch, without saying which
+  Result<std::vector<RefusedWrite>> Apply(std::span<const BoardWrite> writes) override {
     if (down || (down_after && batches >= *down_after)) {
       return Fail(ErrorCode::kUnavailable, "board store down", true);
     }
     ++batches;
-    for (const BoardWrite& write : writes) {
-      if (write.item.item_key == refuse) {
-        return Fail(ErrorCode::kBadResponse, "HTTP 400: field effort must be a number");
+    std::vector<RefusedWrite> refused;
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      if (writes[i].item.item_key == refuse) {
+        if (refuse_batch) {
+          return Fail(ErrorCode::kBadResponse, "HTTP 400: field effort must be a number");
+        }
+        refused.push_back(RefusedWrite{i, "HTTP 422: field effort must be a number"});
+      } else {
+        applied.push_back(writes[i]);
       }
     }
-    applied.insert(applied.end(), writes.begin(), writes.end());
-    return {};
+    return refused;
   }
 };
 
@@ -212,6 +218,99 @@ TEST_F(SyncTest, AnIssueThatFailsToMapIsReportedByKeyAndTheOthersGoOn) {
   EXPECT_EQ(report.counts.created, 4);
   ASSERT_EQ(report.problems.size(), 1u);
   EXPECT_NE(report.problems[0].find("RAP-2"), std::string::npos) << report.problems[0];
+  auto failing = state_->Failures("acme").value();
+  ASSERT_EQ(failing.size(), 1u);
+  EXPECT_EQ(failing[0].source_key, "RAP-2");
+  EXPECT_EQ(failing[0].item_key, "acme:2-2");
+  EXPECT_EQ(failing[0].reason, report.problems[0]);
+  EXPECT_FALSE(failing[0].since.empty());
+}
+
+TEST_F(SyncTest, AnIssueThatCannotBeDecodedIsKeptAndFetchedByKeyUntilItSucceeds) {
+  Pull();
+  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  // RAP-6 arrives broken; RAP-7 after it is fine.
+  Issue broken = MakeIssue(6, "Open");
+  broken.updated_ms = NowMs() - 10 * 60'000;  // before the next syncs' overlap
+  broken.decode_error = "issue RAP-6: custom field \"Estimation\": minutes is not a number";
+  tracker_.issues.push_back(broken);
+  tracker_.issues.push_back(MakeIssue(7, "Open"));
+  tracker_.issues.back().updated_ms = NowMs();
+  SyncReport report = Pull();
+  EXPECT_FALSE(report.error);
+  EXPECT_EQ(report.counts.failed, 1);
+  EXPECT_EQ(report.counts.created, 1);
+  ASSERT_EQ(state_->Failures("acme").value().size(), 1u);
+  const std::string since = state_->Failures("acme").value()[0].since;
+  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+
+  // Still broken: fetched by key again, still listed, since unchanged.
+  tracker_.requests.clear();
+  report = Pull();
+  EXPECT_EQ(report.counts.failed, 1);
+  ASSERT_FALSE(tracker_.requests.empty());
+  EXPECT_EQ(tracker_.requests.back().keys, std::vector<std::string>{"RAP-6"});
+  ASSERT_EQ(state_->Failures("acme").value().size(), 1u);
+  EXPECT_EQ(state_->Failures("acme").value()[0].since, since);
+
+  // Fixed in the tracker without moving `updated`: the next sync brings it.
+  tracker_.Find("RAP-6")->decode_error.clear();
+  report = Pull();
+  EXPECT_EQ(report.counts.failed, 0);
+  EXPECT_EQ(report.counts.created, 1);
+  EXPECT_TRUE(state_->Failures("acme").value().empty());
+  board_.applied.clear();
+  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  ASSERT_EQ(board_.applied.size(), 1u);
+  EXPECT_EQ(board_.applied[0].item.source_key, "RAP-6");
+  // And then it costs nothing more.
+  tracker_.requests.clear();
+  Pull();
+  for (const PullRequest& request : tracker_.requests) {
+    EXPECT_TRUE(request.keys.empty());
+  }
+}
+
+TEST_F(SyncTest, AFailingIssueTheTrackerNoLongerHasIsForgotten) {
+  tracker_.issues[1].decode_error = "issue RAP-2: attribute \"updated\": not a timestamp";
+  Pull();
+  ASSERT_EQ(state_->Failures("acme").value().size(), 1u);
+  tracker_.issues.erase(tracker_.issues.begin() + 1);
+  SyncReport report = Pull();
+  EXPECT_FALSE(report.error);
+  EXPECT_TRUE(state_->Failures("acme").value().empty());
+}
+
+TEST_F(SyncTest, AFutureIssueNeverMovesTheCursorPastNow) {
+  tracker_.issues[4].updated_ms = 4'102'444'800'000;  // 2100-01-01
+  const std::int64_t before = NowMs();
+  Pull();
+  const std::int64_t after = NowMs();
+  auto cursor = state_->Cursor("acme").value();
+  ASSERT_TRUE(cursor);
+  EXPECT_GE(cursor->updated_ms, before);
+  EXPECT_LE(cursor->updated_ms, after + 1000);
+  // A change made now is seen by the next incremental sync.
+  tracker_.issues[0].fields["summary"] = "Renamed";
+  tracker_.issues[0].updated_ms = NowMs();
+  SyncReport report = Pull();
+  EXPECT_EQ(report.counts.updated, 1);
+  ASSERT_TRUE(tracker_.requests.back().updated_from_ms);
+  EXPECT_LE(*tracker_.requests.back().updated_from_ms, after);
+}
+
+TEST_F(SyncTest, ASavedCursorInTheFutureMakesTheSyncReadEverything) {
+  Pull();
+  const SyncCursor poisoned{4'102'444'800'000, TestMapping().Fingerprint(), NowMs()};
+  ASSERT_TRUE(state_->Stage("acme", {}, &poisoned));
+  tracker_.issues[0].fields["summary"] = "Renamed";
+  tracker_.issues[0].updated_ms = NowMs() - 3'600'000;  // long before the poisoned cursor
+  tracker_.requests.clear();
+  SyncReport report = Pull();
+  EXPECT_EQ(report.counts.updated, 1);
+  ASSERT_FALSE(tracker_.requests.empty());
+  EXPECT_FALSE(tracker_.requests.front().updated_from_ms);  // a full pass
+  EXPECT_LE(state_->Cursor("acme").value()->updated_ms, NowMs() + 1000);
 }
 
 TEST_F(SyncTest, AnIssueNowSkippedLeavesTheBoardArchivedAndComesBack) {
@@ -290,23 +389,72 @@ TEST_F(SyncTest, DeliveryWhileStagingStopsWhenTheBoardIsDownAndKeepsTheWrites) {
   EXPECT_EQ(DrainOutbox(*state_, board_, 2).value().delivered, 3);
 }
 
-TEST_F(SyncTest, ABatchTheBoardRefusesIsParkedAndLaterBatchesFlow) {
+TEST_F(SyncTest, OnlyTheItemTheBoardRefusesIsSetAsideAndTheRestIsDelivered) {
   Pull();
   board_.refuse = "acme:2-2";
   auto drained = DrainOutbox(*state_, board_, 2);
   ASSERT_TRUE(drained);
-  EXPECT_EQ(drained->parked, 2);     // the batch of RAP-1 and RAP-2
-  EXPECT_EQ(drained->delivered, 3);  // the others went on
+  EXPECT_EQ(drained->parked, 1);
+  EXPECT_EQ(drained->delivered, 4);  // RAP-1, in the same batch, too
   EXPECT_EQ(state_->PendingCount("acme").value(), 0u);
   auto failed = state_->Failed("acme").value();
-  EXPECT_EQ(failed.first, 2u);
-  EXPECT_EQ(failed.second, "HTTP 400: field effort must be a number");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].item_key, "acme:2-2");
+  EXPECT_EQ(failed[0].source_key, "RAP-2");
+  EXPECT_FALSE(failed[0].since.empty());
+  EXPECT_EQ(failed[0].message, "HTTP 422: field effort must be a number");
 
   board_.refuse.clear();
-  EXPECT_EQ(state_->RetryFailed("acme").value(), 2u);
-  EXPECT_EQ(DrainOutbox(*state_, board_, 2).value().delivered, 2);
-  EXPECT_EQ(state_->Failed("acme").value().first, 0u);
+  EXPECT_EQ(state_->RetryFailed("acme").value(), 1u);
+  EXPECT_EQ(DrainOutbox(*state_, board_, 2).value().delivered, 1);
+  EXPECT_TRUE(state_->Failed("acme").value().empty());
   EXPECT_EQ(board_.applied.size(), 5u);
+}
+
+TEST_F(SyncTest, ABatchRefusedWithoutNamingItemsIsSetAsideWhole) {
+  Pull();
+  board_.refuse = "acme:2-2";
+  board_.refuse_batch = true;
+  auto drained = DrainOutbox(*state_, board_, 2);
+  ASSERT_TRUE(drained);
+  EXPECT_EQ(drained->parked, 2);
+  EXPECT_EQ(drained->delivered, 3);
+  EXPECT_EQ(state_->Failed("acme").value().size(), 2u);
+}
+
+TEST_F(SyncTest, ANewerWriteOfARefusedItemReplacesItsSetAsideWrite) {
+  Pull();
+  board_.refuse = "acme:2-2";
+  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  ASSERT_EQ(state_->Failed("acme").value().size(), 1u);
+  tracker_.issues[1].fields["summary"] = "Fixed";
+  tracker_.issues[1].updated_ms = NowMs();
+  board_.refuse.clear();
+  EXPECT_EQ(Pull().counts.updated, 1);
+  EXPECT_TRUE(state_->Failed("acme").value().empty());  // replaced by the newer write
+  EXPECT_EQ(DrainOutbox(*state_, board_, 100).value().delivered, 1);
+  EXPECT_EQ(board_.applied.back().item.fields.at("title"), Value("Fixed"));
+}
+
+TEST_F(SyncTest, RetryFailedDropsASetAsideWriteThatANewerOneSuperseded) {
+  Pull();
+  // The batch is in flight when a newer version of the item is staged; the
+  // store then refuses the old one.
+  auto pending = state_->Pending(100).value();
+  tracker_.issues[1].fields["summary"] = "Fixed";
+  tracker_.issues[1].updated_ms = NowMs();
+  EXPECT_EQ(Pull().counts.updated, 1);
+  const Refusal refusal{pending[1].seq, "HTTP 422: too old"};
+  ASSERT_TRUE(state_->Park(std::span(&refusal, 1)));
+  // Superseded already when refused: never parked.
+  EXPECT_TRUE(state_->Failed("acme").value().empty());
+  EXPECT_EQ(state_->RetryFailed("acme").value(), 0u);
+  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  for (const BoardWrite& write : board_.applied) {
+    if (write.item.item_key == "acme:2-2") {
+      EXPECT_EQ(write.item.fields.at("title"), Value("Fixed"));
+    }
+  }
 }
 
 TEST_F(SyncTest, PagesStagedBeforeATrackerFailureAreKept) {

@@ -409,7 +409,7 @@ TEST_P(CanaryTokenTest, EveryCommandAndErrorPathKeepsTheTokensSecret) {
   ASSERT_TRUE(tracker_.SetSummary("RAP-3", "Changed while the daemon runs"));
   board_.InjectFault(BoardServer::Fault::Status(400, BoardEcho("invalid_batch", kBoardCanary)));
   EXPECT_TRUE(eventually([&] {
-    return daemon.Log().find("The board store refused a batch") != std::string::npos;
+    return daemon.Log().find("The board store refused items") != std::string::npos;
   })) << daemon.Tail();
 
   const std::string base = "http://127.0.0.1:" + std::to_string(metrics_port);

@@ -190,6 +190,17 @@ class HostileTrackerTest : public testing::Test {
     }
   }
 
+  // The issues state.db keeps to fetch again, by key.
+  std::vector<std::string> FailingKeys() const {
+    SQLite::Database db((dir_.path() / "state/state.db").string(), SQLite::OPEN_READONLY);
+    SQLite::Statement query(db, "SELECT source_key FROM failures ORDER BY source_key");
+    std::vector<std::string> keys;
+    while (query.executeStep()) {
+      keys.push_back(query.getColumn(0).getString());
+    }
+    return keys;
+  }
+
   // Once the tracker is healthy again, one sync brings the board level.
   void ExpectHealedByTheNextSync() {
     tracker_.ClearFaults();
@@ -249,7 +260,7 @@ TEST_F(HostileTrackerTest, MalformedJsonChangesNothing) {
   ExpectHealedByTheNextSync();
 }
 
-TEST_F(HostileTrackerTest, WrongTypesInKnownFieldsNameTheIssueAndLoseNothing) {
+TEST_F(HostileTrackerTest, WrongTypesInKnownFieldsFailOnlyThatIssueNamingIt) {
   ASSERT_NO_FATAL_FAILURE(FirstSync());
   struct Case {
     const char* what;
@@ -297,14 +308,26 @@ TEST_F(HostileTrackerTest, WrongTypesInKnownFieldsNameTheIssueAndLoseNothing) {
     ASSERT_NO_FATAL_FAILURE(page = PageWithBadIssue(c.spoil));
     tracker_.InjectFault(SampleTracker::Fault::Status(200, page).On("/api/issues"));
     Outcome sync = Sync();
-    ExpectCleanFailure(sync, {"RAP-3", c.mention});
-    ExpectNothingLost(changed);
-    // RAP-3, the spoilt one, keeps its last good item.
+    // The issue failed, not the sync: it is named with what was wrong, and
+    // RAP-2 on the same page reaches the board.
+    RecordProperty("error_" + std::to_string(++failures_), sync.err);
+    EXPECT_EQ(sync.code, kExitRunFailed) << sync.out << sync.err;
+    EXPECT_EQ(sync.err.find("sync failed"), std::string::npos) << sync.err;
+    EXPECT_NE(sync.err.find("sample: issue RAP-3"), std::string::npos) << sync.err;
+    EXPECT_NE(sync.err.find(c.mention), std::string::npos) << sync.err;
+    EXPECT_NE(sync.out.find("failed 1,"), std::string::npos) << sync.out;
     const Snapshot after = Take();
+    const BoardRow* rap2 = after.board.Find("sample:" + changed[0]);
+    ASSERT_NE(rap2, nullptr);
+    EXPECT_EQ(rap2->Field("title"), "Changed after the first sync: RAP-2");
+    // RAP-3, the spoilt one, keeps its last good item and is listed to be
+    // fetched again.
     const BoardRow* rap3 = after.board.Find("sample:" + changed[1]);
     ASSERT_NE(rap3, nullptr);
     EXPECT_EQ(rap3->fields, before_.board.Find("sample:" + changed[1])->fields);
+    EXPECT_EQ(FailingKeys(), std::vector<std::string>{"RAP-3"});
     ExpectHealedByTheNextSync();
+    EXPECT_TRUE(FailingKeys().empty());
     before_ = Take();
   }
 }

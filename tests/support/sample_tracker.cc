@@ -615,6 +615,17 @@ Result<std::string> SampleTracker::AddIssue(Value issue) {
 bool SampleTracker::UpdateIssue(std::string_view id,
                                 const std::function<void(Value& issue)>& change) {
   std::lock_guard lock(mu_);
+  return UpdateLocked(id, change, /*stamp=*/true);
+}
+
+bool SampleTracker::EditIssueInPlace(std::string_view id,
+                                     const std::function<void(Value& issue)>& change) {
+  std::lock_guard lock(mu_);
+  return UpdateLocked(id, change, /*stamp=*/false);
+}
+
+bool SampleTracker::UpdateLocked(std::string_view id,
+                                 const std::function<void(Value& issue)>& change, bool stamp) {
   auto index = FindLocked(id);
   if (!index) {
     return false;
@@ -627,7 +638,7 @@ bool SampleTracker::UpdateIssue(std::string_view id,
     return false;
   }
   const Value* after_updated = issue.Find("updated");
-  if (after_updated == nullptr || *after_updated == before_updated) {
+  if (after_updated == nullptr || (stamp && *after_updated == before_updated)) {
     issue.AsObject()["updated"] = std::max(options_.clock(), record.updated + 1);
   }
   by_updated_.erase({record.updated, record.key});
@@ -1142,8 +1153,10 @@ HttpServerResponse SampleTracker::ServeIssues(const HttpServerRequest& request) 
   // The JSON list, written issue by issue.
   std::string body = "[";
   SyntheticIssueGenerator::PieceCache pieces;
+  std::function<void(std::string&)> rewrite;
   {
     std::lock_guard lock(mu_);
+    rewrite = rewrite_issue_lists_;
     auto matched = MatchLocked(request.Param("query").value_or(""), params->skip, params->top);
     if (!matched) {
       return ErrorResponse(400, "invalid_query", matched.error().message);
@@ -1163,7 +1176,15 @@ HttpServerResponse SampleTracker::ServeIssues(const HttpServerRequest& request) 
     }
   }
   body.push_back(']');
+  if (rewrite) {
+    rewrite(body);
+  }
   return HttpServerResponse::Json(200, std::move(body));
+}
+
+void SampleTracker::RewriteIssueLists(std::function<void(std::string& body)> rewrite) {
+  std::lock_guard lock(mu_);
+  rewrite_issue_lists_ = std::move(rewrite);
 }
 
 HttpServerResponse SampleTracker::ServeIssue(const HttpServerRequest& request,

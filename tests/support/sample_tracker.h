@@ -135,6 +135,10 @@ class SampleTracker {
   // gets a new number and idReadable. False when there is no such issue.
   // `change` runs under the tracker's lock: it must not call the tracker.
   bool UpdateIssue(std::string_view id, const std::function<void(Value& issue)>& change);
+  // As UpdateIssue(), but `updated` stays as `change` leaves it, even
+  // unchanged: data mended behind the API's back (an admin script, a
+  // migration), which a pull by update time cannot notice.
+  bool EditIssueInPlace(std::string_view id, const std::function<void(Value& issue)>& change);
   bool SetSummary(std::string_view id, std::string summary);
   // Replaces the value of the custom field `field_name`. For a state field
   // whose new value carries isResolved, `resolved` follows. False when the
@@ -176,6 +180,10 @@ class SampleTracker {
   // the tracker's lock: it may call any member but Stop(). That request
   // waits for it; other requests may be served meanwhile. Empty: none.
   void OnIssuesRequest(std::function<void(std::size_t n)> hook);
+  // Passes the body of every issue list (/api/issues) through `rewrite`
+  // before it is sent, so a test can put there what a Value cannot hold: a
+  // lone surrogate escape, bytes that are not UTF-8. Empty: none.
+  void RewriteIssueLists(std::function<void(std::string& body)> rewrite);
   // The latest request to `api_path` (empty: to any path).
   std::optional<RecordedRequest> LastRequest(std::string_view api_path = "") const;
   void ClearRequests();
@@ -197,6 +205,8 @@ class SampleTracker {
   std::size_t ProjectIndexLocked(const Value& project);
   std::optional<std::size_t> FindLocked(std::string_view id) const;
   std::optional<std::size_t> FindKeyLocked(std::uint64_t key) const;
+  bool UpdateLocked(std::string_view id, const std::function<void(Value& issue)>& change,
+                    bool stamp);
   Value MaterializeLocked(const Record& record) const;
   bool ReindexLocked(Record& record, Value& issue, std::size_t old_project);
   // The issues matching `query`, in its order, from the `skip`-th match
@@ -221,6 +231,7 @@ class SampleTracker {
   std::vector<RecordedRequest> log_;
   std::map<std::string, std::size_t, std::less<>> counts_;
   std::function<void(std::size_t)> issues_hook_;
+  std::function<void(std::string&)> rewrite_issue_lists_;
   std::uint64_t total_requests_ = 0;
   std::unique_ptr<HttpServer> server_;  // last: stops before the state goes
 };
