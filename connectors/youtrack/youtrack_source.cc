@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <thread>
 #include <string_view>
@@ -177,9 +178,17 @@ Result<TrackerIdentity> YouTrackSource::WhoAmI() {
 Result<std::vector<Issue>> YouTrackSource::FetchPage(const IssueProjection& projection,
                                                      const std::string& query, int top,
                                                      int skip) {
-  auto json = GetJson(options_.base.service + IssuePageTarget(projection, query, top, skip));
+  auto response = Get(options_.base.service + IssuePageTarget(projection, query, top, skip));
+  if (!response) {
+    return std::unexpected(response.error());
+  }
+  return ReadPage(*response);
+}
+
+Result<std::vector<Issue>> YouTrackSource::ReadPage(const HttpResponse& response) const {
+  auto json = ReadJsonResponse(response, options_.connection_name);
   if (!json) {
-    return std::unexpected(json.error());
+    return std::unexpected(Contextual(json.error()));
   }
   auto page = DecodeIssuePage(*json, options_.base);
   if (!page) {
@@ -435,8 +444,7 @@ Result<void> YouTrackSource::PullKeys(const PullRequest& request,
     std::vector<std::string> batch(
         request.keys.begin() + static_cast<std::ptrdiff_t>(i),
         request.keys.begin() + static_cast<std::ptrdiff_t>(std::min(request.keys.size(), i + kKeysPerQuery)));
-    auto page = FetchPage(projection, IssueKeysQuery(batch),
-                          std::max<int>(page_size, static_cast<int>(batch.size())));
+    auto page = FetchKeys(projection, batch, page_size);
     if (!page) {
       return std::unexpected(page.error());
     }
@@ -447,6 +455,38 @@ Result<void> YouTrackSource::PullKeys(const PullRequest& request,
     }
   }
   return {};
+}
+
+Result<std::vector<Issue>> YouTrackSource::FetchKeys(const IssueProjection& projection,
+                                                     const std::vector<std::string>& keys,
+                                                     int page_size) {
+  const int top = std::max<int>(page_size, static_cast<int>(keys.size()));
+  auto response =
+      Get(options_.base.service + IssuePageTarget(projection, IssueKeysQuery(keys), top, 0));
+  if (!response) {
+    return std::unexpected(response.error());
+  }
+  if (response->status == 400) {
+    // Whether YouTrack refuses a query naming an issue that no longer exists
+    // (deleted, or moved to another key), or just leaves it out, is not
+    // documented: read such a batch key by key, and a key refused alone as
+    // not found.
+    if (keys.size() == 1) {
+      Log(LogLevel::kInfo, "YouTrack refused the query for one issue key; taken as not found.",
+          {{"connection", options_.connection_name}, {"issue", keys.front()}});
+      return std::vector<Issue>();
+    }
+    std::vector<Issue> found;
+    for (const std::string& key : keys) {
+      auto one = FetchKeys(projection, {key}, 1);
+      if (!one) {
+        return one;
+      }
+      std::move(one->begin(), one->end(), std::back_inserter(found));
+    }
+    return found;
+  }
+  return ReadPage(*response);
 }
 
 std::optional<TrackerSession> YouTrackSource::Session() const {

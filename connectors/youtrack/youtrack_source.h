@@ -59,6 +59,11 @@ class YouTrackSource : public TrackerSource {
   // to `on_page` on the calling thread.
   Result<void> PullKeys(const PullRequest& request, const IssueProjection& projection,
                         int page_size, const PageSink& on_page);
+  // An issue list answer, decoded; errors carry the connection name.
+  Result<std::vector<Issue>> ReadPage(const HttpResponse& response) const;
+  // One request for the issues with these human keys.
+  Result<std::vector<Issue>> FetchKeys(const IssueProjection& projection,
+                                       const std::vector<std::string>& keys, int page_size);
   Result<void> PullUpdated(const PullRequest& request, const IssueProjection& projection,
                            int page_size, int offset, const PageSink& on_page);
   // GET `url` and read the answer as JSON; errors carry the connection name.

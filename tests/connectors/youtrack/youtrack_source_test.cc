@@ -1238,6 +1238,34 @@ TEST_F(YouTrackSourceTest, KeysUseThePageSizeWhenBigger) {
             "&fields=id%2CidReadable%2Ccreated%2Cupdated%2Cresolved&$top=100&$skip=0");
 }
 
+TEST_F(YouTrackSourceTest, KeysARefusedQueryIsReadKeyByKeyAndARefusedKeyIsNotFound) {
+  http_.AddJson(200, MeUtc());
+  const std::string refused =
+      R"({"error":"invalid_query","error_description":"Cannot find issue OPS-2"})";
+  http_.AddJson(400, refused);                       // RAP-7, OPS-2, RAP-8
+  http_.AddJson(200, Issues({{7, UpdatedAt(7)}}));   // RAP-7
+  http_.AddJson(400, refused);                       // OPS-2
+  http_.AddJson(200, Issues({{8, UpdatedAt(8)}}));   // RAP-8
+  PullRequest request;
+  request.keys = {"RAP-7", "OPS-2", "RAP-8"};
+  auto pulled = PullAll(request);
+  ASSERT_TRUE(pulled.has_value()) << pulled.error().message;
+  EXPECT_EQ(keys_, (std::vector<std::string>{"RAP-7", "RAP-8"}));
+  const std::vector<std::string> queries = IssueQueries();
+  EXPECT_EQ(queries, (std::vector<std::string>{"issue id: RAP-7, OPS-2, RAP-8", "issue id: RAP-7",
+                                               "issue id: OPS-2", "issue id: RAP-8"}));
+}
+
+TEST_F(YouTrackSourceTest, KeysOtherFailuresStillFailThePull) {
+  http_.AddJson(200, MeUtc());
+  http_.AddJson(404, R"({"error":"Not Found"})");
+  PullRequest request;
+  request.keys = {"RAP-7", "OPS-2"};
+  auto pulled = PullAll(request);
+  ASSERT_FALSE(pulled.has_value());
+  EXPECT_EQ(pulled.error().code, ErrorCode::kBadResponse);
+}
+
 TEST_F(YouTrackSourceTest, KeysWithIdsOnly) {
   http_.AddJson(200, MeUtc());
   http_.AddJson(200, "[]");
