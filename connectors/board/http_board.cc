@@ -243,9 +243,10 @@ Result<void> HttpBoard::Deliver(std::span<const BoardWrite> writes, std::vector<
                                         " (" + StatusText(*response, options_.token) +
                                         "); check board.token_file, token_env or token_credential");
     }
-    if (status < 400 || status >= 500 || status == 429) {
-      // 429, 5xx, and anything else (a 3xx that was not followed, a 1xx):
-      // the store is not taking writes now.
+    if (status < 400 || status >= 500 || status == 429 || status == 408) {
+      // 429, 5xx, 408 (the store gave up reading the request: the transport,
+      // not the content) and anything else (a 3xx that was not followed, a
+      // 1xx): the store is not taking writes now.
       std::string text = StatusText(*response, options_.token);
       if (auto after = response->Header("retry-after")) {
         text += " (Retry-After: " + OneLine(*after, 64) + ")";

@@ -42,7 +42,7 @@ struct HttpBoardOptions {
 //     request: those writes are refused with their message (redacted, one
 //     line, at most 300 bytes); the rest of the request is sent again, until
 //     it is applied or nothing is left.
-//   - any other 4xx but 401, 403 and 429 (400, 404, 409, 413, ...), or a
+//   - any other 4xx but 401, 403, 408 and 429 (400, 404, 409, 413, ...), or a
 //     422 without a usable "errors" list: the request is narrowed down by
 //     halving. Each half is sent on its own (the first before the second,
 //     and halves keep the order of the writes); a single write refused on
@@ -54,7 +54,7 @@ struct HttpBoardOptions {
 // Apply() then succeeds with the refused writes (indices into `writes`).
 // It fails, naming the board, the HTTP status and the store's message (never
 // the token), when a request cannot be delivered now:
-//   - 429, 5xx, network errors and timeouts, after the client's own retries:
+//   - 429, 5xx, 408, network errors and timeouts, after the client's own retries:
 //     kUnavailable, retriable: keep the writes and send them again later.
 //   - 401, 403: kAuth, not retriable: the board token was refused.
 //   - kCancelled (options.stop) and kConfig (a URL the token may not go to,

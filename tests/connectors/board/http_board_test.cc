@@ -450,6 +450,23 @@ TEST(HttpBoardTest, ARefusedTokenIsAnAuthError) {
   ExpectNoToken(applied.error());
 }
 
+TEST(HttpBoardTest, ARequestTimeoutKeepsTheWritesPendingInsteadOfRefusingThem) {
+  BoardServer server;
+  server.InjectFault(BoardServer::Fault::Status(408, R"({"error":"request_timeout"})"));
+  Sleeps sleeps;
+  auto board = MakeBoard(Options(server), sleeps);
+  std::vector<BoardWrite> writes = OneUpsert();
+  auto applied = board->Apply(writes);
+  ASSERT_FALSE(applied);
+  EXPECT_EQ(applied.error().code, ErrorCode::kUnavailable);
+  EXPECT_TRUE(applied.error().retriable);
+  EXPECT_FALSE(server.Get("roadmap", "c:2-1"));
+  auto again = board->Apply(writes);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(again->empty());
+  EXPECT_TRUE(server.Get("roadmap", "c:2-1"));
+}
+
 TEST(HttpBoardTest, AForbiddenBoardIsAnAuthError) {
   BoardServer server;
   server.InjectFault(BoardServer::Fault::Status(
