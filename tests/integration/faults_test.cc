@@ -6,6 +6,7 @@
 // mends it without moving `updated`. Text that is not UTF-8 is repaired. An
 // issue dated in the future never freezes incremental sync.
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -234,6 +235,68 @@ TEST_P(FaultsTest, AnIssueDatedInTheFutureDoesNotHideLaterChanges) {
             std::string::npos)
       << ranges.back();
   EXPECT_EQ(ranges.back().find("2100-"), std::string::npos) << ranges.back();
+}
+
+// The SQLite board keeps the version rule too: a late archive of an older
+// version of the issue, set aside and sent again, leaves the item live.
+TEST(FaultsSqliteBoardTest, ALateArchiveNeverHidesAnItemWhoseIssueCameBack) {
+  TempDir dir;
+  SampleTracker tracker;
+  ASSERT_TRUE(tracker.LoadIssues(SampleIssuesPath()));
+  ::chmod(dir.Write("tracker.token", std::string(kSampleTrackerToken) + "\n").c_str(), 0600);
+  dir.Write("boardsync.yaml",
+            "state_dir: state\n"
+            "connections:\n"
+            "  - name: sample\n"
+            "    type: youtrack\n"
+            "    base_url: " +
+                tracker.base_url() +
+                "\n"
+                "    token_file: tracker.token\n"
+                "    mapping: " +
+                (SourceDir() / "mappings/examples/youtrack.yaml").string() +
+                "\n"
+                "    board: roadmap\n");
+  auto sync = [&](bool retry_failed) {
+    CommandOptions options;
+    options.config_file = dir.path() / "boardsync.yaml";
+    options.retry_failed = retry_failed;
+    std::ostringstream out, err;
+    const int code = RunSync(options, out, err);
+    EXPECT_EQ(code, kExitOk) << out.str() << err.str();
+    return out.str();
+  };
+  const std::string key = "sample:2-9";  // RAP-1
+  auto row = [&] { return ReadBoard(dir.path() / "state/board.db").rows.at(key); };
+  sync(false);
+  const std::string first_version = row().source_updated_at;
+
+  // Skipped by the mapping (archived), then back with a newer version.
+  ASSERT_TRUE(tracker.SetFieldValue(
+      "RAP-1", "State", Value(Value::Object{{"name", "Duplicate"}, {"$type", "StateBundleElement"}})));
+  EXPECT_NE(sync(false).find("archived 1,"), std::string::npos);
+  EXPECT_TRUE(row().archived());
+  ASSERT_TRUE(tracker.SetFieldValue(
+      "RAP-1", "State", Value(Value::Object{{"name", "Open"}, {"$type", "StateBundleElement"}})));
+  sync(false);
+  ASSERT_FALSE(row().archived());
+  const std::string newest = row().source_updated_at;
+  EXPECT_GT(newest, first_version);
+
+  // An archive of the first version, set aside, is sent again.
+  {
+    SQLite::Database state((dir.path() / "state/state.db").string(), SQLite::OPEN_READWRITE);
+    SQLite::Statement late(state,
+                           "INSERT INTO outbox (connection, board, item_key, archive, payload, "
+                           "failed_at, error) VALUES ('sample', 'roadmap', ?, 1, ?, "
+                           "'2024-01-01T00:00:00.000Z', 'HTTP 503')");
+    late.bind(1, key);
+    late.bind(2, "{\"source_updated_at\":\"" + first_version + "\"}");
+    late.exec();
+  }
+  EXPECT_NE(sync(true).find("board writes 1,"), std::string::npos);
+  EXPECT_FALSE(row().archived());
+  EXPECT_EQ(row().source_updated_at, newest);
 }
 
 INSTANTIATE_TEST_SUITE_P(PageSizes, FaultsTest, testing::Values(2, 100),
