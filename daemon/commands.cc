@@ -296,6 +296,11 @@ int RunPreview(const CommandOptions& options, std::ostream& out, std::ostream& e
   Table table("issue");
   bool failed = false;
   for (const Issue& issue : issues) {
+    if (!issue.decode_error.empty()) {
+      err << Redact(c.name + ": " + issue.decode_error) << "\n";
+      failed = true;
+      continue;
+    }
     auto fields = ApplyMapping(mapping, issue);
     if (!fields) {
       err << Redact(fields.error().message) << "\n";

@@ -255,9 +255,9 @@ class ConnectionSync {
         !pulled) {
       return pulled;
     }
-    std::vector<std::string> gone;
+    std::vector<std::string> gone;  // neither succeeded nor failed again
     for (const std::string& key : keys) {
-      if (!retried_.contains(key)) {
+      if (failing_.contains(key) && !retried_.contains(key)) {
         gone.push_back(key);
       }
     }
@@ -289,9 +289,9 @@ class ConnectionSync {
   }
 
   // An issue read and mapped: whatever failed of it before is forgotten.
+  // (Nothing is kept per issue otherwise: a first sync may read millions.)
   void RecordSuccess(const Issue& issue, const std::string& item_key,
                      std::vector<std::string>& resolved) {
-    retried_.insert(issue.key);
     if (failing_.empty()) {
       return;
     }
@@ -449,7 +449,7 @@ class ConnectionSync {
   // by item key), less those that succeeded since.
   std::map<std::string, IssueFailure> failing_;
   std::unordered_map<std::string, std::string> failing_items_;
-  std::unordered_set<std::string> retried_;  // source keys read by this sync
+  std::unordered_set<std::string> retried_;  // source keys that failed again in this sync
   SyncReport report_;
 };
 

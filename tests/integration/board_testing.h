@@ -55,6 +55,26 @@ struct Board {
   }
 };
 
+// Leaves in state.db (`state_db`) an archive of `item_key` decided on the
+// issue's `version`, set aside as refused: what a run that stopped half way,
+// or an older boardsync, may leave for `sync --retry-failed` to send late.
+inline void ParkLateArchive(const std::filesystem::path& state_db, std::string_view connection,
+                            std::string_view board, std::string_view item_key,
+                            std::string_view version) {
+  SQLite::Database state(state_db.string(), SQLite::OPEN_READWRITE);
+  SQLite::Statement late(state,
+                         "INSERT INTO outbox (connection, board, item_key, archive, payload, "
+                         "failed_at, error) VALUES (?, ?, ?, 1, ?, '2024-01-01T00:00:00.000Z', "
+                         "'HTTP 503')");
+  late.bind(1, std::string(connection));
+  late.bind(2, std::string(board));
+  late.bind(3, std::string(item_key));
+  std::string payload = "{\"source_updated_at\":";
+  AppendJsonString(payload, version);
+  late.bind(4, payload + "}");
+  late.exec();
+}
+
 // Every item of `board` in the items table of `board_db`, opened read-only.
 inline Board ReadBoard(const std::filesystem::path& board_db, std::string_view board = "roadmap") {
   Board result;

@@ -6,7 +6,6 @@
 // mends it without moving `updated`. Text that is not UTF-8 is repaired. An
 // issue dated in the future never freezes incremental sync.
 
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -208,6 +207,30 @@ TEST_P(FaultsTest, BadIssuesAreListedTheRestReachTheBoardAndMendedOnesFollow) {
   EXPECT_EQ(Run(&RunSync).code, kExitOk);
 }
 
+TEST_P(FaultsTest, PreviewAndDryRunNameTheBadIssuesAndShowTheRest) {
+  CommandOptions options;
+  options.config_file = dir_.path() / "boardsync.yaml";
+  options.connections = {"sample"};
+  options.limit = 1000;
+  options.format = "json";
+  std::ostringstream out, err;
+  EXPECT_EQ(RunPreview(options, out, err), kExitRunFailed) << err.str();
+  EXPECT_NE(err.str().find("sample: issue " + bad_field_), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("sample: issue " + far_future_), std::string::npos) << err.str();
+  auto items = ParseJson(out.str());
+  ASSERT_TRUE(items && items->IsList()) << out.str();
+  EXPECT_EQ(items->AsList().size(), 498u);
+
+  CommandOptions dry;
+  dry.config_file = dir_.path() / "boardsync.yaml";
+  dry.dry_run = true;
+  std::ostringstream dry_out, dry_err;
+  EXPECT_EQ(RunSync(dry, dry_out, dry_err), kExitRunFailed);
+  EXPECT_NE(dry_out.str().find("failed 2,"), std::string::npos) << dry_out.str();
+  EXPECT_NE(dry_err.str().find(bad_field_), std::string::npos) << dry_err.str();
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "state/board.db"));
+}
+
 TEST_P(FaultsTest, AnIssueDatedInTheFutureDoesNotHideLaterChanges) {
   const std::int64_t before = NowMs();
   Run(&RunSync);
@@ -284,16 +307,7 @@ TEST(FaultsSqliteBoardTest, ALateArchiveNeverHidesAnItemWhoseIssueCameBack) {
   EXPECT_GT(newest, first_version);
 
   // An archive of the first version, set aside, is sent again.
-  {
-    SQLite::Database state((dir.path() / "state/state.db").string(), SQLite::OPEN_READWRITE);
-    SQLite::Statement late(state,
-                           "INSERT INTO outbox (connection, board, item_key, archive, payload, "
-                           "failed_at, error) VALUES ('sample', 'roadmap', ?, 1, ?, "
-                           "'2024-01-01T00:00:00.000Z', 'HTTP 503')");
-    late.bind(1, key);
-    late.bind(2, "{\"source_updated_at\":\"" + first_version + "\"}");
-    late.exec();
-  }
+  ParkLateArchive(dir.path() / "state/state.db", "sample", "roadmap", key, first_version);
   EXPECT_NE(sync(true).find("board writes 1,"), std::string::npos);
   EXPECT_FALSE(row().archived());
   EXPECT_EQ(row().source_updated_at, newest);

@@ -3,7 +3,6 @@
 // limiting and rejecting a batch. Whatever happens on the way, the store ends
 // up with exactly the tracker's items.
 
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -15,6 +14,7 @@
 
 #include "connectors/http/json.h"
 #include "daemon/commands.h"
+#include "tests/integration/board_testing.h"
 #include "tests/support/board_server.h"
 #include "tests/support/sample_tracker.h"
 #include "tests/support/temp_dir.h"
@@ -28,15 +28,19 @@ struct Outcome {
   std::string err;
 };
 
+// tracker.token and board.token, mode 0600.
+void WriteTokenFiles(const TempDir& dir) {
+  for (auto [name, token] : {std::pair{"tracker.token", std::string(kSampleTrackerToken)},
+                             std::pair{"board.token", std::string(kBoardServerToken)}}) {
+    ::chmod(dir.Write(name, token + "\n").c_str(), 0600);
+  }
+}
+
 class HttpBoardSyncTest : public testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(tracker_.LoadIssues(SampleIssuesPath()));
-    for (auto [name, token] : {std::pair{"tracker.token", std::string(kSampleTrackerToken)},
-                               std::pair{"board.token", std::string(kBoardServerToken)}}) {
-      auto file = dir_.Write(name, token + "\n");
-      ::chmod(file.c_str(), 0600);
-    }
+    WriteTokenFiles(dir_);
     dir_.Write("boardsync.yaml",
                "state_dir: state\n"
                "board:\n"
@@ -215,16 +219,7 @@ TEST_F(HttpBoardSyncTest, ALateArchiveNeverHidesAnItemWhoseIssueCameBack) {
   // An archive of the older version set aside (left by a run that stopped
   // half way, or by an older boardsync) and sent again: the store keeps the
   // newer item.
-  {
-    SQLite::Database state((dir_.path() / "state/state.db").string(), SQLite::OPEN_READWRITE);
-    SQLite::Statement late(state,
-                           "INSERT INTO outbox (connection, board, item_key, archive, payload, "
-                           "failed_at, error) VALUES ('sample', 'roadmap', ?, 1, ?, "
-                           "'2024-01-01T00:00:00.000Z', 'HTTP 503')");
-    late.bind(1, key);
-    late.bind(2, "{\"source_updated_at\":\"" + old_version + "\"}");
-    late.exec();
-  }
+  ParkLateArchive(dir_.path() / "state/state.db", "sample", "roadmap", key, old_version);
   board_.ClearBatches();
   Outcome late = Sync(/*retry_failed=*/true);
   ASSERT_EQ(late.code, kExitOk) << late.out << late.err;
@@ -241,10 +236,7 @@ class HttpBoardRefusalTest : public testing::TestWithParam<BoardServer::RefusalM
   void SetUp() override {
     many_.GenerateIssues(800, /*seed=*/11);
     ASSERT_TRUE(few_.LoadIssues(SampleIssuesPath()));
-    for (auto [name, token] : {std::pair{"tracker.token", std::string(kSampleTrackerToken)},
-                               std::pair{"board.token", std::string(kBoardServerToken)}}) {
-      ::chmod(dir_.Write(name, token + "\n").c_str(), 0600);
-    }
+    WriteTokenFiles(dir_);
     // No skip: every issue is an item.
     const std::string mapping = dir_.Write("mapping.yaml", "fields:\n  title: summary\n").string();
     dir_.Write("boardsync.yaml",
