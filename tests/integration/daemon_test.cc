@@ -985,6 +985,38 @@ TEST_F(DaemonTest, AHangingTrackerDoesNotHoldUpAnotherConnection) {
   EXPECT_NE(Log().find("connection=stuck"), std::string::npos) << Why();
 }
 
+TEST_F(DaemonTest, AnIssueThatCannotBeReadNeverBacksItsConnectionOff) {
+  const Value spoilt(Value::Object{{"minutes", "lots"}, {"$type", "PeriodValue"}});
+  ASSERT_TRUE(tracker_.SetFieldValue("RAP-2", "Estimation", spoilt));
+  WriteConfig({Sample()});
+  ASSERT_NO_FATAL_FAILURE(Start());
+  ASSERT_TRUE(Eventually([&] {
+    return Log().find("some issues or items failed on their own") != std::string::npos;
+  })) << Why();
+  // Each sync asks for the changes and then for RAP-2 by key. Three more
+  // syncs on the 500 ms interval take about 2 s; backed off (1 s, 2 s, 4 s)
+  // they would take 7 s.
+  const std::size_t before = tracker_.RequestCount("/api/issues");
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Eventually([&] { return tracker_.RequestCount("/api/issues") >= before + 6; }))
+      << Why();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5)) << Why();
+  EXPECT_EQ(Log().find("retrying with backoff"), std::string::npos) << Why();
+  EXPECT_NE(Log().find("issue=RAP-2"), std::string::npos) << Why();
+
+  // Mended without a new `updated`: the retry by key brings it.
+  ASSERT_TRUE(tracker_.EditIssueInPlace("RAP-2", [](Value& issue) {
+    for (Value& field : issue.AsObject()["customFields"].AsList()) {
+      if (field.StringOr("name") == "Estimation") {
+        field.AsObject()["value"] =
+            Value(Value::Object{{"minutes", 90}, {"$type", "PeriodValue"}});
+      }
+    }
+  }));
+  ASSERT_TRUE(Eventually([&] { return BoardMatchesTracker(); })) << differences_ << Why();
+  StopAndExpectCleanExit();
+}
+
 TEST_F(DaemonTest, ConnectionsAddedOnSighupGetWorkersOfTheirOwn) {
   // One connection at start, so one worker.
   WriteConfig({Sample()}, "metrics_listen: 127.0.0.1:0\n");
