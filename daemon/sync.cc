@@ -201,7 +201,8 @@ class ConnectionSync {
       }
       for (std::size_t i = 0; i < page.size(); ++i) {
         auto it = known->find(keys[i]);
-        if (it == known->end() || it->second.status == ItemStatus::kArchived) {
+        if ((it == known->end() || it->second.status == ItemStatus::kArchived) &&
+            !page[i].key.empty()) {  // an issue decoded without a key: nothing to fetch it by
           missing.push_back(page[i].key);
         }
       }
