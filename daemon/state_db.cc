@@ -209,6 +209,13 @@ Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedW
                              "AND failed_at IS NOT NULL");
     const std::string conn(connection);
     const std::int64_t sweep = seen != nullptr ? seen->sweep : 0;
+    // Usually nothing is set aside: then no write needs to look.
+    SQLite::Statement parked(impl_->db,
+                             "SELECT EXISTS (SELECT 1 FROM outbox WHERE connection = ? "
+                             "AND failed_at IS NOT NULL)");
+    parked.bind(1, conn);
+    parked.executeStep();
+    const bool any_parked = parked.getColumn(0).getInt() != 0;
     std::string payload;
     for (const StagedWrite& staged : writes) {
       const BoardItem& item = staged.write.item;
@@ -231,10 +238,12 @@ Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedW
         queue.bindNoCopy(5, payload);
         queue.exec();
         seq = impl_->db.getLastInsertRowid();
-        unpark.reset();
-        unpark.bindNoCopy(1, conn);
-        unpark.bindNoCopy(2, item.item_key);
-        unpark.exec();
+        if (any_parked) {
+          unpark.reset();
+          unpark.bindNoCopy(1, conn);
+          unpark.bindNoCopy(2, item.item_key);
+          unpark.exec();
+        }
       }
       upsert.reset();
       upsert.bindNoCopy(1, conn);
