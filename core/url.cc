@@ -1,14 +1,62 @@
 #include "core/text.h"
 #include "core/url.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cctype>
+#include <cstring>
+#include <optional>
 
 namespace boardsync {
 namespace {
 
 std::uint16_t DefaultPort(std::string_view scheme) { return scheme == "https" ? 443 : 80; }
+
+// The 16 bytes of the IPv6 address `text` (no brackets, no zone), if it is one.
+std::optional<in6_addr> ParseIpv6(std::string_view text) {
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) {
+    return std::nullopt;
+  }
+  std::string copy(text);  // inet_pton wants a NUL-terminated string
+  in6_addr address{};
+  if (::inet_pton(AF_INET6, copy.c_str(), &address) != 1) {
+    return std::nullopt;
+  }
+  return address;
+}
+
+// The first byte of `text` when it is an IPv4 address in full dotted-decimal
+// form: four parts of 1 to 3 digits, each at most 255, no leading zeros. The
+// resolver also reads "127.1", "0x7f.0.0.1", "2130706433" and "0177.0.0.1"
+// (octal) as addresses, and "0127.0.0.1" as 87.0.0.1, so anything but the
+// plain form is not taken for an address here.
+std::optional<int> DottedQuadFirstByte(std::string_view text) {
+  int first = -1;
+  for (int part = 0; part < 4; ++part) {
+    auto dot = text.find('.');
+    if ((part < 3) != (dot != std::string_view::npos)) {
+      return std::nullopt;
+    }
+    std::string_view digits = text.substr(0, dot);
+    if (digits.empty() || digits.size() > 3 || (digits.size() > 1 && digits[0] == '0') ||
+        !std::all_of(digits.begin(), digits.end(),
+                     [](char c) { return c >= '0' && c <= '9'; })) {
+      return std::nullopt;
+    }
+    int value = 0;
+    std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (value > 255) {
+      return std::nullopt;
+    }
+    if (part == 0) {
+      first = value;
+    }
+    text = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
+  }
+  return first;
+}
 
 }  // namespace
 
@@ -58,6 +106,9 @@ Result<Url> ParseUrl(std::string_view text) {
       return bad("unclosed [ in the host");
     }
     url.host = AsciiLower(authority.substr(1, close - 1));
+    if (!ParseIpv6(url.host)) {
+      return bad("the text in [ ] is not an IPv6 address");
+    }
     std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
       if (after[0] != ':') {
@@ -70,6 +121,9 @@ Result<Url> ParseUrl(std::string_view text) {
     url.host = AsciiLower(authority.substr(0, colon));
     if (colon != std::string_view::npos) {
       port_text = authority.substr(colon + 1);
+    }
+    if (url.host.find(':') != std::string::npos) {
+      return bad("an IPv6 address must be in brackets, e.g. http://[::1]:8080");
     }
   }
   if (url.host.empty()) {
@@ -146,7 +200,14 @@ std::string PercentDecode(std::string_view text, bool plus_is_space) {
 }
 
 bool IsLoopbackHost(std::string_view host) {
-  return host == "localhost" || host == "::1" || host.starts_with("127.");
+  if (AsciiLower(host) == "localhost") {
+    return true;
+  }
+  if (auto first = DottedQuadFirstByte(host)) {
+    return *first == 127;
+  }
+  auto v6 = ParseIpv6(host);
+  return v6 && std::memcmp(&*v6, &in6addr_loopback, sizeof(in6_addr)) == 0;
 }
 
 }  // namespace boardsync

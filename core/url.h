@@ -25,7 +25,8 @@ struct Url {
   }
 };
 
-// Parses an absolute http(s) URL. Errors name what is wrong.
+// Parses an absolute http(s) URL. Errors name what is wrong. An IPv6 host
+// must be in brackets and be an address (no zone); no other host has a ':'.
 Result<Url> ParseUrl(std::string_view text);
 
 // Resolves a Location header value against `base`.
@@ -36,7 +37,14 @@ std::string PercentEncode(std::string_view text);
 // Decodes %XX and, when `plus_is_space`, '+'. Invalid escapes are kept as is.
 std::string PercentDecode(std::string_view text, bool plus_is_space = false);
 
-// True for localhost, 127.0.0.0/8 and ::1.
+// Whether `host` (as in Url::host: IPv6 without brackets) names the loopback
+// interface by itself, so that plain http to it never leaves the machine:
+// the exact name "localhost" (any case, no trailing dot), an address of
+// 127.0.0.0/8 in full dotted-decimal form ("127.0.0.1", not "127.1" or
+// "0x7f.0.0.1", which resolvers read in more than one way), or the IPv6
+// address ::1 however written ("0:0:0:0:0:0:0:1"). Names that merely start
+// like one ("127.0.0.1.nip.io", "localhost.evil") and IPv4-mapped addresses
+// ("::ffff:127.0.0.1") are not loopback.
 bool IsLoopbackHost(std::string_view host);
 
 }  // namespace boardsync

@@ -55,10 +55,76 @@ TEST(UrlTest, PercentEncodingRoundTrips) {
 
 TEST(UrlTest, LoopbackHosts) {
   EXPECT_TRUE(IsLoopbackHost("127.0.0.1"));
+  EXPECT_TRUE(IsLoopbackHost("127.255.255.254"));
+  EXPECT_TRUE(IsLoopbackHost("127.0.0.0"));
   EXPECT_TRUE(IsLoopbackHost("localhost"));
+  EXPECT_TRUE(IsLoopbackHost("LocalHost"));
   EXPECT_TRUE(IsLoopbackHost("::1"));
+  EXPECT_TRUE(IsLoopbackHost("0:0:0:0:0:0:0:1"));
+  EXPECT_TRUE(IsLoopbackHost("0::1"));
+  EXPECT_TRUE(IsLoopbackHost("::0:1"));
   EXPECT_FALSE(IsLoopbackHost("10.0.0.1"));
+  EXPECT_FALSE(IsLoopbackHost("128.0.0.1"));
+}
 
+// Names that only look like loopback resolve wherever their owner wants.
+TEST(UrlTest, NamesThatStartLikeLoopbackAreNotLoopback) {
+  for (std::string_view host :
+       {"127.evil.example", "127.0.0.1.nip.io", "127.0.0.1.", "127.0.0.1x", "127.0.0.1 ",
+        " 127.0.0.1", "127.", "127", "localhost.evil", "localhost.", "evil-localhost",
+        "localhost.localdomain", "127.0.0.1%00", "", "127.0.0.1:80"}) {
+    EXPECT_FALSE(IsLoopbackHost(host)) << host;
+  }
+}
+
+// Resolvers read these as addresses too (inet_aton), some not where they seem
+// to point ("0127.0.0.1" is octal: 87.0.0.1): only the plain form counts.
+TEST(UrlTest, ShortHexAndOctalIpv4FormsAreNotLoopback) {
+  for (std::string_view host : {"127.1", "127.0.1", "0x7f.0.0.1", "0x7f000001", "2130706433",
+                                "0177.0.0.1", "0127.0.0.1", "127.0.0.01", "127.0.0.256",
+                                "127.0.0.1.0", "127..0.1", "+127.0.0.1"}) {
+    EXPECT_FALSE(IsLoopbackHost(host)) << host;
+  }
+}
+
+TEST(UrlTest, OnlyTheIpv6LoopbackAddressIsLoopback) {
+  for (std::string_view host : {"::ffff:127.0.0.1", "::127.0.0.1", "::2", "::", "1::1",
+                                "::1%lo", "[::1]", "::1:", "fe80::1", "::ffff:7f00:1"}) {
+    EXPECT_FALSE(IsLoopbackHost(host)) << host;
+  }
+}
+
+TEST(UrlTest, Ipv6HostsAreBracketedAddresses) {
+  auto v6 = ParseUrl("http://[::1]:8080/api");
+  ASSERT_TRUE(v6) << v6.error().message;
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 8080);
+  EXPECT_EQ(v6->Origin(), "http://[::1]:8080");
+  EXPECT_TRUE(IsLoopbackHost(v6->host));
+  auto mapped = ParseUrl("http://[::FFFF:127.0.0.1]/");
+  ASSERT_TRUE(mapped);
+  EXPECT_FALSE(IsLoopbackHost(mapped->host));
+  EXPECT_FALSE(ParseUrl("http://::1:8080/"));         // unbracketed
+  EXPECT_FALSE(ParseUrl("http://[127.0.0.1]:8080/"));  // not IPv6
+  EXPECT_FALSE(ParseUrl("http://[localhost]/"));
+  EXPECT_FALSE(ParseUrl("http://[::1%25lo]/"));  // a zone
+  EXPECT_FALSE(ParseUrl("http://[::1/"));
+}
+
+TEST(UrlTest, TheHostOfAParsedUrlDecidesLoopback) {
+  auto loopback = [](std::string_view text) {
+    auto url = ParseUrl(text);
+    return url && IsLoopbackHost(url->host);
+  };
+  EXPECT_TRUE(loopback("http://LOCALHOST:8111/youtrack"));
+  EXPECT_TRUE(loopback("http://127.0.0.1:8111"));
+  EXPECT_TRUE(loopback("http://[0:0::1]:8111"));
+  EXPECT_FALSE(loopback("http://127.evil.example/"));
+  EXPECT_FALSE(loopback("http://127.0.0.1.nip.io:8111/"));
+  EXPECT_FALSE(loopback("http://localhost.evil:8111/"));
+  EXPECT_FALSE(loopback("http://127.1:8111/"));
+  EXPECT_FALSE(loopback("http://0x7f.0.0.1/"));
+  EXPECT_FALSE(loopback("http://[::ffff:127.0.0.1]/"));
 }
 
 }  // namespace
