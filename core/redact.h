@@ -7,8 +7,10 @@
 
 namespace boardsync {
 
-// Adds `secret` to the list. Secrets shorter than 6 bytes are ignored (they
-// would redact ordinary words).
+// Adds `secret` to the list, whatever its length: a secret is never shown,
+// even a short one. Keeping short secrets from existing is the readers' job
+// (tokens under 8 characters are refused, daemon/token.h). An empty one is
+// ignored.
 void RegisterSecret(std::string_view secret, std::string replacement);
 
 // `text` with every registered secret replaced by its replacement.

@@ -3,12 +3,20 @@
 #include "core/redact.h"
 
 namespace boardsync {
+namespace {
+
+// A part shorter than this is not registered on its own: it would hide
+// ordinary words, and the whole token still is.
+constexpr std::size_t kMinSecretPart = 6;
+
+}  // namespace
 
 Secret::Secret(std::string value) : value_(std::move(value)) {
   RegisterSecret(value_, Redacted());
   // The secret part alone too: a server may echo the token percent-encoded
   // or cut short, and the part after the last '.' is what must not show.
-  if (auto dot = value_.rfind('.'); dot != std::string::npos) {
+  if (auto dot = value_.rfind('.');
+      dot != std::string::npos && value_.size() - dot - 1 >= kMinSecretPart) {
     RegisterSecret(std::string_view(value_).substr(dot + 1), "…");
   }
 }

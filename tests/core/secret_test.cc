@@ -25,6 +25,33 @@ TEST(SecretTest, EveryConstructedSecretIsRedactedFromText) {
   EXPECT_NE(redacted.find("perm:am9obi5kb2U=.…"), std::string::npos);
 }
 
+TEST(SecretTest, ASecretOfAnyLengthIsRedactedWhole) {
+  // Readers refuse tokens under 8 characters; what does become a Secret is
+  // never shown, however short (under 6 bytes once went through as is).
+  Secret short_token("Qz7;W");
+  EXPECT_EQ(Redact("token Qz7;W, again Qz7;W."), "token …, again ….");
+  Secret eight("Kp3vX9mL");
+  EXPECT_EQ(Redact("Bearer Kp3vX9mL"), "Bearer …");
+}
+
+TEST(SecretTest, AShortSecretPartIsCoveredByTheWholeTokenOnly) {
+  // The part after the last '.' is registered alone only when it is long
+  // enough not to hide ordinary words ("abc" would be cut out of any text).
+  Secret token("perm:c2hvcnQ=.bmFtZQ==.xyz");
+  EXPECT_EQ(Redact("Bearer perm:c2hvcnQ=.bmFtZQ==.xyz"), "Bearer perm:c2hvcnQ=.…");
+  EXPECT_EQ(Redact("the xyz axis"), "the xyz axis");
+  // A long one is redacted alone, e.g. percent-encoded around it.
+  Secret long_part("perm:bG9uZw==.bmFtZQ==.LongSecretPartW8q");
+  EXPECT_EQ(Redact("perm%3AbG9uZw%3D%3D.bmFtZQ%3D%3D.LongSecretPartW8q"),
+            "perm%3AbG9uZw%3D%3D.bmFtZQ%3D%3D.…");
+}
+
+TEST(SecretTest, AnEmptySecretRedactsNothing) {
+  Secret empty{std::string()};
+  EXPECT_TRUE(empty.empty());
+  EXPECT_EQ(Redact("nothing to hide"), "nothing to hide");
+}
+
 TEST(SecretTest, LogMessagesAndFieldsAreRedacted) {
   Secret token("perm:bG9n.bmFtZQ==.logsecretlogsecretlogsecretlogs");
   std::string seen;
