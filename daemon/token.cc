@@ -1,6 +1,7 @@
 #include "daemon/token.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,14 +10,16 @@
 #include <cstdlib>
 #include <expected>
 #include <system_error>
-
-#include "core/text.h"
+#include <vector>
 
 namespace boardsync {
 namespace {
 
 // More than any token; a bigger file is a mistake, not a token to keep in memory.
-constexpr std::size_t kMaxTokenFileSize = 64 * 1024;
+constexpr std::size_t kMaxTokenFileSize = 16 * 1024;
+// Shorter is no token anyone issues, and a short one could not be redacted
+// from output without hiding ordinary words too.
+constexpr std::size_t kMinTokenLength = 8;
 
 // A token that could not be read, and whether that is only this process's
 // doing (its environment, its user), which need not be the service's.
@@ -63,13 +66,38 @@ std::string FileKind(mode_t mode) {
   return "a special file";
 }
 
-// What the file's type and mode alone rule out. It runs on a stat() before the
+// "user (uid N)", or "uid N" for a uid with no name.
+std::string DescribeUser(uid_t uid) {
+  struct passwd entry {};
+  struct passwd* found = nullptr;
+  std::vector<char> buffer(16 * 1024);
+  const std::string number = "uid " + std::to_string(uid);
+  if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+    return std::string(found->pw_name) + " (" + number + ")";
+  }
+  return number;
+}
+
+// What the file's type, owner and mode alone rule out. It runs on a stat() before the
 // file is opened, so a FIFO (whose open waits for a writer) or a device (whose
 // open may do something) is refused without being opened.
 std::optional<Failure> Unusable(const struct stat& st, const std::string& path,
                                 const std::string& where, bool require_private) {
   if (!S_ISREG(st.st_mode)) {
     return Refuse(where + " is " + FileKind(st.st_mode) + ", not a regular file").error();
+  }
+  // As ssh does with keys: another user's file, even one this user may read
+  // (root may read them all), is not this user's token. Whether it is wrong
+  // depends on who runs boardsync, so check, run by an operator, only notes it.
+  if (require_private && st.st_uid != ::geteuid()) {
+    return Refuse(where + " belongs to " + DescribeUser(st.st_uid) + ", not to " +
+                      DescribeUser(::geteuid()) +
+                      ", who runs boardsync; a token file must belong to that user",
+                  /*only_here=*/true)
+        .error();
+  }
+  if (static_cast<std::size_t>(st.st_size) > kMaxTokenFileSize) {
+    return Refuse(where + " is larger than 16 KiB; it must hold only the token").error();
   }
   if (require_private && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     char mode[8];
@@ -79,6 +107,88 @@ std::optional<Failure> Unusable(const struct stat& st, const std::string& path,
         .error();
   }
   return std::nullopt;
+}
+
+// How a control character is named in a message.
+std::string ControlName(unsigned char c) {
+  switch (c) {
+    case '\0':
+      return "NUL";
+    case '\t':
+      return "TAB";
+    case '\n':
+      return "LF";
+    case '\r':
+      return "CR";
+    case 0x1b:
+      return "ESC";
+    case 0x7f:
+      return "DEL";
+    default: {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned>(c));
+      return hex;
+    }
+  }
+}
+
+// The one rule for a token's text, whatever holds it (a file, a credential,
+// an environment variable): one trailing newline, LF or CR LF, is dropped
+// (editors, `echo` and Windows leave one); what remains is the token, which
+// must be one word of at least kMinTokenLength bytes with no control
+// character. A CR or LF inside would end the Authorization header and start
+// another, and a token that differs from what was echoed back escapes
+// redaction. `where` names the source; messages never quote the text.
+TokenRead CleanToken(std::string text, const std::string& where) {
+  if (text.ends_with("\r\n")) {
+    text.resize(text.size() - 2);
+  } else if (text.ends_with('\n')) {
+    text.pop_back();
+  }
+  if (text.empty()) {
+    return Refuse(where + " is empty");
+  }
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      return Refuse(where + " holds more than one line; it must hold only the token (one "
+                            "newline at its end is allowed)");
+    }
+    if (c < 0x20 || c == 0x7f) {
+      return Refuse(where + " holds a control character (" + ControlName(c) +
+                    "); it must hold only the token");
+    }
+  }
+  if (text.find(' ') != std::string::npos) {
+    return Refuse(where + " holds more than one word; it must hold only the token");
+  }
+  if (text.size() < kMinTokenLength) {
+    return Refuse(where + " is shorter than " + std::to_string(kMinTokenLength) +
+                  " characters; it must hold the whole token");
+  }
+  return Secret(std::move(text));
+}
+
+// Why `name` cannot be a token_credential, as the end of a message; empty
+// when it can. A credential is a file directly inside $CREDENTIALS_DIRECTORY:
+// a path out of it would read any file the service may.
+std::string BadCredentialName(const std::string& name) {
+  if (name.empty()) {
+    return "is empty";
+  }
+  if (name == "." || name == "..") {
+    return "\"" + name + "\" is not a file name";
+  }
+  for (const char ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) {
+      return "holds a control character (" + ControlName(c) + ")";
+    }
+  }
+  if (name.find('/') != std::string::npos) {
+    return "\"" + name + "\" holds a /";
+  }
+  return "";
 }
 
 class FileDescriptor {
@@ -133,17 +243,10 @@ TokenRead ReadTokenFile(const std::string& path, std::string_view owner, bool re
     }
     text.append(buffer, static_cast<std::size_t>(n));
     if (text.size() > kMaxTokenFileSize) {
-      return Refuse(where + " is larger than 64 KiB; it must hold only the token");
+      return Refuse(where + " is larger than 16 KiB; it must hold only the token");
     }
   }
-  std::string token(TrimSpace(text));
-  if (token.empty()) {
-    return Refuse(where + " is empty");
-  }
-  if (token.find_first_of(" \t\r\n") != std::string::npos) {
-    return Refuse(where + " holds more than one word; it must hold only the token");
-  }
-  return Secret(std::move(token));
+  return CleanToken(std::move(text), where);
 }
 
 // The one way a token is read, for the commands that use it and for check.
@@ -152,22 +255,29 @@ TokenRead ReadToken(const TokenSource& source, std::string_view owner) {
     case TokenSource::Kind::kFile:
       return ReadTokenFile(source.value, owner, /*require_private=*/true);
     case TokenSource::Kind::kEnv: {
+      const std::string where =
+          std::string(owner) + ": environment variable " + source.value + " (token_env)";
       const char* value = std::getenv(source.value.c_str());
       if (value == nullptr || *value == '\0') {
-        return Refuse(std::string(owner) + ": environment variable " + source.value +
-                          " (token_env) is not set",
-                      /*only_here=*/true);
+        return Refuse(where + " is not set", /*only_here=*/true);
       }
-      return Secret(value);
+      // Set, it is what the service would get too: its faults are the config's.
+      return CleanToken(value, where);
     }
     case TokenSource::Kind::kCredential: {
+      if (std::string bad = BadCredentialName(source.value); !bad.empty()) {
+        return Refuse(std::string(owner) + ": token_credential " + bad +
+                      "; it must name a file directly inside $CREDENTIALS_DIRECTORY");
+      }
       const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
       if (dir == nullptr || *dir == '\0') {
         return Refuse(std::string(owner) + ": token_credential " + source.value +
                           " needs $CREDENTIALS_DIRECTORY (set by systemd's LoadCredential=)",
                       /*only_here=*/true);
       }
-      // systemd makes the credentials directory private to the service.
+      // systemd makes the credentials directory private to the service, and
+      // its files may belong to root (readable through an ACL): neither
+      // their mode nor their owner is the service's to check.
       return ReadTokenFile(std::string(dir) + "/" + source.value, owner,
                            /*require_private=*/false);
     }
