@@ -12,6 +12,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kStorage: return "storage";
     case ErrorCode::kMapping: return "mapping";
     case ErrorCode::kLocked: return "locked";
+    case ErrorCode::kUntrusted: return "untrusted";
     case ErrorCode::kCancelled: return "cancelled";
   }
   return "unknown";

@@ -20,6 +20,8 @@ enum class ErrorCode {
   kStorage,       // a local database failed
   kMapping,       // one issue could not be mapped
   kLocked,        // another process holds the state directory
+  kUntrusted,     // a state directory or file boardsync must not use as it is (another
+                  // owner, writable by others, a symbolic link); fix the setup
   kCancelled,     // stopped on request
 };
 

@@ -88,6 +88,16 @@ void PrintDryRun(const SyncReport& report, std::ostream& out) {
   }
 }
 
+// The exit code for a failure to set up the state or the board store.
+int ExitCodeFor(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::kLocked: return kExitLocked;
+    // The operator's setup is wrong, as with a bad config: nothing ran.
+    case ErrorCode::kUntrusted: return kExitBadConfig;
+    default: return kExitRunFailed;
+  }
+}
+
 }  // namespace
 
 int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err) {
@@ -101,22 +111,25 @@ int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err)
     auto acquired = StateLock::Acquire(config.state_dir);
     if (!acquired) {
       err << Redact(acquired.error().message) << "\n";
-      return acquired.error().code == ErrorCode::kLocked ? kExitLocked : kExitRunFailed;
+      return ExitCodeFor(acquired.error());
     }
     lock = std::move(*acquired);
   }
   auto state = StateDb::Open(config.state_dir);
   if (!state) {
     err << Redact(state.error().message) << "\n";
-    return kExitRunFailed;
+    return ExitCodeFor(state.error());
   }
   std::unique_ptr<BoardSink> board;
   bool failed = false;
   if (!options.dry_run) {
     auto opened = MakeBoard(config.board);
     if (!opened) {
-      // Pull anyway: the writes wait in the outbox until the board is back.
       err << Redact(opened.error().message) << "\n";
+      if (opened.error().code == ErrorCode::kUntrusted) {
+        return ExitCodeFor(opened.error());
+      }
+      // Pull anyway: the writes wait in the outbox until the board is back.
       failed = true;
     } else {
       board = std::move(*opened);
@@ -336,9 +349,16 @@ int RunStatus(const CommandOptions& options, std::ostream& out, std::ostream& er
     return kExitBadConfig;
   }
   auto state = StateDb::Open(loaded->config.state_dir);
+  if (!state && state.error().code == ErrorCode::kStorage) {
+    // A state directory it cannot write (a read-only mount, one it may only
+    // read): status only reads.
+    if (auto read_only = StateDb::OpenReadOnly(loaded->config.state_dir); read_only) {
+      state = std::move(read_only);
+    }
+  }
   if (!state) {
     err << Redact(state.error().message) << "\n";
-    return kExitRunFailed;
+    return ExitCodeFor(state.error());
   }
   Value::List rows;
   Table table("connection");

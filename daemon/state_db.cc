@@ -1,7 +1,9 @@
 #include "daemon/state_db.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <string_view>
 #include <unordered_set>
@@ -9,6 +11,7 @@
 
 #include "connectors/http/json.h"
 #include "core/time.h"
+#include "daemon/lock.h"
 
 namespace boardsync {
 namespace {
@@ -87,12 +90,43 @@ std::unexpected<Error> StorageError(std::string_view what, const std::exception&
       Error{ErrorCode::kStorage, "state database: " + std::string(what) + ": " + e.what(), false});
 }
 
+// SQLite opens the file itself, with SQLITE_OPEN_NOFOLLOW; this says why
+// beforehand, with the path.
+Result<void> RefuseLink(const std::filesystem::path& file) {
+  struct stat st {};
+  if (::lstat(file.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    return Fail(ErrorCode::kUntrusted,
+                "refusing the state database " + file.string() +
+                    ": it is a symbolic link (boardsync does not follow links in its state "
+                    "directory; remove it)");
+  }
+  return {};
+}
+
+// A file: URI for sqlite3_open_v2 (SQLITE_OPEN_URI) naming `file`.
+std::string FileUri(const std::filesystem::path& file, std::string_view query) {
+  std::string uri = "file:";
+  for (char c : file.string()) {
+    if (c == '%' || c == '?' || c == '#') {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      uri += '%';
+      uri += kHex[static_cast<unsigned char>(c) >> 4];
+      uri += kHex[static_cast<unsigned char>(c) & 0xF];
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?" + std::string(query);
+}
+
 }  // namespace
 
 class StateDb::Impl {
  public:
+  // Read-write: creates the schema, or upgrades it.
   explicit Impl(const std::string& path)
-      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX) {
+      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX |
+                     SQLite::OPEN_NOFOLLOW) {
     db.setBusyTimeout(10'000);
     db.exec("PRAGMA journal_mode=WAL");
     // NORMAL in WAL mode survives a process crash (kill -9); only a power
@@ -112,6 +146,23 @@ class StateDb::Impl {
       Migrate(found);
     }
     tx.commit();
+  }
+
+  // Read-only, from a file: URI: the schema must be the current one. The first
+  // read happens here, so that a database SQLite cannot read this way fails
+  // here.
+  struct ReadOnly {};
+  Impl(ReadOnly, const std::string& uri)
+      : db(uri, SQLite::OPEN_READONLY | SQLite::OPEN_URI | SQLite::OPEN_FULLMUTEX |
+                    SQLite::OPEN_NOFOLLOW) {
+    db.setBusyTimeout(10'000);
+    SQLite::Statement version(db, "SELECT value FROM meta WHERE key = 'schema_version'");
+    const std::string found = version.executeStep() ? version.getColumn(0).getString() : "none";
+    if (found != std::to_string(kSchemaVersion)) {
+      throw std::runtime_error("schema version " + found + " is not the current " +
+                               std::to_string(kSchemaVersion) +
+                               "; a boardsync sync with write access upgrades it");
+    }
   }
 
   SQLite::Database db;
@@ -135,18 +186,55 @@ StateDb::StateDb(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 StateDb::~StateDb() = default;
 
 Result<std::unique_ptr<StateDb>> StateDb::Open(const std::filesystem::path& state_dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(state_dir, ec);
-  if (ec) {
-    return Fail(ErrorCode::kStorage,
-                "cannot create the state directory " + state_dir.string() + ": " + ec.message());
+  auto dir = PrepareStateDir(state_dir);
+  if (!dir) {
+    return std::unexpected(dir.error());
   }
-  ::chmod(state_dir.c_str(), 0700);  // item contents are the tracker's data: keep them private
+  const std::filesystem::path file = *dir / "state.db";
+  if (auto link = RefuseLink(file); !link) {
+    return std::unexpected(link.error());
+  }
+  // Private even in a directory others may read; SQLite gives its -wal and
+  // -shm files the database file's mode.
+  if (int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      fd >= 0) {
+    ::close(fd);
+  }
   try {
-    auto impl = std::make_unique<Impl>((state_dir / "state.db").string());
+    auto impl = std::make_unique<Impl>(file.string());
     return std::unique_ptr<StateDb>(new StateDb(std::move(impl)));
   } catch (const std::exception& e) {
-    return StorageError("cannot open " + (state_dir / "state.db").string(), e);
+    return StorageError("cannot open " + file.string(), e);
+  }
+}
+
+Result<std::unique_ptr<StateDb>> StateDb::OpenReadOnly(const std::filesystem::path& state_dir) {
+  auto dir = PrepareStateDir(state_dir);
+  if (!dir) {
+    return std::unexpected(dir.error());
+  }
+  const std::filesystem::path file = *dir / "state.db";
+  if (auto link = RefuseLink(file); !link) {
+    return std::unexpected(link.error());
+  }
+  try {
+    // Reading a WAL database takes its -shm file, which SQLite creates when
+    // missing, or opens read-only when it cannot write it.
+    auto impl = std::make_unique<Impl>(Impl::ReadOnly{}, FileUri(file, "mode=ro"));
+    return std::unique_ptr<StateDb>(new StateDb(std::move(impl)));
+  } catch (const std::exception& e) {
+    std::error_code ec;
+    if (std::filesystem::exists(file.string() + "-wal", ec) || ec) {
+      return StorageError("cannot open " + file.string() + " read-only", e);
+    }
+  }
+  // Neither the -shm can be made (a directory it cannot write) nor is there a
+  // -wal: no process has the database open, and all of it is in state.db.
+  try {
+    auto impl = std::make_unique<Impl>(Impl::ReadOnly{}, FileUri(file, "immutable=1"));
+    return std::unique_ptr<StateDb>(new StateDb(std::move(impl)));
+  } catch (const std::exception& e) {
+    return StorageError("cannot open " + file.string() + " read-only", e);
   }
 }
 

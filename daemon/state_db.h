@@ -23,8 +23,14 @@ struct RunRecord {
 
 class StateDb : public StateStore {
  public:
-  // Opens (creating when needed) `state_dir`/state.db.
+  // Opens (creating when needed) `state_dir`/state.db, after the checks of
+  // PrepareStateDir(). ErrorCode::kUntrusted for a state directory those
+  // refuse or a state.db that is a symbolic link.
   static Result<std::unique_ptr<StateDb>> Open(const std::filesystem::path& state_dir);
+  // Opens an existing state.db only to read it, as `status` does where it
+  // cannot write (a read-only mount, a directory it may only read); every
+  // write fails. Same checks as Open().
+  static Result<std::unique_ptr<StateDb>> OpenReadOnly(const std::filesystem::path& state_dir);
   ~StateDb() override;
 
   Result<std::unordered_map<std::string, KnownItem>> KnownItems(

@@ -1,6 +1,7 @@
 #include "connectors/board/sqlite_board.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <sys/stat.h>
 
 #include "core/time.h"
 
@@ -26,7 +27,8 @@ CREATE TABLE IF NOT EXISTS items (
 class SqliteBoard::Impl {
  public:
   explicit Impl(const std::string& path)
-      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX),
+      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX |
+                     SQLite::OPEN_NOFOLLOW),
         upsert(init(db),
                "INSERT INTO items (board, item_key, source_key, source_url, fields, "
                "source_updated_at, synced_at, archived_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) "
@@ -62,9 +64,25 @@ SqliteBoard::SqliteBoard(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqliteBoard::~SqliteBoard() = default;
 
 Result<std::unique_ptr<SqliteBoard>> SqliteBoard::Open(const std::filesystem::path& file) {
+  std::filesystem::path path;
   try {
-    std::filesystem::create_directories(file.parent_path());
-    return std::unique_ptr<SqliteBoard>(new SqliteBoard(std::make_unique<Impl>(file.string())));
+    const std::filesystem::path folder = file.has_parent_path() ? file.parent_path() : ".";
+    std::filesystem::create_directories(folder);
+    // SQLITE_OPEN_NOFOLLOW refuses a link anywhere in the path: the folder
+    // may be reached through one (systemd's StateDirectory= with
+    // DynamicUser=), the file itself not.
+    path = std::filesystem::canonical(folder) / file.filename();
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kStorage,
+                "board store " + file.string() + ": cannot open: " + std::string(e.what()));
+  }
+  if (struct stat st {}; ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    return Fail(ErrorCode::kUntrusted, "refusing the board store " + file.string() +
+                                           ": it is a symbolic link (boardsync does not follow "
+                                           "links to its databases; remove it)");
+  }
+  try {
+    return std::unique_ptr<SqliteBoard>(new SqliteBoard(std::make_unique<Impl>(path.string())));
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kStorage,
                 "board store " + file.string() + ": cannot open: " + std::string(e.what()));

@@ -14,6 +14,8 @@ namespace boardsync {
 
 class SqliteBoard : public BoardSink {
  public:
+  // Creates `file` when missing. ErrorCode::kUntrusted when it is a symbolic
+  // link.
   static Result<std::unique_ptr<SqliteBoard>> Open(const std::filesystem::path& file);
   ~SqliteBoard() override;
 

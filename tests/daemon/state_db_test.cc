@@ -2,6 +2,10 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <iterator>
 
 #include "tests/support/temp_dir.h"
 
@@ -249,6 +253,73 @@ TEST(StateDbTest, StateDirectoryIsPrivate) {
   EXPECT_EQ(std::filesystem::status(dir.path() / "s").permissions() &
                 (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
             std::filesystem::perms::none);
+}
+
+TEST(StateDbTest, AnExistingStateDirectoryWritableByOthersIsRefusedAndKeepsItsMode) {
+  TempDir dir;
+  const auto shared = dir.path() / "shared";
+  std::filesystem::create_directory(shared);
+  ASSERT_EQ(::chmod(shared.c_str(), 01777), 0);
+  auto db = StateDb::Open(shared);
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().code, ErrorCode::kUntrusted);
+  EXPECT_NE(db.error().message.find(shared.string()), std::string::npos) << db.error().message;
+  EXPECT_NE(db.error().message.find("writable by group or others"), std::string::npos);
+  struct stat st {};
+  ASSERT_EQ(::stat(shared.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 01777u);
+  EXPECT_FALSE(std::filesystem::exists(shared / "state.db"));
+}
+
+TEST(StateDbTest, AStateDatabaseThatIsASymbolicLinkIsRefused) {
+  TempDir dir;
+  const auto victim = dir.Write("victim", "keep me");
+  std::filesystem::create_directory(dir.path() / "state");
+  std::filesystem::create_symlink(victim, dir.path() / "state" / "state.db");
+  for (auto open : {&StateDb::Open, &StateDb::OpenReadOnly}) {
+    auto db = open(dir.path() / "state");
+    ASSERT_FALSE(db);
+    EXPECT_EQ(db.error().code, ErrorCode::kUntrusted);
+    EXPECT_NE(db.error().message.find("symbolic link"), std::string::npos) << db.error().message;
+  }
+  std::ifstream in(victim);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "keep me");
+}
+
+TEST(StateDbTest, AStateDirectoryReachedThroughALinkIsUsed) {
+  // As systemd's StateDirectory= with DynamicUser= lays it out.
+  TempDir dir;
+  std::filesystem::create_directory(dir.path() / "private");
+  ASSERT_EQ(::chmod((dir.path() / "private").c_str(), 0700), 0);
+  std::filesystem::create_directory_symlink(dir.path() / "private", dir.path() / "state");
+  auto db = StateDb::Open(dir.path() / "state");
+  ASSERT_TRUE(db) << db.error().message;
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir.path() / "private" / "state.db"));
+}
+
+TEST(StateDbTest, ReadOnlyOpeningReadsWhatAWriterRecorded) {
+  TempDir dir;
+  RunRecord run;
+  run.connection = "c";
+  run.started_at = "2024-05-01T10:00:00Z";
+  run.result = "ok";
+  run.pulled = 7;
+  {
+    auto writer = StateDb::Open(dir.path());
+    ASSERT_TRUE(writer);
+    ASSERT_TRUE((*writer)->RecordRun(run));
+    // While the writer has it open (its -wal and -shm exist)...
+    auto reader = StateDb::OpenReadOnly(dir.path());
+    ASSERT_TRUE(reader) << reader.error().message;
+    ASSERT_TRUE((*reader)->LastRun("c").value());
+    EXPECT_EQ((*(*reader)->LastRun("c"))->pulled, 7);
+    EXPECT_FALSE((*reader)->RecordRun(run));  // it only reads
+  }
+  // ...and after it closed it.
+  auto reader = StateDb::OpenReadOnly(dir.path());
+  ASSERT_TRUE(reader) << reader.error().message;
+  ASSERT_TRUE((*reader)->LastRun("c").value());
+  EXPECT_EQ((*(*reader)->LastRun("c"))->pulled, 7);
 }
 
 }  // namespace
