@@ -7,10 +7,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "daemon/cycle.h"
 
@@ -97,9 +100,18 @@ std::string Metrics::Render() const {
   return out;
 }
 
+// One thread serves every client at once, none of them blocking: a client
+// that connects and sends nothing, or half a request, delays no other. Bounded:
+// at most kMaxClients open at once (a new one closes the oldest), each with
+// kRequestTimeout to send its request and kResponseTimeout to take the answer.
 class MetricsServer::Impl {
  public:
+  static constexpr std::size_t kMaxClients = 64;
+  static constexpr std::chrono::milliseconds kRequestTimeout{2000};
+  static constexpr std::chrono::milliseconds kResponseTimeout{10000};
+
   Impl(int listener, const Metrics& metrics) : listener_(listener), metrics_(metrics) {
+    ::fcntl(listener_, F_SETFL, ::fcntl(listener_, F_GETFL) | O_NONBLOCK);
     if (::pipe2(wake_, O_CLOEXEC) != 0) {
       wake_[0] = wake_[1] = -1;
     }
@@ -110,44 +122,120 @@ class MetricsServer::Impl {
       [[maybe_unused]] ssize_t n = ::write(wake_[1], "x", 1);
     }
     thread_.join();
+    for (const Client& client : clients_) {
+      ::close(client.fd);
+    }
     ::close(listener_);
     ::close(wake_[0]);
     ::close(wake_[1]);
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+
+  struct Client {
+    int fd;
+    Clock::time_point deadline;
+    std::string head;      // the request read so far
+    std::string response;  // set once the request is complete
+    std::size_t sent = 0;
+  };
+
   void Serve() {
+    std::vector<pollfd> fds;
     for (;;) {
-      pollfd fds[2] = {{listener_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
-      if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
+      const Clock::time_point now = Clock::now();
+      std::erase_if(clients_, [&](const Client& c) {
+        if (c.deadline <= now) {
+          ::close(c.fd);
+          return true;
+        }
+        return false;
+      });
+      fds.assign({{listener_, POLLIN, 0}, {wake_[0], POLLIN, 0}});
+      Clock::time_point next = Clock::time_point::max();
+      for (const Client& c : clients_) {
+        fds.push_back({c.fd, static_cast<short>(c.response.empty() ? POLLIN : POLLOUT), 0});
+        next = std::min(next, c.deadline);
+      }
+      int timeout = -1;
+      if (next != Clock::time_point::max()) {
+        timeout = static_cast<int>(std::max<std::int64_t>(
+            0, std::chrono::ceil<std::chrono::milliseconds>(next - now).count()));
+      }
+      if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
         return;
       }
       if (fds[1].revents != 0) {
         return;
       }
-      if (fds[0].revents & POLLIN) {
-        int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (client >= 0) {
-          Answer(client);
-          ::close(client);
+      // Clients first, by index: accepting below may drop the oldest.
+      std::vector<std::size_t> done;
+      for (std::size_t i = 0; i < clients_.size(); ++i) {
+        if (fds[i + 2].revents != 0 && !Step(clients_[i])) {
+          done.push_back(i);
         }
+      }
+      for (auto it = done.rbegin(); it != done.rend(); ++it) {
+        ::close(clients_[*it].fd);
+        clients_.erase(clients_.begin() + static_cast<std::ptrdiff_t>(*it));
+      }
+      if (fds[0].revents & POLLIN) {
+        Accept();
       }
     }
   }
 
-  // One request per connection: read the head, answer, close.
-  void Answer(int client) {
-    timeval timeout{2, 0};
-    ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    std::string head;
-    char buf[1024];
-    while (head.find("\r\n\r\n") == std::string::npos && head.size() < 8192) {
-      ssize_t n = ::recv(client, buf, sizeof buf, 0);
-      if (n <= 0) {
+  void Accept() {
+    for (;;) {
+      int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd < 0) {
         return;
       }
-      head.append(buf, static_cast<std::size_t>(n));
+      if (clients_.size() >= kMaxClients) {
+        // The oldest has had the longest to send its request.
+        ::close(clients_.front().fd);
+        clients_.erase(clients_.begin());
+      }
+      clients_.push_back(Client{fd, Clock::now() + kRequestTimeout, {}, {}, 0});
     }
+  }
+
+  // Reads what the client sent, or sends it what is left of the answer.
+  // False when the client is done with (answered, gone or broken).
+  bool Step(Client& client) {
+    if (client.response.empty()) {
+      char buf[1024];
+      ssize_t n = ::recv(client.fd, buf, sizeof buf, 0);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return true;
+      }
+      if (n <= 0) {
+        return false;
+      }
+      client.head.append(buf, static_cast<std::size_t>(n));
+      if (client.head.find("\r\n\r\n") == std::string::npos) {
+        return client.head.size() < 8192;
+      }
+      client.response = Answer(client.head);
+      client.deadline = Clock::now() + kResponseTimeout;
+    }
+    while (client.sent < client.response.size()) {
+      ssize_t n = ::send(client.fd, client.response.data() + client.sent,
+                         client.response.size() - client.sent, MSG_NOSIGNAL);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return true;
+      }
+      if (n <= 0) {
+        return false;
+      }
+      client.sent += static_cast<std::size_t>(n);
+    }
+    return false;
+  }
+
+  // One request per connection: the answer to its head, then close.
+  std::string Answer(const std::string& head) const {
     std::string_view line(head.data(), head.find("\r\n"));
     std::string status = "200 OK";
     std::string type = "text/plain; version=0.0.4; charset=utf-8";
@@ -162,21 +250,15 @@ class MetricsServer::Impl {
       body = "not found\n";
       type = "text/plain; charset=utf-8";
     }
-    std::string response = "HTTP/1.1 " + status + "\r\nContent-Type: " + type +
-                           "\r\nContent-Length: " + std::to_string(body.size()) +
-                           "\r\nConnection: close\r\n\r\n" + body;
-    for (std::size_t sent = 0; sent < response.size();) {
-      ssize_t n = ::send(client, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) {
-        return;
-      }
-      sent += static_cast<std::size_t>(n);
-    }
+    return "HTTP/1.1 " + status + "\r\nContent-Type: " + type +
+           "\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\nConnection: close\r\n\r\n" + body;
   }
 
   int listener_;
   int wake_[2] = {-1, -1};
   const Metrics& metrics_;
+  std::vector<Client> clients_;  // oldest first
   std::thread thread_;
 };
 
@@ -224,7 +306,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(std::string_view lis
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
-      ::listen(fd, 16) != 0) {
+      ::listen(fd, 64) != 0) {
     std::string why = std::strerror(errno);
     if (fd >= 0) {
       ::close(fd);
