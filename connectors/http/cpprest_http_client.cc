@@ -2,6 +2,7 @@
 
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
+#include <cpprest/uri_builder.h>
 #include <pplx/threadpool.h>
 
 #include <algorithm>
@@ -34,6 +35,30 @@ bool IsRetriableStatus(int status) {
 
 // The URL without its query, for messages: short, and queries can be long.
 std::string ForMessage(const Url& url) { return url.Origin() + url.path; }
+
+bool IsIpv6Literal(const Url& url) { return url.host.find(':') != std::string::npos; }
+
+// The base URI cpprest connects to. cpprest keeps the brackets of an IPv6
+// literal in uri::host() and hands that to the resolver, which knows no
+// "[::1]" ("Error resolving address"); a URI built from its parts keeps the
+// bare address, which resolves as it is. The Host header, which must have the
+// brackets, is then written by SendOnce().
+web::uri BaseUri(const Url& url) {
+  if (!IsIpv6Literal(url)) {
+    return web::uri(url.Origin());
+  }
+  web::uri_builder builder;
+  builder.set_scheme(url.scheme);
+  builder.set_host(url.host);
+  builder.set_port(url.port);
+  return builder.to_uri();
+}
+
+// "[::1]:8080", or "[::1]" on the scheme's default port.
+std::string Ipv6HostHeader(const Url& url) {
+  std::string origin = url.Origin();
+  return origin.substr(origin.find("://") + 3);
+}
 
 }  // namespace
 
@@ -77,7 +102,15 @@ class CpprestHttpClient::Impl {
     }
     if (request.bearer != nullptr && url->scheme != "https" && !IsLoopbackHost(url->host)) {
       return Fail(ErrorCode::kConfig, "refusing to send a token over plain http to " +
-                                          url->Origin() + "; use https");
+                                          url->Origin() +
+                                          "; use https (plain http only to localhost, "
+                                          "127.x.y.z or [::1])");
+    }
+    if (url->scheme == "https" && IsIpv6Literal(*url)) {
+      // cpprest checks the certificate against the Host header, which for an
+      // IPv6 literal is not a name it can match.
+      return Fail(ErrorCode::kConfig, "https to an IPv6 address (" + url->Origin() +
+                                          ") is not supported; use a host name");
     }
     const Url origin = *url;
     std::string method = request.method;
@@ -181,7 +214,7 @@ class CpprestHttpClient::Impl {
           context.load_verify_file(ca_file);
         });
       }
-      client = std::make_shared<http::client::http_client>(url.Origin(), config);
+      client = std::make_shared<http::client::http_client>(BaseUri(url), config);
     }
     return client;
   }
@@ -194,6 +227,9 @@ class CpprestHttpClient::Impl {
       message.set_request_uri(url.query.empty() ? url.path : url.path + "?" + url.query);
       for (const auto& [name, value] : request.headers) {
         message.headers().add(name, value);
+      }
+      if (IsIpv6Literal(url) && !message.headers().has(http::header_names::host)) {
+        message.headers().add(http::header_names::host, Ipv6HostHeader(url));
       }
       if (request.bearer != nullptr) {
         message.headers().add("Authorization", "Bearer " + request.bearer->Reveal());

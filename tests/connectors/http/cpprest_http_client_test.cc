@@ -1,6 +1,10 @@
 #include "connectors/http/cpprest_http_client.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <mutex>
 #include <thread>
@@ -137,6 +141,135 @@ TEST(CpprestHttpClientTest, RefusesATokenOverPlainHttpToANonLoopbackHost) {
   ASSERT_FALSE(response);
   EXPECT_EQ(response.error().code, ErrorCode::kConfig);
   EXPECT_NE(response.error().message.find("use https"), std::string::npos);
+}
+
+// Hosts that are not loopback by the address rule (core/url.h) never get the
+// token over plain http, even when they would reach a loopback server: the
+// resolver reads "127.1" and "0x7f.0.0.1" as 127.0.0.1, and an IPv4-mapped
+// address reaches 127.0.0.1 through a dual-stack socket.
+TEST(CpprestHttpClientTest, NeverSendsTheTokenOverHttpToANameThatOnlyLooksLikeLoopback) {
+  Script script({HttpServerResponse::Json(200, "{}")});
+  HttpServer server(std::ref(script));
+  const std::string port = std::to_string(server.port());
+  CpprestHttpClient client;
+  for (const std::string host : {"127.1", "0x7f.0.0.1", "2130706433", "127.0.0.1.nip.io",
+                                 "127.evil.example", "localhost.evil", "[::ffff:127.0.0.1]"}) {
+    auto response = client.Send(Get("http://" + host + ":" + port + "/api/issues"));
+    ASSERT_FALSE(response) << host;
+    EXPECT_EQ(response.error().code, ErrorCode::kConfig) << host;
+    EXPECT_NE(response.error().message.find("use https"), std::string::npos) << host;
+  }
+  EXPECT_EQ(server.requests_served(), 0u);
+  EXPECT_EQ(server.connections_accepted(), 0u);
+  // The same server by its address gets it.
+  auto response = client.Send(Get("http://127.0.0.1:" + port + "/api/issues"));
+  ASSERT_TRUE(response) << response.error().message;
+  EXPECT_EQ(*script.requests().at(0).Header("authorization"), "Bearer " + Token().Reveal());
+}
+
+// One connection on [::1]: reads a request head, answers 200 "{}", closes.
+// The shared test server listens on 127.0.0.1 only.
+class Ipv6LoopbackServer {
+ public:
+  // Whether [::1] could be bound; false on a machine without IPv6 loopback.
+  bool Listen() {
+    fd_ = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) {
+      return false;
+    }
+    sockaddr_in6 address{};
+    address.sin6_family = AF_INET6;
+    address.sin6_addr = in6addr_loopback;
+    socklen_t length = sizeof address;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+        ::listen(fd_, 4) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      return false;
+    }
+    port_ = ntohs(address.sin6_port);
+    thread_ = std::thread([this] { Serve(); });
+    return true;
+  }
+  ~Ipv6LoopbackServer() {
+    if (thread_.joinable()) {
+      ::shutdown(fd_, SHUT_RDWR);
+      thread_.join();
+    }
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  std::uint16_t port() const { return port_; }
+  std::string head() {
+    std::lock_guard lock(mu_);
+    return head_;
+  }
+
+ private:
+  void Serve() {
+    pollfd ready{fd_, POLLIN, 0};
+    if (::poll(&ready, 1, 10'000) != 1 || (ready.revents & POLLIN) == 0) {
+      return;
+    }
+    int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) {
+      return;
+    }
+    std::string head;
+    char buffer[4096];
+    while (head.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = ::read(client, buffer, sizeof buffer);
+      if (n <= 0) {
+        break;
+      }
+      head.append(buffer, static_cast<std::size_t>(n));
+    }
+    {
+      std::lock_guard lock(mu_);
+      head_ = head;
+    }
+    const std::string answer =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+        "Connection: close\r\n\r\n{}";
+    [[maybe_unused]] ssize_t written = ::write(client, answer.data(), answer.size());
+    ::close(client);
+  }
+
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::string head_;
+};
+
+TEST(CpprestHttpClientTest, SendsTheTokenOverPlainHttpToIpv6Loopback) {
+  Ipv6LoopbackServer server;
+  if (!server.Listen()) {
+    GTEST_SKIP() << "no IPv6 loopback on this machine";
+  }
+  CpprestHttpClient client;
+  const std::string base = "http://[::1]:" + std::to_string(server.port());
+  auto response = client.Send(Get(base + "/api/users/me?fields=login"));
+  ASSERT_TRUE(response) << response.error().message;
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "{}");
+  EXPECT_EQ(response->url, base + "/api/users/me");
+  const std::string head = server.head();
+  EXPECT_TRUE(head.starts_with("GET /api/users/me?fields=login HTTP/1.1\r\n")) << head;
+  // cpprest writes headers as "Name:value".
+  EXPECT_NE(head.find("\r\nHost:[::1]:" + std::to_string(server.port()) + "\r\n"),
+            std::string::npos)
+      << head;
+  EXPECT_NE(head.find("\r\nAuthorization:Bearer " + Token().Reveal() + "\r\n"),
+            std::string::npos);
+}
+
+TEST(CpprestHttpClientTest, HttpsToAnIpv6AddressIsRefusedPlainly) {
+  CpprestHttpClient client;
+  auto response = client.Send(Get("https://[::1]:1/api/issues"));
+  ASSERT_FALSE(response);
+  EXPECT_EQ(response.error().code, ErrorCode::kConfig);
+  EXPECT_NE(response.error().message.find("IPv6"), std::string::npos) << response.error().message;
 }
 
 TEST(CpprestHttpClientTest, RetriesServerErrorsHonouringRetryAfter) {
