@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <charconv>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -54,7 +55,7 @@ int RunCli(int argc, const char* const* argv) {
       ("full", "re-read everything and archive items whose issues vanished")
       ("dry-run", "pull and map, write nothing")
       ("retry-failed", "send board writes the board store refused again")
-      ("limit", po::value<std::size_t>(), "issues to preview (default 10)")
+      ("limit", po::value<std::string>(), "issues to preview, at least 1 (default 10)")
       ("format", po::value<std::string>(), "table|json")
       ("command", po::value<std::string>(), "")
       ("args", po::value<std::vector<std::string>>(), "");
@@ -99,7 +100,15 @@ int RunCli(int argc, const char* const* argv) {
   cmd.dry_run = vm.count("dry-run") > 0;
   cmd.retry_failed = vm.count("retry-failed") > 0;
   if (vm.count("limit")) {
-    cmd.limit = vm["limit"].as<std::size_t>();
+    // Read here rather than by program_options, which takes "-1" as the
+    // largest number.
+    const std::string text = vm["limit"].as<std::string>();
+    std::size_t limit = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
+    if (ec != std::errc() || end != text.data() + text.size() || limit < 1) {
+      return Usage("--limit takes a whole number of at least 1, not \"" + text + "\"");
+    }
+    cmd.limit = limit;
   }
   if (vm.count("format")) {
     cmd.format = vm["format"].as<std::string>();
