@@ -1,15 +1,12 @@
 #include <yaml-cpp/yaml.h>
 
-#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 #include <set>
 #include <utility>
 
 #include "mappings/mapping.h"
+#include "mappings/yaml_file.h"
 
 namespace boardsync {
 namespace {
@@ -108,17 +105,14 @@ class Parser {
   }
 
  private:
-  // A mapping key must be a plain, non-empty, unrepeated scalar.
+  // A mapping key must be a plain, non-empty, unrepeated scalar. A repeated
+  // one is skipped here; CheckYaml() has reported it with both places.
   bool CheckKey(const YAML::Node& key, std::set<std::string, std::less<>>& seen) {
     if (!key.IsScalar() || key.Scalar().empty()) {
       Error(key, "keys must be non-empty names");
       return false;
     }
-    if (!seen.insert(key.Scalar()).second) {
-      Error(key, "duplicate key `" + key.Scalar() + "`");
-      return false;
-    }
-    return true;
+    return seen.insert(key.Scalar()).second;
   }
 
   void ParseHoursPerDay(const YAML::Node& key, const YAML::Node& value, Mapping& mapping) {
@@ -429,6 +423,11 @@ class Parser {
 std::expected<Mapping, Diagnostics> ParseMapping(std::string_view yaml_text,
                                                  const std::string& file_name) {
   Parser parser(file_name);
+  YamlCheck limits = CheckYaml(yaml_text, file_name);
+  if (limits.refuse) {
+    return std::unexpected(std::move(limits.problems));
+  }
+  parser.diagnostics() = std::move(limits.problems);
   Mapping mapping;
   mapping.source_text = std::string(yaml_text);
   try {
@@ -447,23 +446,12 @@ std::expected<Mapping, Diagnostics> ParseMapping(std::string_view yaml_text,
 
 std::expected<Mapping, Diagnostics> LoadMappingFile(const std::filesystem::path& path) {
   std::string file_name = path.string();
-  auto fail = [&file_name](std::string reason) {
+  auto text = ReadBoundedFile(path);
+  if (!text) {
     return std::unexpected(
-        Diagnostics{Diagnostic{file_name, 0, 0, "cannot read mapping file: " + reason}});
-  };
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    return fail("it is a directory");
+        Diagnostics{Diagnostic{file_name, 0, 0, "cannot read mapping file: " + text.error()}});
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return fail(std::strerror(errno));
-  }
-  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) {
-    return fail("read failed");
-  }
-  return ParseMapping(text, file_name);
+  return ParseMapping(*text, file_name);
 }
 
 }  // namespace boardsync

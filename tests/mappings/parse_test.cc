@@ -1,5 +1,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <string>
 #include <vector>
@@ -308,7 +309,54 @@ TEST(ParseErrorsTest, BadHoursPerDay) {
 
 TEST(ParseErrorsTest, DuplicateKeys) {
   EXPECT_THAT(Errors("fields:\n  title: summary\n  title: description\n"),
-              ElementsAre("m.yaml:3:3: duplicate key `title`"));
+              ElementsAre("m.yaml:3:3: duplicate key \"title\": the same key is at line 2, "
+                          "column 3 (YAML would keep only the first)"));
+}
+
+TEST(ParseErrorsTest, DuplicateKeysAtAnyDepthNameBothPlaces) {
+  // At the top, inside a rule, inside a map table, in a flow mapping; and
+  // the other problems of the file are still reported.
+  EXPECT_THAT(Errors(R"(fields:
+  a: {from: summary, as: hours, as: days}
+  b:
+    from: State
+    map: {Open: 1, Open: 2}
+skip: {State: [x]}
+skip: {Type: [y]}
+colour: blue
+)"),
+              ElementsAre(HasSubstr("m.yaml:2:33: duplicate key \"as\": the same key is at line 2, "
+                                    "column 22"),
+                          HasSubstr("m.yaml:5:20: duplicate key \"Open\": the same key is at line "
+                                    "5, column 11"),
+                          HasSubstr("m.yaml:7:1: duplicate key \"skip\": the same key is at line 6, "
+                                    "column 1"),
+                          "m.yaml:8:1: unknown top-level key `colour`; expected hours_per_day, "
+                          "fields or skip"));
+}
+
+TEST(ParseErrorsTest, AliasBombIsRefusedWithThePlaceOfTheAliasThatRanOutTheBudget) {
+  // Nine levels of ten aliases each: 10^9 nodes when expanded.
+  std::string yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 9; ++i) {
+    std::string prev = "*a" + std::to_string(i - 1);
+    yaml += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
+    for (int k = 1; k < 10; ++k) {
+      yaml += ", " + prev;
+    }
+    yaml += "]\n";
+  }
+  yaml += "fields: {title: summary}\n";
+  std::vector<std::string> errors = Errors(yaml);
+  ASSERT_THAT(errors, ElementsAre(HasSubstr("stand for more than 10000 nodes")));
+  // *a2 stands for 1,111 nodes; the aliases of lines 2 and 3 added 1,220,
+  // so the eighth *a2 on line 4 is the one past 10,000.
+  EXPECT_THAT(errors[0], ::testing::StartsWith("m.yaml:4:45: "));
+}
+
+TEST(ParseErrorsTest, AnAliasInsideTheNodeItNamesIsRefused) {
+  EXPECT_THAT(Errors("fields: &f {title: summary, again: *f}\n"),
+              ElementsAre(HasSubstr("m.yaml:1:36: an alias refers to the node that contains it")));
 }
 
 TEST(ParseErrorsTest, YamlSyntaxError) {
@@ -375,7 +423,35 @@ TEST(LoadMappingFileTest, UnreadableFileIsOneDiagnostic) {
   auto directory = LoadMappingFile(dir.path());
   ASSERT_FALSE(directory.has_value());
   EXPECT_THAT(directory.error(), ::testing::SizeIs(1));
-  EXPECT_THAT(directory.error()[0].message, HasSubstr("directory"));
+  EXPECT_EQ(directory.error()[0].ToString(),
+            dir.path().string() +
+                ": cannot read mapping file: it is a directory, not a regular file");
+}
+
+TEST(LoadMappingFileTest, AFifoOrADeviceIsRefusedAtOnce) {
+  TempDir dir;
+  const std::filesystem::path fifo = dir.path() / "m.yaml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // No writer ever opens the FIFO: a reader that opened it would wait forever.
+  auto from_fifo = LoadMappingFile(fifo);
+  ASSERT_FALSE(from_fifo.has_value());
+  EXPECT_EQ(from_fifo.error()[0].message,
+            "cannot read mapping file: it is a FIFO, not a regular file");
+  auto from_zero = LoadMappingFile("/dev/zero");
+  ASSERT_FALSE(from_zero.has_value());
+  EXPECT_EQ(from_zero.error()[0].message,
+            "cannot read mapping file: it is a character device, not a regular file");
+}
+
+TEST(LoadMappingFileTest, AFileOverFourMibIsRefused) {
+  TempDir dir;
+  std::string text = "fields: {title: summary}\n";
+  text += "#" + std::string((4u << 20) - text.size() - 2, 'x') + "\n";
+  ASSERT_EQ(text.size(), 4u << 20);
+  EXPECT_TRUE(LoadMappingFile(dir.Write("at-limit.yaml", text)).has_value());
+  auto over = LoadMappingFile(dir.Write("over.yaml", text + "\n"));
+  ASSERT_FALSE(over.has_value());
+  EXPECT_EQ(over.error()[0].message, "cannot read mapping file: it is larger than 4 MiB");
 }
 
 }  // namespace
