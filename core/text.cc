@@ -151,4 +151,92 @@ void AppendRepairedUtf8(std::string& out, std::string_view text) {
   }
 }
 
+namespace {
+
+// Code points that reorder or break the text around them when shown.
+bool IsDisplayEscaped(char32_t c) {
+  return (c >= 0x80 && c <= 0x9F) || (c >= 0x202A && c <= 0x202E) ||
+         (c >= 0x2066 && c <= 0x2069) || c == 0x2028 || c == 0x2029;
+}
+
+// The length of the well-formed sequence at `p`, or 0 when it is ill-formed.
+std::size_t WellFormedAt(const unsigned char* p, const unsigned char* end) {
+  const Lead lead = kLeads[*p];
+  if (lead.length == 0 || end - p < lead.length) {
+    return 0;
+  }
+  if (lead.length > 1 && !lead.SecondFits(p[1])) {
+    return 0;
+  }
+  for (std::size_t i = 2; i < lead.length; ++i) {
+    if (!IsContinuation(p[i])) {
+      return 0;
+    }
+  }
+  return lead.length;
+}
+
+char32_t Decode(const unsigned char* p, std::size_t length) {
+  static constexpr unsigned char kLeadMask[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+  char32_t c = p[0] & kLeadMask[length];
+  for (std::size_t i = 1; i < length; ++i) {
+    c = (c << 6) | (p[i] & 0x3F);
+  }
+  return c;
+}
+
+}  // namespace
+
+std::string ForDisplay(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  const unsigned char* p = Bytes(text);
+  const unsigned char* const end = p + text.size();
+  while (p != end) {
+    const unsigned char b = *p;
+    if (b >= 0x20 && b < 0x7F) {
+      if (b == '\\') {
+        out += "\\\\";
+      } else {
+        out.push_back(static_cast<char>(b));
+      }
+      ++p;
+      continue;
+    }
+    if (b < 0x80) {
+      switch (b) {
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          out += "\\x";
+          out.push_back(kHex[b >> 4]);
+          out.push_back(kHex[b & 0xF]);
+      }
+      ++p;
+      continue;
+    }
+    const std::size_t length = WellFormedAt(p, end);
+    if (length == 0) {
+      out += "\\x";
+      out.push_back(kHex[b >> 4]);
+      out.push_back(kHex[b & 0xF]);
+      ++p;
+      continue;
+    }
+    const char32_t c = Decode(p, length);
+    if (IsDisplayEscaped(c)) {
+      out += "\\u";
+      for (int shift = 12; shift >= 0; shift -= 4) {
+        out.push_back(kHex[(c >> shift) & 0xF]);
+      }
+    } else {
+      out.append(reinterpret_cast<const char*>(p), length);
+    }
+    p += length;
+  }
+  return out;
+}
+
 }  // namespace boardsync

@@ -1,6 +1,7 @@
 // Small text helpers shared across folders: ASCII case and trimming for
 // protocol words (HTTP header names, URL schemes, YouTrack keywords), a
-// content hash, and the one UTF-8 check and repair that JSON in and out share.
+// content hash, the one UTF-8 check and repair that JSON in and out share,
+// and the one escaping of text shown to people.
 #pragma once
 
 #include <cstdint>
@@ -37,5 +38,20 @@ bool IsValidUtf8(std::string_view text);
 // Well-formed text is appended as is, in bulk; ASCII costs one test per
 // 8 bytes. The result is always well-formed.
 void AppendRepairedUtf8(std::string& out, std::string_view text);
+
+// `text` made safe to print for a person, on a terminal or in a text log:
+// nothing in it can move the cursor, change colours, ring, start a new line,
+// overwrite a line (CR) or reorder what follows. Escaped, each visibly:
+//   \n \r \t          LF, CR, TAB
+//   \xHH              other C0 controls and DEL (\x1b is ESC, \x07 BEL),
+//                     and each byte that is not well-formed UTF-8
+//   \uHHHH            C1 controls (U+0080..U+009F), the bidi embeddings,
+//                     overrides and isolates (U+202A..U+202E, U+2066..U+2069)
+//                     and the line and paragraph separators (U+2028, U+2029)
+//   \\                a backslash, so that an escape always means one
+// Everything else (printable ASCII, other well-formed UTF-8) is kept as is.
+// The result is well-formed UTF-8 with no control character. For display
+// only: what boards store keeps the exact text.
+std::string ForDisplay(std::string_view text);
 
 }  // namespace boardsync

@@ -224,5 +224,94 @@ TEST(Utf8Test, RepairedArbitraryBytesAreValid) {
   }
 }
 
+// Whether `shown` holds anything a terminal would act on: a C0 control or DEL,
+// a C1 control or a bidi/separator code point, or ill-formed UTF-8.
+bool HasTerminalControl(std::string_view shown) {
+  if (!IsValidUtf8(shown)) {
+    return true;
+  }
+  for (std::size_t i = 0; i < shown.size(); ++i) {
+    auto b = static_cast<unsigned char>(shown[i]);
+    if (b < 0x20 || b == 0x7F) {
+      return true;
+    }
+    if (b == 0xC2 && i + 1 < shown.size() && static_cast<unsigned char>(shown[i + 1]) <= 0x9F) {
+      return true;  // U+0080..U+009F
+    }
+    if (b == 0xE2 && i + 2 < shown.size()) {
+      auto b1 = static_cast<unsigned char>(shown[i + 1]);
+      auto b2 = static_cast<unsigned char>(shown[i + 2]);
+      if ((b1 == 0x80 && (b2 >= 0xA8 && b2 <= 0xAE)) || (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9)) {
+        return true;  // U+2028..U+202E, U+2066..U+2069
+      }
+    }
+  }
+  return false;
+}
+
+TEST(ForDisplayTest, EscapesControlCharactersVisibly) {
+  EXPECT_EQ(ForDisplay("plain text, ü and …"), "plain text, ü and …");
+  EXPECT_EQ(ForDisplay("\x1b[2Jcleared"), "\\x1b[2Jcleared");
+  EXPECT_EQ(ForDisplay("ring\a"), "ring\\x07");
+  EXPECT_EQ(ForDisplay("a\rb\nc\td"), "a\\rb\\nc\\td");
+  EXPECT_EQ(ForDisplay(std::string_view("nul\0x", 5)), "nul\\x00x");
+  EXPECT_EQ(ForDisplay("del\x7f"), "del\\x7f");
+  EXPECT_EQ(ForDisplay("C:\\dir"), "C:\\\\dir");
+  EXPECT_EQ(ForDisplay(""), "");
+}
+
+TEST(ForDisplayTest, EscapesC1AndBidiCodePoints) {
+  EXPECT_EQ(ForDisplay("\xC2\x9B" "31m"), "\\u009b31m");  // CSI as a code point
+  EXPECT_EQ(ForDisplay("\xC2\x85"), "\\u0085");           // NEL
+  EXPECT_EQ(ForDisplay("\xC2\xA0"), "\xC2\xA0");          // NBSP is printable
+  for (std::uint32_t cp : {0x202Au, 0x202Bu, 0x202Cu, 0x202Du, 0x202Eu, 0x2066u, 0x2067u,
+                           0x2068u, 0x2069u, 0x2028u, 0x2029u}) {
+    char expected[8];
+    std::snprintf(expected, sizeof expected, "\\u%04x", cp);
+    EXPECT_EQ(ForDisplay("a" + Utf8(cp) + "b"), "a" + std::string(expected) + "b") << cp;
+  }
+  EXPECT_EQ(ForDisplay(Utf8(0x2027) + Utf8(0x202F) + Utf8(0x2065) + Utf8(0x206A)),
+            Utf8(0x2027) + Utf8(0x202F) + Utf8(0x2065) + Utf8(0x206A));
+  EXPECT_EQ(ForDisplay("\xE2\x80\xAE" "fdp.exe"), "\\u202efdp.exe");
+}
+
+TEST(ForDisplayTest, EscapesEachByteThatIsNotUtf8) {
+  EXPECT_EQ(ForDisplay("a\x9b" "b"), "a\\x9bb");  // a raw 8-bit CSI
+  EXPECT_EQ(ForDisplay("\xE2\x80"), "\\xe2\\x80");
+  EXPECT_EQ(ForDisplay("\xC0\xAF"), "\\xc0\\xaf");          // overlong
+  EXPECT_EQ(ForDisplay("\xED\xA0\x80"), "\\xed\\xa0\\x80");  // surrogate
+  EXPECT_EQ(ForDisplay("\xF0\x9F\x98\x80"), "\xF0\x9F\x98\x80");
+}
+
+// A forged log line needs a line break; no form of one survives.
+TEST(ForDisplayTest, NoLineCanBeForged) {
+  std::string shown = ForDisplay("ok\n<0>boardsync: fake\r\n<3>x\xC2\x85<4>y\xE2\x80\xA8<5>z");
+  EXPECT_EQ(shown.find('\n'), std::string::npos);
+  EXPECT_EQ(shown.find('\r'), std::string::npos);
+  EXPECT_FALSE(HasTerminalControl(shown));
+  EXPECT_EQ(shown, "ok\\n<0>boardsync: fake\\r\\n<3>x\\u0085<4>y\\u2028<5>z");
+}
+
+TEST(ForDisplayTest, ArbitraryBytesComeOutWithoutTerminalControls) {
+  std::mt19937 rng(20240614);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_int_distribution<int> size(0, 24);
+  for (int round = 0; round < 20000; ++round) {
+    std::string text;
+    for (int n = size(rng); n > 0; --n) {
+      text.push_back(static_cast<char>(byte(rng)));
+    }
+    if (round % 3 == 0) {
+      text += Utf8(0x202E) + "\xC2\x9B";
+    }
+    std::string shown = ForDisplay(text);
+    ASSERT_FALSE(HasTerminalControl(shown)) << round;
+    // Text with nothing to escape is shown as it is.
+    if (!HasTerminalControl(text) && text.find('\\') == std::string::npos) {
+      ASSERT_EQ(shown, text) << round;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace boardsync
