@@ -1,20 +1,32 @@
 #include "daemon/config.h"
 
+#include <arpa/inet.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
 #include <set>
-#include <sstream>
 
+#include "core/text.h"
 #include "core/time.h"
+#include "core/url.h"
 #include "daemon/registry.h"
+#include "mappings/yaml_file.h"
 
 namespace boardsync {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Floors of the durations (docs/configuration.md).
+constexpr std::chrono::milliseconds kMinInterval = std::chrono::seconds(1);
+constexpr std::chrono::milliseconds kMinFullResync = std::chrono::minutes(1);
+constexpr std::chrono::milliseconds kMinTimeout = std::chrono::seconds(1);
 
 fs::path Resolve(const fs::path& base, const std::string& path) {
   return (base / path).lexically_normal();
@@ -90,7 +102,11 @@ class Reader {
     return std::nullopt;
   }
 
-  std::optional<std::chrono::milliseconds> Duration(const YAML::Node& parent, const char* key) {
+  // `floor` (spelled `floor_text` in messages) keeps a typo such as 5ms for
+  // 5m from hammering a tracker or timing out every request.
+  std::optional<std::chrono::milliseconds> Duration(const YAML::Node& parent, const char* key,
+                                                    std::chrono::milliseconds floor,
+                                                    std::string_view floor_text) {
     auto text = String(parent, key, false);
     if (!text) {
       return std::nullopt;
@@ -98,6 +114,11 @@ class Reader {
     auto duration = ParseDuration(*text);
     if (!duration || duration->count() <= 0) {
       Error(parent[key].Mark(), std::string("\"") + key + "\" must be a duration like 30s, 5m or 24h");
+      return std::nullopt;
+    }
+    if (*duration < floor) {
+      Error(parent[key].Mark(), std::string("\"") + key + "\" must be at least " +
+                                    std::string(floor_text) + " (units: ms, s, m, h, d)");
       return std::nullopt;
     }
     // Scheduling adds durations to clock times; a year is plenty and cannot overflow.
@@ -141,6 +162,82 @@ class Reader {
   Diagnostics diagnostics_;
 };
 
+// base_url and board.url, as the HTTP client will take them: what ParseUrl()
+// accepts (http or https, a host, a port from 1 to 65535), and plain http
+// only where core/url allows it. A user name or password is refused without
+// repeating the value: it may be a secret.
+void CheckUrl(Reader& r, const YAML::Node& node, std::string_view what, std::string_view value) {
+  std::string_view text = TrimSpace(value);
+  auto scheme_end = text.find("://");
+  std::size_t authority_start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+  std::string_view authority =
+      text.substr(authority_start, text.find_first_of("/?#", authority_start) - authority_start);
+  if (authority.find('@') != std::string_view::npos) {
+    r.Error(node.Mark(), std::string(what) +
+                             " must not contain a user name or password (not repeated here); "
+                             "the token comes from token_file, token_env or token_credential");
+    return;
+  }
+  auto url = ParseUrl(text);
+  if (!url) {
+    r.Error(node.Mark(), std::string(what) + ": " + url.error().message);
+    return;
+  }
+  if (url->scheme == "http" && !IsLoopbackHost(url->host)) {
+    r.Error(node.Mark(), std::string(what) + " \"" + std::string(text) +
+                             "\": use https; plain http is allowed only to loopback addresses, "
+                             "because the token would cross the network unencrypted");
+  }
+}
+
+// metrics_listen, read as MetricsServer::Start() reads it: an IP address
+// (IPv6 optionally in brackets) and a port; 0 picks a free port.
+void CheckListen(Reader& r, const YAML::Node& node, std::string_view what,
+                 std::string_view listen) {
+  auto bad = [&](std::string_view why) {
+    r.Error(node.Mark(), std::string(what) + " \"" + std::string(listen) + "\": " +
+                             std::string(why));
+  };
+  auto colon = listen.rfind(':');
+  if (colon == std::string_view::npos) {
+    bad("expected host:port, e.g. 127.0.0.1:9464");
+    return;
+  }
+  std::string host(listen.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned port = 0;
+  std::string_view port_text = listen.substr(colon + 1);
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+    bad("the port is not a number from 0 to 65535");
+    return;
+  }
+  in6_addr address{};
+  if (::inet_pton(AF_INET, host.c_str(), &address) != 1 &&
+      ::inet_pton(AF_INET6, host.c_str(), &address) != 1) {
+    bad("the host must be an IP address, e.g. 127.0.0.1 or [::1]");
+  }
+}
+
+// The HTTP client loads ca_file on its first request; a path that is not a
+// readable file would only fail then.
+void CheckCaFile(Reader& r, const YAML::Node& node, const fs::path& path) {
+  struct stat st {};
+  std::optional<std::string> why;
+  if (::stat(path.c_str(), &st) != 0) {
+    why = std::strerror(errno);
+  } else if (auto kind = NotARegularFile(st.st_mode)) {
+    why = *kind;
+  } else if (::access(path.c_str(), R_OK) != 0) {
+    why = std::strerror(errno);
+  }
+  if (why) {
+    r.Error(node.Mark(), "ca_file \"" + path.string() + "\": " + *why);
+  }
+}
+
 void ParseBoard(Reader& r, const YAML::Node& node, BoardConfig& board, const fs::path& base) {
   if (!r.IsMap(node, "\"board\"")) {
     return;
@@ -153,6 +250,9 @@ void ParseBoard(Reader& r, const YAML::Node& node, BoardConfig& board, const fs:
     r.CheckKeys(node, {"type", "url", "token_file", "token_env", "token_credential", "batch_size"},
                 "board (type http)");
     board.url = r.String(node, "url", true).value_or("");
+    if (!board.url.empty()) {
+      CheckUrl(r, node["url"], "board url", board.url);
+    }
     board.token = r.Token(node, base, "the http board");
     board.batch_size = r.Int(node, "batch_size", 1, 10'000).value_or(500);
   } else {
@@ -187,6 +287,9 @@ void ParseConnection(Reader& r, const YAML::Node& node, ConnectionConfig& c, con
                                      TrackerTypeNames() + ")");
   }
   c.base_url = r.String(node, "base_url", true).value_or("");
+  if (!c.base_url.empty()) {
+    CheckUrl(r, node["base_url"], "base_url", c.base_url);
+  }
   if (auto token = r.Token(node, base, owner)) {
     c.token = *token;
   }
@@ -194,13 +297,23 @@ void ParseConnection(Reader& r, const YAML::Node& node, ConnectionConfig& c, con
   if (auto mapping = r.String(node, "mapping", true)) {
     c.mapping = Resolve(base, *mapping);
   }
-  c.board = r.String(node, "board", false).value_or(c.name);
-  c.interval = r.Duration(node, "interval").value_or(c.interval);
-  c.full_resync = r.Duration(node, "full_resync").value_or(c.full_resync);
+  if (auto board = r.String(node, "board", false)) {
+    c.board = *board;
+    if (c.board.empty() || c.board == "." || c.board == "..") {
+      r.Error(node["board"].Mark(), "board id \"" + c.board +
+                                        "\" cannot be used: board ids are sent as a path segment "
+                                        "of the board store's URLs");
+    }
+  } else {
+    c.board = c.name;
+  }
+  c.interval = r.Duration(node, "interval", kMinInterval, "1s").value_or(c.interval);
+  c.full_resync = r.Duration(node, "full_resync", kMinFullResync, "1m").value_or(c.full_resync);
   c.page_size = r.Int(node, "page_size", 1, 10'000).value_or(c.page_size);
-  c.timeout = r.Duration(node, "timeout").value_or(c.timeout);
+  c.timeout = r.Duration(node, "timeout", kMinTimeout, "1s").value_or(c.timeout);
   if (auto ca = r.String(node, "ca_file", false)) {
     c.ca_file = Resolve(base, *ca);
+    CheckCaFile(r, node["ca_file"], c.ca_file);
   }
 }
 
@@ -235,6 +348,11 @@ std::expected<Config, Diagnostics> ParseConfig(std::string_view text, const fs::
   Config config;
   config.file = file;
   const fs::path base = fs::absolute(file).parent_path();
+  YamlCheck limits = CheckYaml(text, file.string());
+  if (limits.refuse) {
+    return std::unexpected(std::move(limits.problems));
+  }
+  r.diagnostics() = std::move(limits.problems);
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));
@@ -251,6 +369,9 @@ std::expected<Config, Diagnostics> ParseConfig(std::string_view text, const fs::
     auto state_dir = r.String(root, "state_dir", false);
     config.state_dir = state_dir ? Resolve(base, *state_dir) : DefaultStateDir();
     config.metrics_listen = r.String(root, "metrics_listen", false).value_or("");
+    if (!config.metrics_listen.empty()) {
+      CheckListen(r, root["metrics_listen"], "metrics_listen", config.metrics_listen);
+    }
     if (YAML::Node board = root["board"]; board && !board.IsNull()) {
       ParseBoard(r, board, config.board, base);
     } else {
@@ -283,14 +404,14 @@ std::expected<Config, Diagnostics> ParseConfig(std::string_view text, const fs::
 }
 
 std::expected<Config, Diagnostics> LoadConfig(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) {
+  auto text = ReadBoundedFile(file);
+  if (!text) {
     return std::unexpected(Diagnostics{Diagnostic{
-        file.string(), 0, 0, "cannot read the config file (use --config FILE or BOARDSYNC_CONFIG)"}});
+        file.string(), 0, 0,
+        "cannot read the config file: " + text.error() +
+            " (use --config FILE or BOARDSYNC_CONFIG)"}});
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseConfig(text.str(), file);
+  return ParseConfig(*text, file);
 }
 
 }  // namespace boardsync

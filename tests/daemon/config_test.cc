@@ -1,6 +1,8 @@
 #include "daemon/config.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "tests/support/temp_dir.h"
 
@@ -221,6 +223,178 @@ TEST(ConfigTest, ShippedExampleConfigParses) {
   auto config = LoadConfig(SourceDir() / "deploy/boardsync.yaml");
   ASSERT_TRUE(config) << testing::PrintToString(Messages(config.error()));
   EXPECT_FALSE(config->connections.empty());
+}
+
+// A one-connection config with `connection` lines added to it, and `top` lines before it.
+std::string OneConnection(const std::string& connection, const std::string& top = "") {
+  return top + "connections:\n"
+               "  - name: a\n"
+               "    type: youtrack\n"
+               "    base_url: https://a.youtrack.cloud\n"
+               "    token_env: T\n"
+               "    mapping: m.yaml\n" +
+         connection;
+}
+
+std::vector<std::string> Errors(const std::string& text) {
+  auto config = ParseConfig(text, "c.yaml");
+  if (config) {
+    ADD_FAILURE() << "expected errors in:\n" << text;
+    return {};
+  }
+  return Messages(config.error());
+}
+
+TEST(ConfigTest, DuplicateKeysAnywhereNameBothLinesAndAreReportedWithTheRest) {
+  // The second connections list used to be dropped in silence.
+  EXPECT_THAT(Errors(R"(connections:
+  - name: a
+    type: youtrack
+    base_url: https://a.youtrack.cloud
+    token_env: T
+    token_env: U
+    mapping: m.yaml
+    colour: blue
+board: {type: sqlite, path: x.db, path: y.db}
+connections:
+  - name: b
+)"),
+              testing::ElementsAre(
+                  "c.yaml:6:5: duplicate key \"token_env\": the same key is at line 5, column 5 "
+                  "(YAML would keep only the first)",
+                  "c.yaml:9:35: duplicate key \"path\": the same key is at line 9, column 23 "
+                  "(YAML would keep only the first)",
+                  "c.yaml:10:1: duplicate key \"connections\": the same key is at line 1, "
+                  "column 1 (YAML would keep only the first)",
+                  testing::StartsWith("c.yaml:8:5: unknown key \"colour\"")));
+}
+
+TEST(ConfigTest, AnAliasBombIsRefusedWithItsPlaceAndNothingElse) {
+  std::string text = "x0: &x0 [a, a, a, a, a, a, a, a, a, a]\n";
+  for (int i = 1; i < 12; ++i) {
+    std::string prev = "*x" + std::to_string(i - 1);
+    text += "x" + std::to_string(i) + ": &x" + std::to_string(i) + " [" + prev + ", " + prev +
+            ", " + prev + ", " + prev + ", " + prev + ", " + prev + ", " + prev + ", " + prev +
+            ", " + prev + ", " + prev + "]\n";
+  }
+  auto config = ParseConfig(OneConnection("", text), "c.yaml");
+  ASSERT_FALSE(config);
+  EXPECT_THAT(Messages(config.error()),
+              testing::ElementsAre(testing::AllOf(testing::StartsWith("c.yaml:4:"),
+                                                  testing::HasSubstr("more than 10000 nodes"))));
+}
+
+TEST(ConfigTest, UrlsNeedHttpOrHttpsAHostAndAPortInRange) {
+  for (const char* url : {"ftp://a.example", "https://", "https://a.example:0",
+                          "https://a.example:65536", "https://a.example:x", "a.example"}) {
+    std::string text = OneConnection("");
+    text.replace(text.find("https://a.youtrack.cloud"), 24, url);
+    EXPECT_THAT(Errors(text), testing::ElementsAre(testing::StartsWith("c.yaml:4:15: base_url: ")))
+        << url;
+  }
+  EXPECT_THAT(Errors(OneConnection("", "board:\n  type: http\n  url: https://b:99999\n"
+                                       "  token_env: B\n")),
+              testing::ElementsAre(testing::StartsWith("c.yaml:3:8: board url: invalid URL")));
+}
+
+TEST(ConfigTest, AUserNameOrPasswordInAUrlIsRefusedWithoutRepeatingIt) {
+  std::string text = OneConnection("", "board:\n  type: http\n  url: ftp://bob:Hunter2Secret@b\n"
+                                       "  token_env: B\n");
+  text.replace(text.find("https://a.youtrack.cloud"), 24, "https://alice:S3cretPass@a.example");
+  std::vector<std::string> m = Errors(text);
+  EXPECT_THAT(m, testing::ElementsAre(
+                     testing::StartsWith("c.yaml:3:8: board url must not contain a user name or "
+                                         "password (not repeated here)"),
+                     testing::StartsWith("c.yaml:8:15: base_url must not contain a user name")));
+  for (const std::string& line : m) {
+    EXPECT_EQ(line.find("Hunter2Secret"), std::string::npos) << line;
+    EXPECT_EQ(line.find("bob"), std::string::npos) << line;
+    EXPECT_EQ(line.find("S3cretPass"), std::string::npos) << line;
+    EXPECT_EQ(line.find("alice"), std::string::npos) << line;
+  }
+}
+
+TEST(ConfigTest, PlainHttpFollowsTheLoopbackRuleOfCoreUrl) {
+  std::string loopback = OneConnection("");
+  loopback.replace(loopback.find("https://a.youtrack.cloud"), 24, "http://127.0.0.1:8080");
+  EXPECT_TRUE(ParseConfig(loopback, "c.yaml"));
+  std::string remote = OneConnection("");
+  remote.replace(remote.find("https://a.youtrack.cloud"), 24, "http://a.example");
+  EXPECT_THAT(Errors(remote), testing::ElementsAre(testing::HasSubstr("use https")));
+}
+
+TEST(ConfigTest, MetricsListenIsAnIpAddressAndAPort) {
+  for (const char* good : {"127.0.0.1:9464", "[::1]:9464", "0.0.0.0:0"}) {
+    EXPECT_TRUE(ParseConfig(OneConnection("", std::string("metrics_listen: \"") + good + "\"\n"),
+                            "c.yaml"))
+        << good;
+  }
+  for (const char* bad : {"localhost:9464", "127.0.0.1", "127.0.0.1:65536", "127.0.0.1:x",
+                          "[::1]9464"}) {
+    EXPECT_THAT(Errors(OneConnection("", std::string("metrics_listen: \"") + bad + "\"\n")),
+                testing::ElementsAre(testing::StartsWith("c.yaml:1:17: metrics_listen \"")))
+        << bad;
+  }
+}
+
+TEST(ConfigTest, CaFileMustBeAReadableRegularFile) {
+  TempDir dir;
+  dir.Write("ca.pem", "-----BEGIN CERTIFICATE-----\n");
+  ASSERT_EQ(::mkfifo((dir.path() / "fifo").c_str(), 0600), 0);
+  const std::string file = (dir.path() / "boardsync.yaml").string();
+  EXPECT_TRUE(ParseConfig(OneConnection("    ca_file: ca.pem\n"), file));
+  for (const auto& [ca, why] : std::vector<std::pair<std::string, std::string>>{
+           {"absent.pem", "No such file or directory"},
+           {"fifo", "it is a FIFO, not a regular file"},
+           {".", "it is a directory, not a regular file"}}) {
+    auto config = ParseConfig(OneConnection("    ca_file: " + ca + "\n"), file);
+    ASSERT_FALSE(config) << ca;
+    EXPECT_THAT(Messages(config.error()),
+                testing::ElementsAre(file + ":7:14: ca_file \"" +
+                                     (dir.path() / ca).lexically_normal().string() + "\": " + why));
+  }
+}
+
+TEST(ConfigTest, BoardIdsThatArePathSegmentsOfTheirOwnAreRefused) {
+  for (const char* id : {"\".\"", "\"..\"", "\"\""}) {
+    EXPECT_THAT(Errors(OneConnection(std::string("    board: ") + id + "\n")),
+                testing::ElementsAre(testing::StartsWith("c.yaml:7:12: board id ")))
+        << id;
+  }
+  EXPECT_TRUE(ParseConfig(OneConnection("    board: .roadmap\n"), "c.yaml"));
+}
+
+TEST(ConfigTest, DurationsHaveFloors) {
+  EXPECT_THAT(Errors(OneConnection("    interval: 999ms\n    full_resync: 59s\n"
+                                   "    timeout: 500ms\n")),
+              testing::ElementsAre(
+                  "c.yaml:7:15: \"interval\" must be at least 1s (units: ms, s, m, h, d)",
+                  "c.yaml:8:18: \"full_resync\" must be at least 1m (units: ms, s, m, h, d)",
+                  "c.yaml:9:14: \"timeout\" must be at least 1s (units: ms, s, m, h, d)"));
+  auto config =
+      ParseConfig(OneConnection("    interval: 1s\n    full_resync: 1m\n    timeout: 1000ms\n"),
+                  "c.yaml");
+  ASSERT_TRUE(config) << testing::PrintToString(Messages(config.error()));
+  EXPECT_EQ(config->connections[0].interval, std::chrono::seconds(1));
+  EXPECT_EQ(config->connections[0].full_resync, std::chrono::minutes(1));
+  EXPECT_EQ(config->connections[0].timeout, std::chrono::seconds(1));
+}
+
+TEST(ConfigTest, AConfigFileMustBeARegularFileOfAtMostFourMib) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo((dir.path() / "fifo.yaml").c_str(), 0600), 0);
+  for (const auto& [path, why] : std::vector<std::pair<std::filesystem::path, std::string>>{
+           {dir.path() / "fifo.yaml", "it is a FIFO, not a regular file"},
+           {"/dev/zero", "it is a character device, not a regular file"},
+           {dir.path(), "it is a directory, not a regular file"},
+           {dir.Write("big.yaml", OneConnection("") + "#" + std::string(4 << 20, 'x') + "\n"),
+            "it is larger than 4 MiB"}}) {
+    auto config = LoadConfig(path);
+    ASSERT_FALSE(config) << path;
+    EXPECT_THAT(Messages(config.error()),
+                testing::ElementsAre(path.string() + ": cannot read the config file: " + why +
+                                     " (use --config FILE or BOARDSYNC_CONFIG)"));
+  }
 }
 
 }  // namespace
