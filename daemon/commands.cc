@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "core/redact.h"
+#include "core/text.h"
 #include "core/time.h"
 #include "daemon/config.h"
 #include "daemon/cycle.h"
@@ -80,9 +81,10 @@ void PrintDryRun(const SyncReport& report, std::ostream& out) {
   for (const StagedWrite& staged : report.changes) {
     const BoardItem& item = staged.write.item;
     if (staged.write.archive) {
-      out << "would archive " << item.item_key << "\n";
+      out << "would archive " << ForDisplay(item.item_key) << "\n";
     } else {
-      out << "would write " << item.item_key << " (" << item.source_key
+      // The fields are JSON, escaped as JSON is.
+      out << "would write " << ForDisplay(item.item_key) << " (" << ForDisplay(item.source_key)
           << "): " << Value(item.fields).ToJson() << "\n";
     }
   }
@@ -167,14 +169,15 @@ int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err)
       PrintDryRun(result.report, out);
     }
     for (const std::string& problem : result.report.problems) {
-      err << Redact(c->name + ": " + problem) << "\n";
+      err << ForDisplay(Redact(c->name + ": " + problem)) << "\n";
     }
-    out << SummaryLine(result) << "\n";
+    out << ForDisplay(SummaryLine(result)) << "\n";
     if (result.report.error) {
-      err << Redact(c->name + ": sync failed: " + result.report.error->message) << "\n";
+      err << ForDisplay(Redact(c->name + ": sync failed: " + result.report.error->message))
+          << "\n";
     }
     if (result.board_error) {
-      err << Redact(result.board_error->message) << "\n";
+      err << ForDisplay(Redact(result.board_error->message)) << "\n";
     }
     failed = failed || !result.ok();
   }
@@ -256,12 +259,12 @@ int RunTestConnection(const CommandOptions& options, std::ostream& out, std::ost
     auto identity = connected ? connected->tracker->WhoAmI()
                               : Result<TrackerIdentity>(std::unexpected(connected.error()));
     if (!identity) {
-      out << c->name << ": FAILED: " << Redact(identity.error().message) << "\n";
+      out << c->name << ": FAILED: " << ForDisplay(Redact(identity.error().message)) << "\n";
       failed = true;
       continue;
     }
-    out << c->name << ": ok, the token belongs to " << identity->name << " (" << identity->login
-        << ")";
+    out << c->name << ": ok, the token belongs to " << ForDisplay(Redact(identity->name)) << " ("
+        << ForDisplay(Redact(identity->login)) << ")";
     if (identity->projects >= 0) {
       out << ", who sees " << identity->projects
           << (identity->projects == 1 ? " project" : " projects");
@@ -288,7 +291,7 @@ int RunPreview(const CommandOptions& options, std::ostream& out, std::ostream& e
   const Mapping& mapping = loaded->mappings.at(c.name);
   auto connected = ConnectTracker(c);
   if (!connected) {
-    err << Redact(connected.error().message) << "\n";
+    err << ForDisplay(Redact(connected.error().message)) << "\n";
     return kExitRunFailed;
   }
   std::vector<Issue> issues;
@@ -302,7 +305,7 @@ int RunPreview(const CommandOptions& options, std::ostream& out, std::ostream& e
     return {};
   });
   if (!pulled) {
-    err << Redact(pulled.error().message) << "\n";
+    err << ForDisplay(Redact(pulled.error().message)) << "\n";
     return kExitRunFailed;
   }
   Value::List items;
@@ -310,13 +313,13 @@ int RunPreview(const CommandOptions& options, std::ostream& out, std::ostream& e
   bool failed = false;
   for (const Issue& issue : issues) {
     if (!issue.decode_error.empty()) {
-      err << Redact(c.name + ": " + issue.decode_error) << "\n";
+      err << ForDisplay(Redact(c.name + ": " + issue.decode_error)) << "\n";
       failed = true;
       continue;
     }
     auto fields = ApplyMapping(mapping, issue);
     if (!fields) {
-      err << Redact(fields.error().message) << "\n";
+      err << ForDisplay(Redact(fields.error().message)) << "\n";
       failed = true;
       continue;
     }
@@ -403,8 +406,8 @@ int RunStatus(const CommandOptions& options, std::ostream& out, std::ostream& er
                                            {"item_key", f.item_key},
                                            {"reason", Redact(f.reason)},
                                            {"since", f.since}}));
-      failing_lines << "  " << c->name << "  " << f.source_key << "  since " << f.since << "  "
-                    << Redact(f.reason) << "\n";
+      failing_lines << "  " << c->name << "  " << ForDisplay(f.source_key) << "  since "
+                    << f.since << "  " << ForDisplay(Redact(f.reason)) << "\n";
     }
     row.emplace("failing_issues", Value(std::move(issues)));
     Value::List items;
@@ -414,10 +417,10 @@ int RunStatus(const CommandOptions& options, std::ostream& out, std::ostream& er
                                           {"write", r.archive ? "archive" : "upsert"},
                                           {"message", Redact(r.message)},
                                           {"since", r.since}}));
-      refused_lines << "  " << c->name << "  " << r.item_key
-                    << (r.source_key.empty() ? "" : " (" + r.source_key + ")")
+      refused_lines << "  " << c->name << "  " << ForDisplay(r.item_key)
+                    << (r.source_key.empty() ? "" : " (" + ForDisplay(r.source_key) + ")")
                     << (r.archive ? " archive" : "") << "  since " << r.since << "  "
-                    << Redact(r.message) << "\n";
+                    << ForDisplay(Redact(r.message)) << "\n";
     }
     row.emplace("refused_items", Value(std::move(items)));
     rows.push_back(Value(std::move(row)));

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/text.h"
 #include "core/time.h"
 #include "core/value.h"
 
@@ -36,6 +37,27 @@ int JournalPriority(LogLevel level) {
 
 bool NeedsQuotes(std::string_view value) {
   return value.empty() || value.find_first_of(" \"=\t\n") != std::string_view::npos;
+}
+
+// A text-format value: ForDisplay() (core/text.h) first, so that no value can
+// end the line, start a forged one (a "<0>" journald prefix only counts at the
+// start of a line) or drive the terminal; then quoted when it has a space, a
+// quote or '=', with '"' written \". The backslashes ForDisplay() leaves are
+// escapes or escaped, so a quoted value reads as a JSON string but for \xHH.
+void AppendTextValue(std::string& line, std::string_view value) {
+  std::string shown = ForDisplay(value);
+  if (!NeedsQuotes(shown)) {
+    line += shown;
+    return;
+  }
+  line += '"';
+  for (char c : shown) {
+    if (c == '"') {
+      line += '\\';
+    }
+    line += c;
+  }
+  line += '"';
 }
 
 // systemd sets JOURNAL_STREAM to "<device>:<inode>" of the stream it
@@ -90,14 +112,10 @@ void InstallStderrLogSink(LogLevel level, LogFormat format) {
           } else {
             line = FormatIsoUtc(NowMs()) + " ";
           }
-          line += std::string(LevelName(lvl)) + " " + std::string(message);
+          line += std::string(LevelName(lvl)) + " " + ForDisplay(message);
           for (const auto& [key, value] : fields) {
-            line += " " + key + "=";
-            if (NeedsQuotes(value)) {
-              AppendJsonString(line, value);
-            } else {
-              line += value;
-            }
+            line += " " + ForDisplay(key) + "=";
+            AppendTextValue(line, value);
           }
         }
         line += '\n';

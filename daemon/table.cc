@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <ostream>
 
+#include "core/text.h"
+
 namespace boardsync {
 namespace {
 
@@ -14,9 +16,10 @@ std::size_t Width(std::string_view s) {
       std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
 
-// `s` cut to at most `width` code points, with "…" when cut; one line.
-std::string Cell(std::string s, std::size_t width) {
-  std::replace(s.begin(), s.end(), '\n', ' ');
+// `text` shown safely (ForDisplay: tracker text must not drive the
+// terminal), cut to at most `width` code points, with "…" when cut; one line.
+std::string Cell(std::string_view text, std::size_t width) {
+  std::string s = ForDisplay(text);
   if (Width(s) <= width) {
     return s;
   }
@@ -42,8 +45,10 @@ void Table::AddRow(std::string first_cell, const Value::Object& fields, bool not
 
 void Table::Print(std::ostream& out) const {
   std::vector<std::vector<std::string>> cells;
-  std::vector<std::string> header{first_column_};
-  header.insert(header.end(), columns_.begin(), columns_.end());
+  std::vector<std::string> header{ForDisplay(first_column_)};
+  for (const std::string& column : columns_) {
+    header.push_back(ForDisplay(column));
+  }
   cells.push_back(header);
   for (const Row& row : rows_) {
     std::vector<std::string> line{Cell(row.first, kMaxCellWidth)};

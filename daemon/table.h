@@ -1,5 +1,6 @@
 // Table: rows of fields printed as an aligned text table for people.
 // Columns are the union of the rows' field names; long cells are cut short.
+// Every cell and heading is shown through ForDisplay() (core/text.h).
 #pragma once
 
 #include <iosfwd>
