@@ -140,8 +140,10 @@ class CanaryFixture : public testing::Test {
   std::vector<std::string> Env() const {
     switch (kind_) {
       case TokenKind::kEnv:
-        return {"BOARDSYNC_CANARY_TRACKER=" + std::string(kTrackerCanary),
-                "BOARDSYNC_CANARY_BOARD=" + std::string(kBoardCanary)};
+        // With the trailing newline a hand-written environment file or a
+        // script may leave (LF, or CR LF from Windows), which boardsync drops.
+        return {"BOARDSYNC_CANARY_TRACKER=" + std::string(kTrackerCanary) + "\n",
+                "BOARDSYNC_CANARY_BOARD=" + std::string(kBoardCanary) + "\r\n"};
       case TokenKind::kCredential:
         return {"CREDENTIALS_DIRECTORY=" + (dir_.path() / "creds").string()};
       case TokenKind::kFile:
@@ -166,7 +168,7 @@ class CanaryFixture : public testing::Test {
             "    mapping: " + Mapping() + "\n"
             "    board: roadmap\n"
             "    page_size: 4\n"
-            "    interval: 500ms\n"
+            "    interval: 1s\n"
             "    timeout: 5s\n";
     dir_.Write("boardsync.yaml", text);
   }
@@ -438,6 +440,59 @@ INSTANTIATE_TEST_SUITE_P(
                     CanaryCase{TokenKind::kCredential, "json", false, "CredentialJsonLogs"},
                     CanaryCase{TokenKind::kCredential, "text", false, "CredentialTextLogs"}),
     [](const testing::TestParamInfo<CanaryCase>& info) { return std::string(info.param.name); });
+
+// ---- A token_env value that is not a token ----
+
+// A CR LF inside the variable would end the Authorization header and start
+// another; the token is refused before any request, naming the variable and
+// never quoting it, and check reports it at its place in the config.
+TEST_F(CanaryFixture, ATokenEnvWithAControlCharacterIsRefusedBeforeAnyRequest) {
+  ASSERT_NO_FATAL_FAILURE(SetUpTokens(TokenKind::kEnv));
+  WriteConfig();
+  const std::string injected = std::string(kTrackerCanary) + "\r\nX-Injected: 1";
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {injected, "holds a control character (CR)"},
+      {std::string(kTrackerCanary) + "\n\n", "holds more than one line"},
+      {std::string(kTrackerCanary) + "\x1b[2J", "holds a control character (ESC)"},
+  };
+  for (const auto& [value, why] : bad) {
+    SCOPED_TRACE(why);
+    const std::vector<std::string> env = {"BOARDSYNC_CANARY_TRACKER=" + value,
+                                          "BOARDSYNC_CANARY_BOARD=" + std::string(kBoardCanary)};
+    auto run = [&](std::vector<std::string> args) {
+      args.insert(args.end(), {"--config", ConfigPath().string(), "--log-level", "debug"});
+      BinaryRun r = hostile::RunBinary(
+          Binary(), std::move(args), env,
+          dir_.path() / "logs" / (std::to_string(runs_.size()) + ".log"));
+      EXPECT_TRUE(r.code.has_value()) << Describe(r);
+      runs_.push_back(r);
+      return r;
+    };
+    const std::string message =
+        "connection canary: environment variable BOARDSYNC_CANARY_TRACKER (token_env) " + why;
+    // check: exit 2, at the tracker's token_env value (line 10, column 16).
+    BinaryRun check = run({"check"});
+    EXPECT_EQ(check.code, 2) << Describe(check);
+    EXPECT_NE(check.output.find(ConfigPath().string() + ":10:16: " + message), std::string::npos)
+        << Describe(check);
+    // Every command that reads the token refuses it the same way.
+    BinaryRun connection = run({"test-connection"});
+    EXPECT_EQ(connection.code, 1) << Describe(connection);
+    EXPECT_NE(connection.output.find("canary: FAILED: " + message), std::string::npos)
+        << Describe(connection);
+    BinaryRun sync = run({"sync"});
+    EXPECT_EQ(sync.code, 1) << Describe(sync);
+    EXPECT_NE(sync.output.find(message), std::string::npos) << Describe(sync);
+    BinaryRun preview = run({"preview", "--connection", "canary"});
+    EXPECT_EQ(preview.code, 1) << Describe(preview);
+    EXPECT_NE(preview.output.find(message), std::string::npos) << Describe(preview);
+    for (const BinaryRun& r : {check, connection, sync, preview}) {
+      EXPECT_EQ(r.output.find("X-Injected"), std::string::npos) << Describe(r);
+    }
+  }
+  EXPECT_EQ(tracker_.total_requests(), 0u) << "a refused token must not be sent";
+  ExpectNoCanaryAnywhere();
+}
 
 // ---- Echoes the redaction list cannot match whole ----
 
