@@ -1,6 +1,8 @@
 // Fuzzes the config parser: any bytes as the text of a config file. It must
 // answer with a Config or with Diagnostics; crashes and sanitizer reports are
-// the findings. Nothing is read from disk (ParseConfig takes the text).
+// the findings. Nothing is read from disk (ParseConfig takes the text), but
+// the text goes through the same limits as a file LoadConfig reads: CheckYaml()
+// (mappings/yaml_file.h) bounds its size and aliases and finds repeated keys.
 
 #include <cstddef>
 #include <cstdint>

@@ -1,7 +1,8 @@
 // Fuzzes the mapping language: any bytes as a mapping file. When it parses,
 // the mapping is applied to one fixed issue that carries every shape of
 // value a tracker hands over (DESIGN §3). Parse errors and mapping errors are
-// answers; crashes and sanitizer reports are the findings.
+// answers; crashes and sanitizer reports are the findings. ParseMapping()
+// applies the limits LoadMappingFile() reads files with (mappings/yaml_file.h).
 
 #include <cstddef>
 #include <cstdint>
