@@ -80,12 +80,14 @@ std::optional<Loaded> Load(const CommandOptions& options, bool with_mappings, st
 void PrintDryRun(const SyncReport& report, std::ostream& out) {
   for (const StagedWrite& staged : report.changes) {
     const BoardItem& item = staged.write.item;
+    // Tracker text may hold a token the tracker echoes: redacted like errors.
     if (staged.write.archive) {
-      out << "would archive " << ForDisplay(item.item_key) << "\n";
+      out << "would archive " << ForDisplay(Redact(item.item_key)) << "\n";
     } else {
       // The fields are JSON, escaped as JSON is.
-      out << "would write " << ForDisplay(item.item_key) << " (" << ForDisplay(item.source_key)
-          << "): " << Value(item.fields).ToJson() << "\n";
+      out << "would write " << ForDisplay(Redact(item.item_key)) << " ("
+          << ForDisplay(Redact(item.source_key)) << "): " << Redact(Value(item.fields).ToJson())
+          << "\n";
     }
   }
 }
@@ -339,7 +341,8 @@ int RunPreview(const CommandOptions& options, std::ostream& out, std::ostream& e
     items.push_back(std::move(value));
   }
   if (options.format == "json") {
-    out << Value(std::move(items)).ToJson() << "\n";
+    // A token the tracker echoes in an issue is redacted as in errors.
+    out << Redact(Value(std::move(items)).ToJson()) << "\n";
   } else {
     table.Print(out);
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ostream>
 
+#include "core/redact.h"
 #include "core/text.h"
 
 namespace boardsync {
@@ -19,7 +20,8 @@ std::size_t Width(std::string_view s) {
 // `text` shown safely (ForDisplay: tracker text must not drive the
 // terminal), cut to at most `width` code points, with "…" when cut; one line.
 std::string Cell(std::string_view text, std::size_t width) {
-  std::string s = ForDisplay(text);
+  // Redacted before it is cut, so a cut never leaves the start of a token.
+  std::string s = ForDisplay(Redact(text));
   if (Width(s) <= width) {
     return s;
   }

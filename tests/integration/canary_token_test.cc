@@ -441,6 +441,77 @@ INSTANTIATE_TEST_SUITE_P(
                     CanaryCase{TokenKind::kCredential, "text", false, "CredentialTextLogs"}),
     [](const testing::TestParamInfo<CanaryCase>& info) { return std::string(info.param.name); });
 
+// ---- The tracker quoting the token as data, not in an error ----
+
+// What a command prints as data (a user's name, an issue's fields) comes from
+// the tracker too, and a tracker may hold the token there: pasted into a
+// summary, or echoed into a user's profile by a hostile server.
+class CanaryTrackerTextTest : public CanaryFixture, public testing::WithParamInterface<TokenKind> {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(SetUpTokens(GetParam()));
+    WriteConfig();
+  }
+
+  static std::string Me(std::string_view login, std::string_view full_name) {
+    return R"({"id":"1-1","login":")" + std::string(login) + R"(","fullName":")" +
+           std::string(full_name) + R"(","guest":false,"banned":false,"$type":"Me"})";
+  }
+};
+
+TEST_P(CanaryTrackerTextTest, TheTokenInAUserOrAnIssueIsRedactedFromTestConnectionPreviewAndDryRun) {
+  // /users/me naming the user after the token, then logging in as it.
+  tracker_.InjectFault(SampleTracker::Fault::Status(
+                           200, Me("canary", "Canary Bearer " + std::string(kTrackerCanary)))
+                           .On("/api/users/me"));
+  BinaryRun named = Run({"test-connection"});
+  EXPECT_EQ(named.code, 0) << Describe(named);
+  EXPECT_NE(named.output.find("canary: ok, the token belongs to Canary Bearer " +
+                              std::string(kTrackerShown) + " (canary)"),
+            std::string::npos)
+      << Describe(named);
+  tracker_.InjectFault(
+      SampleTracker::Fault::Status(200, Me(kTrackerCanary, "")).On("/api/users/me"));
+  BinaryRun login = Run({"test-connection"});
+  EXPECT_EQ(login.code, 0) << Describe(login);
+  EXPECT_NE(login.output.find("canary: ok, the token belongs to"), std::string::npos)
+      << Describe(login);
+  tracker_.ClearFaults();
+
+  // An issue whose summary holds the token, early enough that a table cell
+  // cut at 40 characters would keep most of the secret part were it cut
+  // before being redacted; another holding the secret part alone.
+  ASSERT_TRUE(tracker_.SetSummary("RAP-3", "Leak: " + std::string(kTrackerCanary) + " pasted"));
+  ASSERT_TRUE(tracker_.SetSummary("RAP-2", "Secret " + std::string(kTrackerSecret)));
+  // Changed last, the two issues come last: --limit 20 shows all 15.
+  BinaryRun table = Run({"preview", "--connection", "canary", "--limit", "20"});
+  EXPECT_EQ(table.code, 0) << Describe(table);
+  EXPECT_NE(table.output.find("RAP-3"), std::string::npos) << Describe(table);
+  EXPECT_NE(table.output.find("Leak: " + std::string(kTrackerShown)), std::string::npos)
+      << Describe(table);
+  BinaryRun json =
+      Run({"preview", "--connection", "canary", "--format", "json", "--limit", "20"});
+  EXPECT_EQ(json.code, 0) << Describe(json);
+  EXPECT_NE(json.output.find("Leak: " + std::string(kTrackerShown) + " pasted"),
+            std::string::npos)
+      << Describe(json);
+  BinaryRun dry = Run({"sync", "--dry-run"});
+  EXPECT_EQ(dry.code, 0) << Describe(dry);
+  EXPECT_NE(dry.output.find("would write canary:2-18 (RAP-3)"), std::string::npos)
+      << Describe(dry);
+  EXPECT_NE(dry.output.find("Leak: " + std::string(kTrackerShown) + " pasted"), std::string::npos)
+      << Describe(dry);
+  EXPECT_EQ(board_.request_count(), 0u) << "a dry run writes nothing";
+  ExpectNoCanaryAnywhere();
+}
+
+INSTANTIATE_TEST_SUITE_P(TokenSources, CanaryTrackerTextTest,
+                         testing::Values(TokenKind::kFile, TokenKind::kEnv),
+                         [](const testing::TestParamInfo<TokenKind>& info) {
+                           return std::string(info.param == TokenKind::kFile ? "TokenFile"
+                                                                             : "TokenEnv");
+                         });
+
 // ---- A token_env value that is not a token ----
 
 // A CR LF inside the variable would end the Authorization header and start

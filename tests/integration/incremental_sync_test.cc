@@ -5,6 +5,7 @@
 // undelivered board writes. The real connector talks to the sample tracker on
 // loopback; state.db and board.db are real files in a temporary directory.
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -582,11 +583,15 @@ TEST_F(IncrementalSyncTest, IssuesLeavingTheQueryAreArchivedAndReturnWithIt) {
 TEST_F(IncrementalSyncTest, FullResyncFindsADeletionWithoutAskingForIt) {
   StartTracker(40);
   page_size_ = 15;
-  WriteConfig("", "    full_resync: 1s\n");
+  WriteConfig("", "    full_resync: 1m\n");  // the shortest there is
   MustSync();
   const std::string key = "sample:" + ids_[7];
   ASSERT_TRUE(tracker_->DeleteIssue(ids_[7]));
-  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  // Two minutes pass: the last reconciliation is that much older.
+  {
+    SQLite::Database state((dir_.path() / "state/state.db").string(), SQLite::OPEN_READWRITE);
+    state.exec("UPDATE cursors SET last_full_ms = last_full_ms - 120000");
+  }
 
   Outcome plain = MustSync();
   EXPECT_EQ(plain.counts.archived, 1) << plain.out;
