@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora under fuzz/corpus/ from the repo's real examples,
-and the inputs of fixed findings under fuzz/regressions/.
+"""Writes the seed corpora under fuzz/corpus/ from the repo's real examples
+and the hand-written seeds of fuzz/seeds/, and the inputs of fixed findings
+under fuzz/regressions/.
 
 Run from anywhere after the examples change: python3 fuzz/make_corpus.py
 The output is committed; scripts/fuzz.sh only reads it (and never writes
@@ -194,6 +195,13 @@ def regressions():
         path.write_text(text, encoding="utf-8")
 
 
+def hand_written():
+    """Seeds written by hand (bombs, hostile pages) live in fuzz/seeds/ and are
+    copied in, so that writing the corpus again keeps them."""
+    for path in sorted((ROOT / "fuzz" / "seeds").glob("*/*")):
+        shutil.copy(path, OUT / path.parent.name / path.name)
+
+
 def main():
     for target in ("youtrack_decode", "mapping", "config"):
         shutil.rmtree(OUT / target, ignore_errors=True)
@@ -201,6 +209,7 @@ def main():
     youtrack()
     mapping()
     config()
+    hand_written()
     regressions()
 
 
