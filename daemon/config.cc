@@ -1,13 +1,11 @@
 #include "daemon/config.h"
 
-#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -15,6 +13,7 @@
 #include "core/text.h"
 #include "core/time.h"
 #include "core/url.h"
+#include "daemon/metrics.h"
 #include "daemon/registry.h"
 #include "mappings/yaml_file.h"
 
@@ -190,34 +189,12 @@ void CheckUrl(Reader& r, const YAML::Node& node, std::string_view what, std::str
   }
 }
 
-// metrics_listen, read as MetricsServer::Start() reads it: an IP address
-// (IPv6 optionally in brackets) and a port; 0 picks a free port.
+// metrics_listen, read as MetricsServer::Start() reads it.
 void CheckListen(Reader& r, const YAML::Node& node, std::string_view what,
                  std::string_view listen) {
-  auto bad = [&](std::string_view why) {
+  if (auto parsed = ParseListenAddress(listen); !parsed) {
     r.Error(node.Mark(), std::string(what) + " \"" + std::string(listen) + "\": " +
-                             std::string(why));
-  };
-  auto colon = listen.rfind(':');
-  if (colon == std::string_view::npos) {
-    bad("expected host:port, e.g. 127.0.0.1:9464");
-    return;
-  }
-  std::string host(listen.substr(0, colon));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  unsigned port = 0;
-  std::string_view port_text = listen.substr(colon + 1);
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
-    bad("the port is not a number from 0 to 65535");
-    return;
-  }
-  in6_addr address{};
-  if (::inet_pton(AF_INET, host.c_str(), &address) != 1 &&
-      ::inet_pton(AF_INET6, host.c_str(), &address) != 1) {
-    bad("the host must be an IP address, e.g. 127.0.0.1 or [::1]");
+                             parsed.error().message);
   }
 }
 

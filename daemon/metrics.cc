@@ -266,11 +266,8 @@ MetricsServer::MetricsServer(std::unique_ptr<Impl> impl, std::uint16_t port)
     : impl_(std::move(impl)), port_(port) {}
 MetricsServer::~MetricsServer() = default;
 
-Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(std::string_view listen,
-                                                            const Metrics& metrics) {
-  auto bad = [&](std::string why) {
-    return Fail(ErrorCode::kConfig, "metrics_listen \"" + std::string(listen) + "\": " + why);
-  };
+Result<ListenAddress> ParseListenAddress(std::string_view listen) {
+  auto bad = [](std::string why) { return Fail(ErrorCode::kConfig, std::move(why)); };
   auto colon = listen.rfind(':');
   if (colon == std::string_view::npos) {
     return bad("expected host:port, e.g. 127.0.0.1:9464");
@@ -285,33 +282,45 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(std::string_view lis
   if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
     return bad("the port is not a number from 0 to 65535");
   }
-  sockaddr_storage address{};
-  socklen_t size = 0;
-  int family = AF_INET;
-  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
+  ListenAddress parsed;
+  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&parsed.address);
       ::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    parsed.family = AF_INET;
     v4->sin_family = AF_INET;
     v4->sin_port = htons(static_cast<std::uint16_t>(port));
-    size = sizeof(sockaddr_in);
-  } else if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
+    parsed.size = sizeof(sockaddr_in);
+  } else if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&parsed.address);
              ::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    family = AF_INET6;
+    parsed.family = AF_INET6;
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons(static_cast<std::uint16_t>(port));
-    size = sizeof(sockaddr_in6);
+    parsed.size = sizeof(sockaddr_in6);
   } else {
-    return bad("the host must be an IP address, e.g. 127.0.0.1");
+    return bad("the host must be an IP address, e.g. 127.0.0.1 or [::1]");
   }
+  return parsed;
+}
+
+Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(std::string_view listen,
+                                                            const Metrics& metrics) {
+  auto parsed = ParseListenAddress(listen);
+  if (!parsed) {
+    return Fail(ErrorCode::kConfig,
+                "metrics_listen \"" + std::string(listen) + "\": " + parsed.error().message);
+  }
+  const int family = parsed->family;
   int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+  if (fd < 0 ||
+      ::bind(fd, reinterpret_cast<const sockaddr*>(&parsed->address), parsed->size) != 0 ||
       ::listen(fd, 64) != 0) {
     std::string why = std::strerror(errno);
     if (fd >= 0) {
       ::close(fd);
     }
-    return bad("cannot listen: " + why);
+    return Fail(ErrorCode::kConfig,
+                "metrics_listen \"" + std::string(listen) + "\": cannot listen: " + why);
   }
   sockaddr_storage bound{};
   socklen_t bound_size = sizeof bound;

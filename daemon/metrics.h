@@ -3,6 +3,8 @@
 // with a liveness check (/healthz). Both are thread-safe.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -16,6 +18,16 @@
 namespace boardsync {
 
 struct CycleResult;
+
+// metrics_listen: an IP address (IPv6 optionally in brackets) and a port;
+// port 0 picks a free one.
+struct ListenAddress {
+  sockaddr_storage address{};
+  socklen_t size = 0;
+  int family = 0;
+};
+// Errors (kConfig) say what is wrong with `listen`, without naming the key.
+Result<ListenAddress> ParseListenAddress(std::string_view listen);
 
 class Metrics {
  public:
