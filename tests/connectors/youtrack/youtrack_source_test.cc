@@ -501,7 +501,7 @@ constexpr char kIssuesUrl[] = "https://acme.youtrack.cloud/api/issues?";
 std::string MeAt(int minutes) {
   const char sign = minutes < 0 ? '-' : '+';
   const int abs = minutes < 0 ? -minutes : minutes;
-  char hhmm[8];
+  char hhmm[16];  // room for any int, as the compiler counts
   std::snprintf(hhmm, sizeof hhmm, "%02d:%02d", abs / 60, abs % 60);
   return MeInZone(std::string(R"({"id":"Test/Fixed","presentation":"(UTC)") + sign + hhmm +
                   R"() Test/Fixed","offset":)" + std::to_string(minutes * 60) +
