@@ -520,59 +520,57 @@ bool OutboxDelivery::Begin(bool wait) {
     return false;
   }
   seqs_.clear();
-  std::vector<BoardWrite> writes;
-  writes.reserve(pending->size());
+  writes_.clear();
+  writes_.reserve(pending->size());
   for (OutboxEntry& entry : *pending) {
-    writes.push_back(std::move(entry.write));
+    writes_.push_back(std::move(entry.write));
     seqs_.push_back(entry.seq);
   }
-  keys_.clear();
-  for (const BoardWrite& write : writes) {
-    keys_.push_back(write.item.item_key);
-  }
-  applying_ = std::async(std::launch::async, [this, writes = std::move(writes)] {
-    return board_.Apply(writes);
-  });
+  // writes_ stays as it is until Settle(), which waits for this.
+  applying_ = std::async(std::launch::async, [this] { return board_.Apply(writes_); });
   return true;
 }
 
 void OutboxDelivery::Settle(const Result<std::vector<RefusedWrite>>& applied) {
+  if (!applied && (applied.error().retriable || applied.error().code != ErrorCode::kBadResponse)) {
+    // The store is down, or refuses the token: nothing later would get
+    // through either. Keep the writes queued.
+    error_ = applied.error();
+    lock_.unlock();
+    return;
+  }
+  // Indices into the batch: the writes the store refused, each once.
+  std::vector<bool> is_refused(seqs_.size(), false);
+  std::vector<std::size_t> refused_at;
   std::vector<Refusal> refused;
-  if (!applied) {
-    if (applied.error().retriable || applied.error().code != ErrorCode::kBadResponse) {
-      // The store is down, or refuses the token: nothing later would get
-      // through either. Keep the writes queued.
-      error_ = applied.error();
-      lock_.unlock();
-      return;
+  auto refuse = [&](std::size_t index, const std::string& message) {
+    if (index < seqs_.size() && !is_refused[index]) {
+      is_refused[index] = true;
+      refused_at.push_back(index);
+      refused.push_back(Refusal{seqs_[index], message});
     }
+  };
+  if (!applied) {
     // A store that refuses the batch without saying which writes: all of
     // them are set aside.
-    for (std::int64_t seq : seqs_) {
-      refused.push_back(Refusal{seq, applied.error().message});
+    for (std::size_t i = 0; i < seqs_.size(); ++i) {
+      refuse(i, applied.error().message);
     }
   } else {
     for (const RefusedWrite& write : *applied) {
-      if (write.index < seqs_.size()) {
-        refused.push_back(Refusal{seqs_[write.index], write.message});
-      }
+      refuse(write.index, write.message);
     }
   }
-  std::unordered_set<std::int64_t> refused_seqs;
-  for (const Refusal& refusal : refused) {
-    refused_seqs.insert(refusal.seq);
-  }
   std::vector<std::int64_t> acknowledged;
-  for (std::int64_t seq : seqs_) {
-    if (!refused_seqs.contains(seq)) {
-      acknowledged.push_back(seq);
+  for (std::size_t i = 0; i < seqs_.size(); ++i) {
+    if (!is_refused[i]) {
+      acknowledged.push_back(seqs_[i]);
     }
   }
   if (!refused.empty()) {
-    const auto first = std::find(seqs_.begin(), seqs_.end(), refused.front().seq);
     Log(LogLevel::kWarn, "The board store refused items; they are set aside.",
         {{"items", std::to_string(refused.size())},
-         {"first", keys_[static_cast<std::size_t>(first - seqs_.begin())]},
+         {"first", writes_[refused_at.front()].item.item_key},
          {"error", refused.front().message}});
     if (auto parked = state_.Park(refused); !parked) {
       error_ = parked.error();

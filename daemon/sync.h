@@ -109,8 +109,8 @@ class OutboxDelivery {
   const std::size_t batch_size_;
   std::unique_lock<std::mutex> lock_;  // held while a batch is in flight
   std::future<Result<std::vector<RefusedWrite>>> applying_;
-  std::vector<std::int64_t> seqs_;     // of the batch in flight
-  std::vector<std::string> keys_;      // their item keys, for the log
+  std::vector<BoardWrite> writes_;     // the batch in flight, read by Apply() until settled
+  std::vector<std::int64_t> seqs_;     // their outbox seqs
   std::optional<Error> error_;         // delivery stopped
   Delivery delivery_;
 };
