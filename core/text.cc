@@ -50,6 +50,23 @@ constexpr std::array<Lead, 256> kLeads = [] {
 
 constexpr bool IsContinuation(unsigned char c) { return (c & 0xC0) == 0x80; }
 
+// The length of the well-formed sequence at `p`, or 0 when it is ill-formed.
+std::size_t WellFormedAt(const unsigned char* p, const unsigned char* end) {
+  const Lead lead = kLeads[*p];
+  if (lead.length == 0 || end - p < lead.length) {
+    return 0;
+  }
+  if (lead.length > 1 && !lead.SecondFits(p[1])) {
+    return 0;
+  }
+  for (std::size_t i = 2; i < lead.length; ++i) {
+    if (!IsContinuation(p[i])) {
+      return 0;
+    }
+  }
+  return lead.length;
+}
+
 // The length of the longest well-formed prefix of [begin, end).
 std::size_t WellFormedPrefix(const unsigned char* begin, const unsigned char* end) {
   constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
@@ -67,12 +84,11 @@ std::size_t WellFormedPrefix(const unsigned char* begin, const unsigned char* en
       }
       continue;
     }
-    const Lead lead = kLeads[*p];
-    if (lead.length == 0 || end - p < lead.length || !lead.SecondFits(p[1]) ||
-        (lead.length > 2 && !IsContinuation(p[2])) || (lead.length > 3 && !IsContinuation(p[3]))) {
+    const std::size_t length = WellFormedAt(p, end);
+    if (length == 0) {
       break;
     }
-    p += lead.length;
+    p += length;
   }
   return static_cast<std::size_t>(p - begin);
 }
@@ -157,23 +173,6 @@ namespace {
 bool IsDisplayEscaped(char32_t c) {
   return (c >= 0x80 && c <= 0x9F) || (c >= 0x202A && c <= 0x202E) ||
          (c >= 0x2066 && c <= 0x2069) || c == 0x2028 || c == 0x2029;
-}
-
-// The length of the well-formed sequence at `p`, or 0 when it is ill-formed.
-std::size_t WellFormedAt(const unsigned char* p, const unsigned char* end) {
-  const Lead lead = kLeads[*p];
-  if (lead.length == 0 || end - p < lead.length) {
-    return 0;
-  }
-  if (lead.length > 1 && !lead.SecondFits(p[1])) {
-    return 0;
-  }
-  for (std::size_t i = 2; i < lead.length; ++i) {
-    if (!IsContinuation(p[i])) {
-      return 0;
-    }
-  }
-  return lead.length;
 }
 
 char32_t Decode(const unsigned char* p, std::size_t length) {
