@@ -73,6 +73,10 @@ Result<Url> ParseUrl(std::string_view text) {
   auto bad = [&](std::string_view why) {
     return Fail(ErrorCode::kConfig, "invalid URL \"" + std::string(text) + "\": " + std::string(why));
   };
+  if (HasUserInfo(text)) {
+    return Fail(ErrorCode::kConfig,
+                "invalid URL (not repeated here): user names and passwords do not belong in it");
+  }
   auto sep = text.find("://");
   if (sep == std::string_view::npos) {
     return bad("it must start with https:// or http://");
@@ -96,9 +100,6 @@ Result<Url> ParseUrl(std::string_view text) {
   auto slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   url.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  if (authority.find('@') != std::string_view::npos) {
-    return bad("user names and passwords do not belong in the URL");
-  }
   std::string_view port_text;
   if (authority.starts_with("[")) {
     auto close = authority.find(']');
@@ -197,6 +198,13 @@ std::string PercentDecode(std::string_view text, bool plus_is_space) {
     }
   }
   return out;
+}
+
+bool HasUserInfo(std::string_view text) {
+  const auto scheme_end = text.find("://");
+  const std::size_t start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+  const std::string_view authority = text.substr(start, text.find_first_of("/?#", start) - start);
+  return authority.find('@') != std::string_view::npos;
 }
 
 bool IsLoopbackHost(std::string_view host) {

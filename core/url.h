@@ -27,7 +27,13 @@ struct Url {
 
 // Parses an absolute http(s) URL. Errors name what is wrong. An IPv6 host
 // must be in brackets and be an address (no zone); no other host has a ':'.
+// A URL with a user name or password (HasUserInfo()) is refused first, and
+// the error does not repeat it: what it holds may be a secret.
 Result<Url> ParseUrl(std::string_view text);
+
+// Whether the authority of `text` (after "://", else from the start, up to
+// the next '/', '?' or '#') holds a user name or password: an '@'.
+bool HasUserInfo(std::string_view text);
 
 // Resolves a Location header value against `base`.
 Result<Url> ResolveUrl(const Url& base, std::string_view reference);

@@ -167,11 +167,7 @@ class Reader {
 // repeating the value: it may be a secret.
 void CheckUrl(Reader& r, const YAML::Node& node, std::string_view what, std::string_view value) {
   std::string_view text = TrimSpace(value);
-  auto scheme_end = text.find("://");
-  std::size_t authority_start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
-  std::string_view authority =
-      text.substr(authority_start, text.find_first_of("/?#", authority_start) - authority_start);
-  if (authority.find('@') != std::string_view::npos) {
+  if (HasUserInfo(text)) {
     r.Error(node.Mark(), std::string(what) +
                              " must not contain a user name or password (not repeated here); "
                              "the token comes from token_file, token_env or token_credential");

@@ -34,6 +34,22 @@ TEST(UrlTest, RejectsWhatIsNotAnHttpUrl) {
   EXPECT_FALSE(ParseUrl("https:///path"));
 }
 
+TEST(UrlTest, AUserNameOrPasswordIsRefusedFirstAndNeverRepeated) {
+  for (std::string_view url : {"https://alice:S3cretPass@a.example/", "ftp://alice:S3cretPass@b",
+                               "alice:S3cretPass@host:99999", "https://[::1@S3cretPass]/"}) {
+    auto parsed = ParseUrl(url);
+    ASSERT_FALSE(parsed) << url;
+    EXPECT_NE(parsed.error().message.find("user names and passwords"), std::string::npos) << url;
+    EXPECT_EQ(parsed.error().message.find("S3cretPass"), std::string::npos) << url;
+    EXPECT_EQ(parsed.error().message.find("alice"), std::string::npos) << url;
+  }
+  EXPECT_TRUE(HasUserInfo("https://u@h/"));
+  EXPECT_TRUE(HasUserInfo("u:p@h"));
+  EXPECT_FALSE(HasUserInfo("https://h/path@x"));
+  EXPECT_FALSE(HasUserInfo("https://h/?a=b@c"));
+  EXPECT_FALSE(HasUserInfo("https://h#@"));
+}
+
 TEST(UrlTest, ResolvesRedirectLocations) {
   auto base = ParseUrl("https://h.example/youtrack/api/issues?x=1");
   ASSERT_TRUE(base);
