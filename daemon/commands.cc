@@ -92,7 +92,8 @@ void PrintDryRun(const SyncReport& report, std::ostream& out) {
   }
 }
 
-// The exit code for a failure to set up the state or the board store.
+}  // namespace
+
 int ExitCodeFor(const Error& error) {
   switch (error.code) {
     case ErrorCode::kLocked: return kExitLocked;
@@ -101,8 +102,6 @@ int ExitCodeFor(const Error& error) {
     default: return kExitRunFailed;
   }
 }
-
-}  // namespace
 
 int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err) {
   auto loaded = Load(options, /*with_mappings=*/true, err);

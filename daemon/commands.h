@@ -17,6 +17,13 @@ enum ExitCode : int {
   kExitLocked = 3,        // another sync holds the state directory
 };
 
+struct Error;
+
+// The exit code for a failure to set up the state directory, the state
+// database or the board store: kExitLocked, kExitBadConfig for a setup boardsync
+// refuses to trust (ErrorCode::kUntrusted), else kExitRunFailed.
+int ExitCodeFor(const Error& error);
+
 struct CommandOptions {
   std::filesystem::path config_file;
   std::vector<std::string> connections;  // empty: all

@@ -329,13 +329,11 @@ int RunService(const CommandOptions& options, std::ostream& err) {
   auto lock = StateLock::Acquire(state_dir);
   if (!lock) {
     err << Redact(lock.error().message) << "\n";
-    return lock.error().code == ErrorCode::kLocked      ? kExitLocked
-           : lock.error().code == ErrorCode::kUntrusted ? kExitBadConfig
-                                                        : kExitRunFailed;
+    return ExitCodeFor(lock.error());
   }
   if (auto state = StateDb::Open(state_dir); !state) {
     err << Redact(state.error().message) << "\n";
-    return state.error().code == ErrorCode::kUntrusted ? kExitBadConfig : kExitRunFailed;
+    return ExitCodeFor(state.error());
   }
 
   Metrics metrics;
