@@ -67,9 +67,14 @@ class StateDirTest : public testing::Test {
     // nobody must reach what is inside; root still owns it.
     ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
     std::filesystem::create_directories(dir_.path() / "logs");
+    // A copy nobody can run: the build tree may sit in a folder only root
+    // may enter (a clone in a mktemp -d directory, mode 0700).
+    std::filesystem::copy_file(Binary(), NobodysBinary());
+    ASSERT_EQ(::chmod(NobodysBinary().c_str(), 0755), 0);
   }
 
   static std::filesystem::path Binary() { return BinaryDir() / "boardsync"; }
+  std::filesystem::path NobodysBinary() const { return dir_.path() / "boardsync"; }
   std::filesystem::path StateDir() const { return dir_.path() / "state"; }
 
   void WriteConfig(const std::filesystem::path& state_dir) {
@@ -102,7 +107,7 @@ class StateDirTest : public testing::Test {
     BinaryRun run;
     run.args = Args(std::move(args));
     const std::filesystem::path log = NextLog();
-    std::vector<std::string> argv = {Binary().string()};
+    std::vector<std::string> argv = {NobodysBinary().string()};
     argv.insert(argv.end(), run.args.begin(), run.args.end());
     std::vector<char*> argv_ptrs;
     for (std::string& a : argv) {
