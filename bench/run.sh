@@ -4,22 +4,38 @@
 #   bench/run.sh            # 100,000 issues, 1,000,000 for the RSS check,
 #                           # 1,000 idle connections: a few minutes
 #   QUICK=1 bench/run.sh    # 10,000 / 100,000 / 100: a smoke run in well under a minute
+#   STAGE=side bench/run.sh # only the side-by-side stage (issue 15); STAGE=main: all but it
 #
 # The sample tracker runs as a separate process (tests/support/
 # sample_tracker_main.cc, --generate N --control), so the figures for
 # boardsync are boardsync's alone: /usr/bin/time measures the `boardsync
 # sync` child; /proc/<pid> the daemon. Requests are counted by the tracker.
+# The side-by-side stage runs boardsync and bench/peer_sync.py (the plain
+# Python client a team would write instead) on the same tracker, directly and
+# through bench/wan_proxy.py (latency, shared bandwidth, gzip when asked).
 # Environment: BUILD_DIR (default build-bench), N, BIG, BIG_SECONDS, CONNS, IDLE_SECONDS,
-# JOBS (build parallelism, default 2), KEEP=1 (keep the work folder).
+# JOBS (build parallelism, default 2), KEEP=1 (keep the work folder); for the
+# side-by-side stage N_SIDE, CONCURRENCY, PAGE_SIZE, WAN_LATENCY_MS, WAN_RATE_MBIT,
+# WAN_GZIP_LEVEL.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD_DIR:-$ROOT/build-bench}
 if [[ ${QUICK:-0} == 1 ]]; then
   N=${N:-10000}; BIG=${BIG:-100000}; CONNS=${CONNS:-100}; IDLE_SECONDS=${IDLE_SECONDS:-10}
+  N_SIDE=${N_SIDE:-5000}
 else
   N=${N:-100000}; BIG=${BIG:-1000000}; CONNS=${CONNS:-1000}; IDLE_SECONDS=${IDLE_SECONDS:-20}
+  N_SIDE=${N_SIDE:-20000}
 fi
+STAGE=${STAGE:-all}
+case $STAGE in
+  all | main | side) ;;
+  *) echo "STAGE must be all, main or side" >&2; exit 2 ;;
+esac
+# Debian's python3 has python3-requests (scripts/install-deps.sh).
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
 MAPPING=$ROOT/mappings/examples/youtrack.yaml
 BOARDSYNC=$BUILD/boardsync
 TRACKER=$BUILD/boardsync-sample-tracker
@@ -85,9 +101,10 @@ stop_tracker() {
   eval "exec ${!fdvar}>&-"
 }
 
-# write_config FILE STATE_DIR URL [CONNECTIONS] [INTERVAL]
+# write_config FILE STATE_DIR URL [CONNECTIONS] [INTERVAL] [EXTRA]
+# EXTRA: more lines for each connection, already indented.
 write_config() {
-  local file=$1 state=$2 url=$3 conns=${4:-1} interval=${5:-5m} i
+  local file=$1 state=$2 url=$3 conns=${4:-1} interval=${5:-5m} extra=${6:-} i
   {
     echo "state_dir: $state"
     echo "connections:"
@@ -101,6 +118,7 @@ write_config() {
     board: bench
     interval: $interval
 EOF
+      [[ -z $extra ]] || printf '%s\n' "$extra"
     done
   } >"$file"
 }
@@ -127,119 +145,274 @@ cpu_seconds() { awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) / t}' "/proc/$
 
 note "machine: $(uname -srm); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 note "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-note "N=$N BIG=$BIG CONNS=$CONNS boardsync=$BOARDSYNC"
+note "STAGE=$STAGE N=$N BIG=$BIG CONNS=$CONNS N_SIDE=$N_SIDE boardsync=$BOARDSYNC"
 
-# ---- 1. first sync of N issues ----
-start_tracker main "$N"
-write_config "$WORK/main.yaml" "$WORK/state-main" "$URL_main"
-ctl main reset >/dev/null
-TRACKER_CPU0=$(cpu_seconds "$TPID_main")
-timed_sync "$WORK/main.yaml" first
-TRACKER_CPU=$(calc "round($(cpu_seconds "$TPID_main") - $TRACKER_CPU0, 2)")
-FIRST_REQUESTS=$(ctl main requests | cut -d' ' -f2)
-ITEMS=$(sqlite3 "$WORK/state-main/board.db" 'select count(*) from items')
-say "first_sync_issues: $N (board items: $ITEMS, requests: $FIRST_REQUESTS)"
-say "first_sync_issues_per_second: $(calc "round($N / $WALL)")"
-say "first_sync_wall_seconds: $WALL"
-say "first_sync_cpu_seconds: $(calc "round($USER + $SYS, 2)") (user $USER, sys $SYS; $(calc "round($N / ($USER + $SYS))") issues per boardsync CPU second)"
-say "first_sync_tracker_cpu_seconds: $TRACKER_CPU (the sample tracker, a separate process)"
-say "peak_rss_mb_${N}: $(calc "round($MAXRSS / 1024, 1)")"
-RSS_N=$MAXRSS
+# The stages of issue 7: first, no-change and 1% syncs, bytes per issue, peak
+# RSS, idle connections.
+main_stages() {
+  # ---- 1. first sync of N issues ----
+  start_tracker main "$N"
+  write_config "$WORK/main.yaml" "$WORK/state-main" "$URL_main"
+  ctl main reset >/dev/null
+  TRACKER_CPU0=$(cpu_seconds "$TPID_main")
+  timed_sync "$WORK/main.yaml" first
+  TRACKER_CPU=$(calc "round($(cpu_seconds "$TPID_main") - $TRACKER_CPU0, 2)")
+  FIRST_REQUESTS=$(ctl main requests | cut -d' ' -f2)
+  ITEMS=$(sqlite3 "$WORK/state-main/board.db" 'select count(*) from items')
+  say "first_sync_issues: $N (board items: $ITEMS, requests: $FIRST_REQUESTS)"
+  say "first_sync_issues_per_second: $(calc "round($N / $WALL)")"
+  say "first_sync_wall_seconds: $WALL"
+  say "first_sync_cpu_seconds: $(calc "round($USER + $SYS, 2)") (user $USER, sys $SYS; $(calc "round($N / ($USER + $SYS))") issues per boardsync CPU second)"
+  say "first_sync_tracker_cpu_seconds: $TRACKER_CPU (the sample tracker, a separate process)"
+  say "peak_rss_mb_${N}: $(calc "round($MAXRSS / 1024, 1)")"
+  RSS_N=$MAXRSS
 
-# ---- 2. a sync with no changes ----
-ctl main reset >/dev/null
-timed_sync "$WORK/main.yaml" nochange
-say "nochange_sync_requests: $(ctl main requests | cut -d' ' -f2)"
-say "nochange_sync_wall_ms: $(calc "round($WALL * 1000)") (process); cycle $(calc "round($(cycle_seconds nochange) * 1000)") ms"
+  # ---- 2. a sync with no changes ----
+  ctl main reset >/dev/null
+  timed_sync "$WORK/main.yaml" nochange
+  say "nochange_sync_requests: $(ctl main requests | cut -d' ' -f2)"
+  say "nochange_sync_wall_ms: $(calc "round($WALL * 1000)") (process); cycle $(calc "round($(cycle_seconds nochange) * 1000)") ms"
 
-# ---- 3. a sync with 1% changed ----
-CHANGED=$((N / 100))
-ctl main "change $CHANGED" >/dev/null
-ctl main reset >/dev/null
-timed_sync "$WORK/main.yaml" onepercent
-say "onepercent_sync_changed: $CHANGED ($(sed -n 's/.*\(updated [0-9]*\).*/\1/p' "$WORK/onepercent.out"))"
-say "onepercent_sync_requests: $(ctl main requests | cut -d' ' -f2)"
-say "onepercent_sync_wall_ms: $(calc "round($WALL * 1000)") (process); cycle $(calc "round($(cycle_seconds onepercent) * 1000)") ms"
+  # ---- 3. a sync with 1% changed ----
+  CHANGED=$((N / 100))
+  ctl main "change $CHANGED" >/dev/null
+  ctl main reset >/dev/null
+  timed_sync "$WORK/main.yaml" onepercent
+  say "onepercent_sync_changed: $CHANGED ($(sed -n 's/.*\(updated [0-9]*\).*/\1/p' "$WORK/onepercent.out"))"
+  say "onepercent_sync_requests: $(ctl main requests | cut -d' ' -f2)"
+  say "onepercent_sync_wall_ms: $(calc "round($WALL * 1000)") (process); cycle $(calc "round($(cycle_seconds onepercent) * 1000)") ms"
 
-# ---- 4. bytes per issue: the mapping's projection vs all fields ----
-# The target boardsync itself sent last (its projection), then the same
-# page with every attribute and every custom field.
-TARGET=$(ctl main last-target | sed 's/^target //')
-BASE=${URL_main%/}
-PAGE=100
-PROJECTED=$(printf '%s' "$TARGET" | sed -E 's/([?&])query=[^&]*&?/\1/; s/\$top=[0-9]+/$top='$PAGE'/; s/\$skip=[0-9]+/$skip=0/')
-ALL_FIELDS='id,idReadable,created,updated,resolved,summary,description,tags(name),project(shortName,name),reporter(login,fullName,email),updater(login,fullName,email),votes,commentsCount,numberInProject,customFields($type,name,value($type,name,login,fullName,email,minutes,presentation,text),projectCustomField(field(fieldType(id))))'
-ALL="/api/issues?fields=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1],safe=""))' "$ALL_FIELDS")&\$top=$PAGE&\$skip=0"
-fetch_bytes() {
-  curl -s -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $(cat "$WORK/token")" \
-    -H 'Accept: application/json' "$BASE$1"
+  # ---- 4. bytes per issue: the mapping's projection vs all fields ----
+  # The target boardsync itself sent last (its projection), then the same
+  # page with every attribute and every custom field.
+  TARGET=$(ctl main last-target | sed 's/^target //')
+  BASE=${URL_main%/}
+  PAGE=100
+  PROJECTED=$(printf '%s' "$TARGET" | sed -E 's/([?&])query=[^&]*&?/\1/; s/\$top=[0-9]+/$top='$PAGE'/; s/\$skip=[0-9]+/$skip=0/')
+  ALL_FIELDS='id,idReadable,created,updated,resolved,summary,description,tags(name),project(shortName,name),reporter(login,fullName,email),updater(login,fullName,email),votes,commentsCount,numberInProject,customFields($type,name,value($type,name,login,fullName,email,minutes,presentation,text),projectCustomField(field(fieldType(id))))'
+  ALL="/api/issues?fields=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1],safe=""))' "$ALL_FIELDS")&\$top=$PAGE&\$skip=0"
+  fetch_bytes() {
+    curl -s -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $(cat "$WORK/token")" \
+      -H 'Accept: application/json' "$BASE$1"
+  }
+  B_PROJ=$(fetch_bytes "$PROJECTED")
+  B_ALL=$(fetch_bytes "$ALL")
+  say "bytes_per_issue_projected: $(calc "round($B_PROJ / $PAGE)")"
+  say "bytes_per_issue_all_fields: $(calc "round($B_ALL / $PAGE)") (projection saves $(calc "round(100 - 100 * $B_PROJ / $B_ALL)")%)"
+  stop_tracker main
+
+  # ---- 5. peak RSS: N/10 issues, and BIG issues ----
+  # The sample tracker answers a keyset page in about the same time at any
+  # issue count, so the BIG sync runs to the end; BIG_SECONDS (default 900)
+  # only guards against a hang, and the figure says how far it got.
+  SMALL=$((N / 10))
+  start_tracker small "$SMALL"
+  write_config "$WORK/small.yaml" "$WORK/state-small" "$URL_small"
+  timed_sync "$WORK/small.yaml" small
+  say "peak_rss_mb_${SMALL}: $(calc "round($MAXRSS / 1024, 1)") (ratio ${N} to ${SMALL}: $(calc "round($RSS_N / $MAXRSS, 2)"))"
+  stop_tracker small
+
+  start_tracker big "$BIG"
+  write_config "$WORK/big.yaml" "$WORK/state-big" "$URL_big"
+  /usr/bin/time -f '%e %U %S %M' -o "$WORK/big.time" \
+    timeout --signal=TERM "${BIG_SECONDS:-900}" \
+    "$BOARDSYNC" --config "$WORK/big.yaml" --log-level warn sync >"$WORK/big.out" 2>"$WORK/big.err" || true
+  read -r WALL USER SYS MAXRSS < <(tail -n 1 "$WORK/big.time")
+  STAGED=$(sqlite3 "file:$WORK/state-big/state.db?mode=ro" 'select count(*) from items')
+  if [[ -s $WORK/big.out ]]; then
+    note "big: $(cat "$WORK/big.out")"
+    STOPPED="complete"
+  else
+    STOPPED="stopped after ${BIG_SECONDS:-900} s"
+  fi
+  say "peak_rss_mb_${BIG}: $(calc "round($MAXRSS / 1024, 1)") (ratio to ${N}: $(calc "round($MAXRSS / $RSS_N, 2)"); ${STOPPED}, $STAGED issues staged, $(calc "round($STAGED / $WALL)")/s, boardsync CPU $(calc "round($USER + $SYS, 1)") s, tracker CPU $(cpu_seconds "$TPID_big") s)"
+  stop_tracker big
+
+  # ---- 6. the daemon with CONNS connections, idle between syncs ----
+  # A small tracker (each connection pulls the same 20 issues into its own
+  # items); interval 1m. The first syncs are spread over the first 10 s; the
+  # sample is taken after every connection has run once and before the next
+  # round (due at 57-63 s).
+  start_tracker idle 20
+  write_config "$WORK/idle.yaml" "$WORK/state-idle" "$URL_idle" "$CONNS" 1m
+  "$BOARDSYNC" --config "$WORK/idle.yaml" --log-level warn run >"$WORK/daemon.out" 2>"$WORK/daemon.err" &
+  DAEMON=$!
+  PIDS+=($DAEMON)
+  START=$(date +%s.%N)
+  for ((i = 0; i < 500; i++)); do
+    RUNS=$(sqlite3 "file:$WORK/state-idle/state.db?mode=ro" 'select count(*) from runs' 2>/dev/null || echo 0)
+    ((RUNS >= CONNS)) && break
+    sleep 0.1
+  done
+  READY=$(calc "round($(date +%s.%N) - $START, 1)")
+  note "daemon: $RUNS of $CONNS connections synced once after ${READY}s"
+  sleep 2
+  TICK=$(getconf CLK_TCK)
+  cpu_ticks() { awk '{print $14 + $15}' "/proc/$DAEMON/stat"; }
+  if (($(calc "int($READY + 2 + $IDLE_SECONDS < 55)"))); then
+    T0=$(date +%s.%N); C0=$(cpu_ticks)
+    sleep "$IDLE_SECONDS"
+    T1=$(date +%s.%N); C1=$(cpu_ticks)
+    RSS_IDLE=$(awk '/^VmRSS/ {print $2}' "/proc/$DAEMON/status")
+    THREADS=$(awk '/^Threads/ {print $2}' "/proc/$DAEMON/status")
+    say "idle_${CONNS}_connections_cpu_percent_of_one_core: $(calc "round(100 * ($C1 - $C0) / $TICK / ($T1 - $T0), 2)") (over $(calc "round($T1 - $T0, 1)") s)"
+    say "idle_${CONNS}_connections_rss_mb: $(calc "round($RSS_IDLE / 1024, 1)") (threads: $THREADS; first round took ${READY}s)"
+  else
+    say "idle_${CONNS}_connections: first round took ${READY}s, no idle window before the next round"
+  fi
+  kill -TERM "$DAEMON"
+  wait "$DAEMON" || true
+  stop_tracker idle
 }
-B_PROJ=$(fetch_bytes "$PROJECTED")
-B_ALL=$(fetch_bytes "$ALL")
-say "bytes_per_issue_projected: $(calc "round($B_PROJ / $PAGE)")"
-say "bytes_per_issue_all_fields: $(calc "round($B_ALL / $PAGE)") (projection saves $(calc "round(100 - 100 * $B_PROJ / $B_ALL)")%)"
-stop_tracker main
 
-# ---- 5. peak RSS: N/10 issues, and BIG issues ----
-# The sample tracker answers a keyset page in about the same time at any
-# issue count, so the BIG sync runs to the end; BIG_SECONDS (default 900)
-# only guards against a hang, and the figure says how far it got.
-SMALL=$((N / 10))
-start_tracker small "$SMALL"
-write_config "$WORK/small.yaml" "$WORK/state-small" "$URL_small"
-timed_sync "$WORK/small.yaml" small
-say "peak_rss_mb_${SMALL}: $(calc "round($MAXRSS / 1024, 1)") (ratio ${N} to ${SMALL}: $(calc "round($RSS_N / $MAXRSS, 2)"))"
-stop_tracker small
+# ---- the side-by-side stage (issue 15) ----
+# boardsync and bench/peer_sync.py, each into a fresh state directory or
+# database, on one tracker of N_SIDE issues: (a) directly on loopback, for CPU
+# per issue; (b) through bench/wan_proxy.py, for wall time and bytes on a real
+# network. The script runs second each time; both pull every issue.
 
-start_tracker big "$BIG"
-write_config "$WORK/big.yaml" "$WORK/state-big" "$URL_big"
-/usr/bin/time -f '%e %U %S %M' -o "$WORK/big.time" \
-  timeout --signal=TERM "${BIG_SECONDS:-900}" \
-  "$BOARDSYNC" --config "$WORK/big.yaml" --log-level warn sync >"$WORK/big.out" 2>"$WORK/big.err" || true
-read -r WALL USER SYS MAXRSS < <(tail -n 1 "$WORK/big.time")
-STAGED=$(sqlite3 "file:$WORK/state-big/state.db?mode=ro" 'select count(*) from items')
-if [[ -s $WORK/big.out ]]; then
-  note "big: $(cat "$WORK/big.out")"
-  STOPPED="complete"
-else
-  STOPPED="stopped after ${BIG_SECONDS:-900} s"
-fi
-say "peak_rss_mb_${BIG}: $(calc "round($MAXRSS / 1024, 1)") (ratio to ${N}: $(calc "round($MAXRSS / $RSS_N, 2)"); ${STOPPED}, $STAGED issues staged, $(calc "round($STAGED / $WALL)")/s, boardsync CPU $(calc "round($USER + $SYS, 1)") s, tracker CPU $(cpu_seconds "$TPID_big") s)"
-stop_tracker big
+# timed_peer TAG [peer_sync.py args]: like timed_sync, for the script.
+timed_peer() {
+  local tag=$1
+  shift
+  /usr/bin/time -f '%e %U %S %M' -o "$WORK/$tag.time" \
+    "$PY" "$ROOT/bench/peer_sync.py" "$@" >"$WORK/$tag.out" 2>"$WORK/$tag.err" || {
+    cat "$WORK/$tag.out" "$WORK/$tag.err" >&2
+    echo "bench/peer_sync.py failed ($tag)" >&2
+    exit 1
+  }
+  note "$tag: $(cat "$WORK/$tag.out")"
+  read -r WALL USER SYS MAXRSS < <(tail -n 1 "$WORK/$tag.time")
+}
+# met VALUE LIMIT: whether a ratio meets its target.
+met() { calc "'met' if $1 <= $2 else 'not met'"; }
+# The issues a summary line says were pulled ("…: pulled 20000, …").
+pulled() { sed -n 's/.*pulled \([0-9]*\).*/\1/p' "$WORK/$1.out" | head -1; }
 
-# ---- 6. the daemon with CONNS connections, idle between syncs ----
-# A small tracker (each connection pulls the same 20 issues into its own
-# items); interval 1m. The first syncs are spread over the first 10 s; the
-# sample is taken after every connection has run once and before the next
-# round (due at 57-63 s).
-start_tracker idle 20
-write_config "$WORK/idle.yaml" "$WORK/state-idle" "$URL_idle" "$CONNS" 1m
-"$BOARDSYNC" --config "$WORK/idle.yaml" --log-level warn run >"$WORK/daemon.out" 2>"$WORK/daemon.err" &
-DAEMON=$!
-PIDS+=($DAEMON)
-START=$(date +%s.%N)
-for ((i = 0; i < 500; i++)); do
-  RUNS=$(sqlite3 "file:$WORK/state-idle/state.db?mode=ro" 'select count(*) from runs' 2>/dev/null || echo 0)
-  ((RUNS >= CONNS)) && break
-  sleep 0.1
-done
-READY=$(calc "round($(date +%s.%N) - $START, 1)")
-note "daemon: $RUNS of $CONNS connections synced once after ${READY}s"
-sleep 2
-TICK=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$DAEMON/stat"; }
-if (($(calc "int($READY + 2 + $IDLE_SECONDS < 55)"))); then
-  T0=$(date +%s.%N); C0=$(cpu_ticks)
-  sleep "$IDLE_SECONDS"
-  T1=$(date +%s.%N); C1=$(cpu_ticks)
-  RSS_IDLE=$(awk '/^VmRSS/ {print $2}' "/proc/$DAEMON/status")
-  THREADS=$(awk '/^Threads/ {print $2}' "/proc/$DAEMON/status")
-  say "idle_${CONNS}_connections_cpu_percent_of_one_core: $(calc "round(100 * ($C1 - $C0) / $TICK / ($T1 - $T0), 2)") (over $(calc "round($T1 - $T0, 1)") s)"
-  say "idle_${CONNS}_connections_rss_mb: $(calc "round($RSS_IDLE / 1024, 1)") (threads: $THREADS; first round took ${READY}s)"
-else
-  say "idle_${CONNS}_connections: first round took ${READY}s, no idle window before the next round"
-fi
-kill -TERM "$DAEMON"
-wait "$DAEMON" || true
-stop_tracker idle
+# start_proxy UPSTREAM: sets PROXY_URL and PROXY_PID.
+start_proxy() {
+  "$PY" "$ROOT/bench/wan_proxy.py" --upstream "$1" >"$WORK/proxy.out" 2>"$WORK/proxy.err" &
+  PROXY_PID=$!
+  PIDS+=($PROXY_PID)
+  local i
+  for ((i = 0; i < 100; i++)); do
+    grep -q 'listening on' "$WORK/proxy.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  PROXY_URL=$(sed -n 's/^wan proxy listening on \([^ ]*\).*/\1/p' "$WORK/proxy.out")
+  [[ -n $PROXY_URL ]] || { cat "$WORK/proxy.err" >&2; echo "wan_proxy.py did not start" >&2; exit 1; }
+  note "$(cat "$WORK/proxy.out")"
+}
+# proxy_stats reset|read FIELD...: the proxy's counters (reset: then zero).
+proxy_stats() {
+  local path=/__stats
+  [[ $1 == reset ]] && path=/__stats/reset
+  shift
+  curl -s "$PROXY_URL$path" | "$PY" -c \
+    'import json,sys; s=json.load(sys.stdin); print(*(s[k] for k in sys.argv[1:]))' "$@"
+}
+
+# The connection keys this stage adds: page_size from PAGE_SIZE, and
+# concurrency (CONCURRENCY, default 4) once this boardsync's check accepts it.
+side_connection_keys() {
+  local keys=() concurrency=${CONCURRENCY:-}
+  [[ -z ${PAGE_SIZE:-} ]] || keys+=("    page_size: $PAGE_SIZE")
+  if [[ -z $concurrency ]]; then
+    write_config "$WORK/probe.yaml" "$WORK/state-probe" "$1" 1 5m "    concurrency: 4"
+    if "$BOARDSYNC" --config "$WORK/probe.yaml" check >"$WORK/probe.out" 2>&1; then
+      concurrency=4
+    else
+      note "concurrency left out, boardsync check says: $(grep -m1 concurrency "$WORK/probe.out" || head -n 1 "$WORK/probe.out")"
+    fi
+  fi
+  [[ -z $concurrency ]] || keys+=("    concurrency: $concurrency")
+  ((${#keys[@]} == 0)) || printf '%s\n' "${keys[@]}"
+}
+
+side_stage() {
+  "$PY" -c 'import requests' 2>/dev/null || {
+    echo "the side-by-side stage needs $PY with requests (python3-requests, scripts/install-deps.sh)" >&2
+    exit 1
+  }
+  start_tracker side "$N_SIDE"
+  local keys
+  keys=$(side_connection_keys "$URL_side")
+  note "side-by-side: $N_SIDE issues; boardsync connection keys: ${keys:-(defaults)}"
+  local py_args=(--token-file "$WORK/token" --connection bench0 --board bench)
+
+  # (a) loopback
+  write_config "$WORK/side-lo.yaml" "$WORK/state-side-lo" "$URL_side" 1 5m "$keys"
+  ctl side reset >/dev/null
+  timed_sync "$WORK/side-lo.yaml" side-lo-boardsync
+  local bs_lo_wall=$WALL bs_lo_cpu bs_lo_n bs_lo_req target
+  bs_lo_cpu=$(calc "$USER + $SYS")
+  bs_lo_n=$(pulled side-lo-boardsync)
+  bs_lo_req=$(ctl side requests | cut -d' ' -f2)
+  # The script asks for the fields boardsync asked for.
+  target=$(ctl side last-target | sed 's/^target //')
+  ctl side reset >/dev/null
+  timed_peer side-lo-script --base-url "$URL_side" --db "$WORK/side-lo-script.db" \
+    --projection "$target" "${py_args[@]}"
+  local py_lo_wall=$WALL py_lo_cpu py_lo_n py_lo_req
+  py_lo_cpu=$(calc "$USER + $SYS")
+  py_lo_n=$(pulled side-lo-script)
+  py_lo_req=$(ctl side requests | cut -d' ' -f2)
+  # The same mapping: every item the same fields (numbers compared as numbers).
+  local same
+  same=$("$PY" - "$WORK/state-side-lo/board.db" "$WORK/side-lo-script.db" <<'EOF'
+import json, sqlite3, sys
+def items(path):
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    return {k: json.loads(f) for k, f in db.execute("select item_key, fields from items")}
+ours, theirs = items(sys.argv[1]), items(sys.argv[2])
+same = sum(1 for k, f in ours.items() if theirs.get(k) == f)
+print(f"{same} of {len(ours)} boardsync items, {len(theirs)} script items")
+EOF
+)
+
+  # (b) through the WAN-shaping proxy
+  start_proxy "$URL_side"
+  write_config "$WORK/side-wan.yaml" "$WORK/state-side-wan" "$PROXY_URL" 1 5m "$keys"
+  local cpu0 bs_wan_wall bs_wan_cpu bs_wan_n bs_wan_req bs_wire bs_plain bs_proxy_cpu
+  proxy_stats reset requests >/dev/null
+  ctl side reset >/dev/null
+  cpu0=$(cpu_seconds "$PROXY_PID")
+  timed_sync "$WORK/side-wan.yaml" side-wan-boardsync
+  bs_wan_wall=$WALL
+  bs_wan_cpu=$(calc "$USER + $SYS")
+  bs_wan_n=$(pulled side-wan-boardsync)
+  bs_proxy_cpu=$(calc "round($(cpu_seconds "$PROXY_PID") - $cpu0, 2)")
+  read -r bs_wan_req bs_wire bs_plain < <(proxy_stats reset requests wire_bytes upstream_bytes)
+  note "side-wan-boardsync: the tracker served $(ctl side requests | cut -d' ' -f2) requests; proxy CPU ${bs_proxy_cpu}s"
+
+  local py_wan_wall py_wan_cpu py_wan_n py_wan_req py_wire py_plain py_proxy_cpu
+  ctl side reset >/dev/null
+  cpu0=$(cpu_seconds "$PROXY_PID")
+  timed_peer side-wan-script --base-url "$PROXY_URL" --db "$WORK/side-wan-script.db" \
+    --projection "$target" "${py_args[@]}"
+  py_wan_wall=$WALL
+  py_wan_cpu=$(calc "$USER + $SYS")
+  py_wan_n=$(pulled side-wan-script)
+  py_proxy_cpu=$(calc "round($(cpu_seconds "$PROXY_PID") - $cpu0, 2)")
+  read -r py_wan_req py_wire py_plain < <(proxy_stats reset requests wire_bytes upstream_bytes)
+  note "side-wan-script: the tracker served $(ctl side requests | cut -d' ' -f2) requests; proxy CPU ${py_proxy_cpu}s"
+  kill "$PROXY_PID" 2>/dev/null || true
+  stop_tracker side
+
+  local us="1e6 * " mb="1e-6 * " cpu_ratio wall_ratio
+  cpu_ratio=$(calc "round(($bs_lo_cpu / $bs_lo_n) / ($py_lo_cpu / $py_lo_n), 3)")
+  wall_ratio=$(calc "round($bs_wan_wall / $py_wan_wall, 3)")
+  say "side_issues: $N_SIDE (pulled: boardsync $bs_lo_n, script $py_lo_n; same board fields: $same)"
+  say "side_loopback_cpu_us_per_issue: boardsync $(calc "round($us$bs_lo_cpu / $bs_lo_n, 1)"), script $(calc "round($us$py_lo_cpu / $py_lo_n, 1)") (ratio $cpu_ratio; target <= 0.10: $(met "$cpu_ratio" 0.10))"
+  say "side_loopback_wall_seconds: boardsync $bs_lo_wall, script $py_lo_wall"
+  say "side_loopback_requests: boardsync $bs_lo_req, script $py_lo_req"
+  say "side_loopback_mb: boardsync $(calc "round($mb$bs_plain, 1)"), script $(calc "round($mb$py_plain, 1)") (the tracker's answers, uncompressed: what the proxy read from it in the WAN run)"
+  say "side_wan_wall_seconds: boardsync $bs_wan_wall, script $py_wan_wall (ratio $wall_ratio; target <= 0.33: $(met "$wall_ratio" 0.33))"
+  say "side_wan_mb_on_the_wire: boardsync $(calc "round($mb$bs_wire, 2)"), script $(calc "round($mb$py_wire, 2)")"
+  say "side_wan_requests: boardsync $bs_wan_req, script $py_wan_req"
+  say "side_wan_cpu_us_per_issue: boardsync $(calc "round($us$bs_wan_cpu / $bs_wan_n, 1)"), script $(calc "round($us$py_wan_cpu / $py_wan_n, 1)")"
+}
+
+[[ $STAGE == side ]] || main_stages
+[[ $STAGE == main ]] || side_stage
 note "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -9,6 +9,7 @@ packages=(
   libsqlitecpp-dev libsqlite3-dev sqlite3
   libyaml-cpp-dev
   libgtest-dev libgmock-dev
+  python3 python3-requests  # bench/run.sh's side-by-side stage (peer script, WAN proxy)
   # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes. Clang 19, not
   # Debian's default 14, which cannot compile std::expected from libstdc++ 12.
   clang-19 libclang-rt-19-dev
