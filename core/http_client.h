@@ -6,6 +6,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -23,6 +25,7 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 struct HttpRequest {
   std::string method = "GET";
   std::string url;  // absolute, already percent-encoded
+  // "Accept-Encoding: gzip" is added unless one is set here.
   HttpHeaders headers;
   std::string body;
   // Sent as "Authorization: Bearer <token>", only to the origin of `url`.
@@ -36,13 +39,22 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 0;
-  HttpHeaders headers;  // names lower-cased
-  std::string body;
+  HttpHeaders headers;  // names lower-cased; as received, Content-Encoding included
+  std::string body;     // decoded: a gzip answer arrives inflated
+  // The body's size as it crossed the network (compressed, for gzip).
+  std::size_t wire_bytes = 0;
   std::string url;  // where the answer came from, after same-origin redirects
 
   // The first header named `name` (lower case), if any.
   std::optional<std::string_view> Header(std::string_view name) const;
   bool Ok() const { return status >= 200 && status < 300; }
+};
+
+// What a client has moved since it was made; the counts only grow.
+struct HttpTraffic {
+  std::int64_t requests = 0;       // sent, each retry and redirect hop included
+  std::int64_t wire_bytes = 0;     // answer bodies as received (compressed)
+  std::int64_t decoded_bytes = 0;  // answer bodies handed back, decoded
 };
 
 class HttpClient {

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libcpprest-dev libssl-dev libboost-dev libboost-program-options-dev
+  libcpprest-dev libssl-dev zlib1g-dev libboost-dev libboost-program-options-dev
   libsqlitecpp-dev libsqlite3-dev sqlite3
   libyaml-cpp-dev
   libgtest-dev libgmock-dev
