@@ -337,7 +337,7 @@ side_stage() {
   start_tracker side "$N_SIDE"
   local keys
   keys=$(side_connection_keys "$URL_side")
-  note "side-by-side: $N_SIDE issues; boardsync connection keys: ${keys:-(defaults)}"
+  note "side-by-side: $N_SIDE issues; boardsync's added connection keys: $(sed 's/^ *//' <<<"${keys:-none}" | paste -sd, - | sed 's/,/, /g')"
   local py_args=(--token-file "$WORK/token" --connection bench0 --board bench)
 
   # (a) loopback
