@@ -10,6 +10,7 @@
 #include <cstring>
 #include <set>
 
+#include "connectors/http/cpprest_http_client.h"
 #include "core/text.h"
 #include "core/time.h"
 #include "core/url.h"
@@ -185,6 +186,17 @@ void CheckUrl(Reader& r, const YAML::Node& node, std::string_view what, std::str
   }
 }
 
+// A connection's proxy, read as the HTTP client reads it, but with the
+// "http://" written out. Never repeated: it may hold a password.
+void CheckProxy(Reader& r, const YAML::Node& node, std::string_view value) {
+  if (!AsciiLower(value).starts_with("http://")) {
+    r.Error(node.Mark(), "proxy must be an http:// URL such as http://proxy.example.com:3128, "
+                         "or \"none\" (not repeated here: it may hold a password)");
+  } else if (auto parsed = ParseProxyUrl(value); !parsed) {
+    r.Error(node.Mark(), "proxy: " + parsed.error().message);
+  }
+}
+
 // metrics_listen, read as MetricsServer::Start() reads it.
 void CheckListen(Reader& r, const YAML::Node& node, std::string_view what,
                  std::string_view listen) {
@@ -240,7 +252,8 @@ void ParseConnection(Reader& r, const YAML::Node& node, ConnectionConfig& c, con
   }
   r.CheckKeys(node,
               {"name", "type", "base_url", "token_file", "token_env", "token_credential", "query",
-               "mapping", "board", "interval", "full_resync", "page_size", "timeout", "ca_file"},
+               "mapping", "board", "interval", "full_resync", "page_size", "concurrency",
+               "timeout", "ca_file", "proxy"},
               "connection");
   c.name = r.String(node, "name", true).value_or("");
   // [a-z0-9_-]+, checked by hand: std::regex recurses once per character and
@@ -283,10 +296,21 @@ void ParseConnection(Reader& r, const YAML::Node& node, ConnectionConfig& c, con
   c.interval = r.Duration(node, "interval", kMinInterval, "1s").value_or(c.interval);
   c.full_resync = r.Duration(node, "full_resync", kMinFullResync, "1m").value_or(c.full_resync);
   c.page_size = r.Int(node, "page_size", 1, 10'000).value_or(c.page_size);
+  c.concurrency = r.Int(node, "concurrency", 1, 16).value_or(c.concurrency);
   c.timeout = r.Duration(node, "timeout", kMinTimeout, "1s").value_or(c.timeout);
   if (auto ca = r.String(node, "ca_file", false)) {
     c.ca_file = Resolve(base, *ca);
     CheckCaFile(r, node["ca_file"], c.ca_file);
+  }
+  if (auto proxy = r.String(node, "proxy", false)) {
+    std::string value(TrimSpace(*proxy));
+    if (AsciiLower(value) == "none") {
+      value.clear();
+    }
+    if (!value.empty()) {
+      CheckProxy(r, node["proxy"], value);
+    }
+    c.proxy = std::move(value);
   }
 }
 

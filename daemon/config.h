@@ -42,8 +42,14 @@ struct ConnectionConfig {
   std::chrono::milliseconds interval{std::chrono::minutes(5)};
   std::chrono::milliseconds full_resync{std::chrono::hours(24)};
   int page_size = 100;
+  // How many slices of the updated range a full pass pulls at once (1..16).
+  int concurrency = 4;
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
   std::filesystem::path ca_file;
+  // The `proxy` key. Unset: the environment's proxies (HTTPS_PROXY, ...);
+  // "": no proxy ("none" in the file reads as ""); otherwise an http:// URL,
+  // which may hold user:password, a secret never printed.
+  std::optional<std::string> proxy;
   Diagnostic where;  // the connection's place in the file, for later messages
 };
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "connectors/http/cpprest_http_client.h"
+#include "core/log.h"
 #include "core/redact.h"
 #include "core/time.h"
 #include "daemon/registry.h"
@@ -37,6 +38,7 @@ Result<ConnectedTracker> ConnectTracker(const ConnectionConfig& connection) {
   ConnectedTracker connected;
   HttpClientOptions http_options;
   http_options.ca_file = connection.ca_file.string();
+  http_options.proxy = ProxySettingsFromEnvironment(connection.proxy);
   connected.http = std::make_unique<CpprestHttpClient>(std::move(http_options));
   auto tracker = MakeTracker(connection, std::move(*token), *connected.http);
   if (!tracker) {
@@ -85,6 +87,7 @@ CycleResult RunCycle(const ConnectionConfig& connection, const Mapping& mapping,
     result.report.error = connected.error();
   } else {
     result.report = PullConnection(connection, *connected->tracker, mapping, state, pull_options);
+    result.tracker_traffic = connected->http->Traffic();
   }
   if (delivery) {
     // Deliver even after a failed pull: what was staged is worth sending.
@@ -95,6 +98,11 @@ CycleResult RunCycle(const ConnectionConfig& connection, const Mapping& mapping,
     result.parked = delivery->delivered().parked;
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  Log(LogLevel::kDebug, "Tracker traffic.",
+      {{"connection", connection.name},
+       {"requests", std::to_string(result.tracker_traffic.requests)},
+       {"wire_bytes", std::to_string(result.tracker_traffic.wire_bytes)},
+       {"decoded_bytes", std::to_string(result.tracker_traffic.decoded_bytes)}});
   if (!options.dry_run) {
     const SyncCounts& n = result.report.counts;
     RunRecord run;

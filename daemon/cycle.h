@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "connectors/http/cpprest_http_client.h"
 #include "core/board_sink.h"
 #include "core/http_client.h"
 #include "core/tracker_source.h"
@@ -29,11 +30,12 @@ std::expected<std::map<std::string, Mapping>, Diagnostics> LoadMappings(
 
 // A connection ready to talk to its tracker.
 struct ConnectedTracker {
-  std::unique_ptr<HttpClient> http;
-  std::unique_ptr<TrackerSource> tracker;  // borrows `http`
+  std::unique_ptr<CpprestHttpClient> http;  // its Traffic() is the cycle's
+  std::unique_ptr<TrackerSource> tracker;   // borrows `http`
 };
 
-// Reads the connection's token and builds its tracker connector.
+// Reads the connection's token and builds its tracker connector, reaching the
+// tracker through the connection's proxy or the environment's.
 Result<ConnectedTracker> ConnectTracker(const ConnectionConfig& connection);
 
 struct CycleResult {
@@ -42,6 +44,7 @@ struct CycleResult {
   std::int64_t parked = 0;           // board writes the store refused, set aside
   double seconds = 0;
   std::optional<Error> board_error;  // delivery failed; the writes stay queued
+  HttpTraffic tracker_traffic;       // requests to the tracker and bytes they brought
 
   // Everything succeeded, every issue and every item included.
   bool ok() const {

@@ -60,6 +60,9 @@ void Metrics::Record(const std::string& connection, const CycleResult& result,
   ++(result.ok() ? c.syncs_ok : c.syncs_failed);
   c.issues_pulled += result.report.counts.pulled;
   c.board_writes += result.written;
+  c.tracker_requests += result.tracker_traffic.requests;
+  c.tracker_received_bytes += result.tracker_traffic.wire_bytes;
+  c.tracker_decoded_bytes += result.tracker_traffic.decoded_bytes;
   c.pending_writes = pending;
   c.last_duration_seconds = result.seconds;
   if (result.ok()) {
@@ -90,6 +93,15 @@ std::string Metrics::Render() const {
          [](const Connection& c) { return std::to_string(c.issues_pulled); });
   family("board_writes_total", "counter", "Board writes delivered to the board store.",
          [](const Connection& c) { return std::to_string(c.board_writes); });
+  family("tracker_requests_total", "counter",
+         "HTTP requests sent to the tracker, retries and redirects included.",
+         [](const Connection& c) { return std::to_string(c.tracker_requests); });
+  family("tracker_received_bytes_total", "counter",
+         "Bytes of tracker answer bodies as received, compressed when the tracker gzips.",
+         [](const Connection& c) { return std::to_string(c.tracker_received_bytes); });
+  family("tracker_decoded_bytes_total", "counter",
+         "Bytes of tracker answer bodies once decoded.",
+         [](const Connection& c) { return std::to_string(c.tracker_decoded_bytes); });
   family("pending_board_writes", "gauge", "Board writes waiting in the outbox.",
          [](const Connection& c) { return std::to_string(c.pending_writes); });
   family("last_sync_duration_seconds", "gauge", "How long the last sync cycle took.",

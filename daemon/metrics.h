@@ -46,6 +46,9 @@ class Metrics {
     std::int64_t issues_pulled = 0;
     std::int64_t board_writes = 0;
     std::int64_t pending_writes = 0;
+    std::int64_t tracker_requests = 0;
+    std::int64_t tracker_received_bytes = 0;  // as received: compressed
+    std::int64_t tracker_decoded_bytes = 0;
     double last_duration_seconds = 0;
     double last_success_seconds = 0;  // Unix time; 0: never
   };

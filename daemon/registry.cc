@@ -84,8 +84,9 @@ Result<std::unique_ptr<BoardSink>> MakeBoard(const BoardConfig& config, std::sto
     options.url = config.url;
     options.token = std::move(*token);
     options.stop = std::move(stop);
-    return std::unique_ptr<BoardSink>(
-        std::make_unique<HttpBoard>(std::move(options), std::make_unique<CpprestHttpClient>()));
+    return std::unique_ptr<BoardSink>(std::make_unique<HttpBoard>(
+        std::move(options), std::make_unique<CpprestHttpClient>(
+                                HttpClientOptions{.proxy = ProxySettingsFromEnvironment()})));
   }
   return Fail(ErrorCode::kConfig, "board type \"" + config.type + "\" is not supported");
 }

@@ -380,6 +380,53 @@ TEST(ConfigTest, DurationsHaveFloors) {
   EXPECT_EQ(config->connections[0].timeout, std::chrono::seconds(1));
 }
 
+TEST(ConfigTest, ConcurrencyIsAWholeNumberFromOneToSixteen) {
+  auto defaulted = ParseConfig(OneConnection(""), "c.yaml");
+  ASSERT_TRUE(defaulted);
+  EXPECT_EQ(defaulted->connections[0].concurrency, 4);
+  for (int n : {1, 16}) {
+    auto config = ParseConfig(OneConnection("    concurrency: " + std::to_string(n) + "\n"),
+                              "c.yaml");
+    ASSERT_TRUE(config) << n;
+    EXPECT_EQ(config->connections[0].concurrency, n);
+  }
+  for (const char* bad : {"0", "17", "-1", "4.5", "lots"}) {
+    EXPECT_THAT(Errors(OneConnection(std::string("    concurrency: ") + bad + "\n")),
+                testing::ElementsAre(
+                    "c.yaml:7:18: \"concurrency\" must be a whole number from 1 to 16"))
+        << bad;
+  }
+}
+
+TEST(ConfigTest, ProxyIsUnsetNoneOrAnHttpUrl) {
+  auto unset = ParseConfig(OneConnection(""), "c.yaml");
+  ASSERT_TRUE(unset);
+  EXPECT_FALSE(unset->connections[0].proxy);
+  for (const char* none : {"\"\"", "none", "NONE"}) {
+    auto config = ParseConfig(OneConnection(std::string("    proxy: ") + none + "\n"), "c.yaml");
+    ASSERT_TRUE(config) << none;
+    EXPECT_EQ(config->connections[0].proxy, "") << none;
+  }
+  auto set = ParseConfig(
+      OneConnection("    proxy: http://svc%40corp:Pa55-Word@proxy.corp.example:3128\n"), "c.yaml");
+  ASSERT_TRUE(set) << testing::PrintToString(Messages(set.error()));
+  EXPECT_EQ(set->connections[0].proxy, "http://svc%40corp:Pa55-Word@proxy.corp.example:3128");
+}
+
+TEST(ConfigTest, ABadProxyIsReportedAtItsPlaceWithoutRepeatingIt) {
+  for (const char* bad :
+       {"https://svc:Pa55-Word@proxy:3128", "socks5://svc:Pa55-Word@proxy:1080",
+        "svc:Pa55-Word@proxy:3128", "http://svc:Pa55-Word@proxy:99999",
+        "http://svc:Pa55-Word@proxy:3128/path", "http://svc:Pa55-Word@"}) {
+    std::vector<std::string> m = Errors(OneConnection(std::string("    proxy: ") + bad + "\n"));
+    ASSERT_EQ(m.size(), 1u) << bad;
+    EXPECT_TRUE(m[0].starts_with("c.yaml:7:12: proxy")) << m[0];
+    EXPECT_NE(m[0].find("not repeated here"), std::string::npos) << m[0];
+    EXPECT_EQ(m[0].find("Pa55-Word"), std::string::npos) << m[0];
+    EXPECT_EQ(m[0].find("svc"), std::string::npos) << m[0];
+  }
+}
+
 TEST(ConfigTest, AConfigFileMustBeARegularFileOfAtMostFourMib) {
   TempDir dir;
   ASSERT_EQ(::mkfifo((dir.path() / "fifo.yaml").c_str(), 0600), 0);
