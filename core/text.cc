@@ -7,6 +7,10 @@
 #include <cstdio>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace boardsync {
 namespace {
 
@@ -236,6 +240,77 @@ std::string ForDisplay(std::string_view text) {
     p += length;
   }
   return out;
+}
+
+namespace {
+
+// For 8 bytes loaded little-endian: a mask whose lowest set bit is the high
+// bit of the first byte that is '"', '\\' or below 0x20, or 0. The classic
+// "has zero byte" tests; they can flag bytes above a true hit (a borrow runs
+// upwards) but never below one, so the lowest bit is exact.
+constexpr std::uint64_t JsonStops(std::uint64_t w) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  auto zero_bytes = [](std::uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+  std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
+  return zero_bytes(w ^ (kOnes * '"')) | zero_bytes(w ^ (kOnes * '\\')) | below_space;
+}
+
+constexpr bool IsJsonStop(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+}  // namespace
+
+const char* FindJsonStringStop(const char* p, const char* end, bool* not_ascii) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  // A signed compare after flipping the top bit: unsigned c < 0x20.
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  const __m128i space = _mm_set1_epi8(static_cast<char>(0x20 ^ 0x80));
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i hits =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                     _mm_cmplt_epi8(_mm_xor_si128(v, flip), space));
+    const auto stops = static_cast<unsigned>(_mm_movemask_epi8(hits));
+    const auto highs = static_cast<unsigned>(_mm_movemask_epi8(v));
+    if (stops != 0) {
+      if ((highs & ((stops & -stops) - 1)) != 0) {  // before the first stop
+        *not_ascii = true;
+      }
+      return p + std::countr_zero(stops);
+    }
+    if (highs != 0) {
+      *not_ascii = true;
+    }
+    p += 16;
+  }
+#endif
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  std::uint64_t all = 0;  // the bytes passed, OR-ed together
+  if constexpr (std::endian::native == std::endian::little) {
+    while (end - p >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p, 8);
+      if (std::uint64_t stops = JsonStops(w); stops != 0) {
+        all |= w & ((stops & -stops) - 1);
+        p += std::countr_zero(stops) / 8;
+        if ((all & kHigh) != 0) {
+          *not_ascii = true;
+        }
+        return p;
+      }
+      all |= w;
+      p += 8;
+    }
+  }
+  for (; p != end && !IsJsonStop(static_cast<unsigned char>(*p)); ++p) {
+    all |= static_cast<unsigned char>(*p);
+  }
+  if ((all & kHigh) != 0) {
+    *not_ascii = true;
+  }
+  return p;
 }
 
 }  // namespace boardsync

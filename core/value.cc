@@ -1,7 +1,9 @@
 #include "core/value.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <cmath>
 #include <ostream>
 
@@ -15,13 +17,29 @@ ValueObject::ValueObject(std::initializer_list<value_type> members) : members_(m
 
 void ValueObject::SortAndDropRepeats() {
   auto by_key = [](const value_type& a, const value_type& b) { return a.first < b.first; };
-  if (members_.size() <= 32) {
-    // Objects from trackers are small: a stable insertion sort, without the
-    // buffer std::stable_sort allocates.
-    for (auto it = members_.begin(); it != members_.end(); ++it) {
-      auto to = std::upper_bound(members_.begin(), it, *it, by_key);
-      std::rotate(to, it, it + 1);
+  if (std::is_sorted(members_.begin(), members_.end(), by_key)) {
+    // Nothing to move (a tracker's JSON often comes sorted).
+  } else if (members_.size() <= 64) {
+    // Objects from trackers and mappings are small: their indices sorted,
+    // then each member moved once, without the buffer std::stable_sort
+    // allocates or a member moved per step.
+    std::array<std::uint8_t, 64> order;
+    const std::size_t n = members_.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      order[i] = static_cast<std::uint8_t>(i);
     }
+    // Ties by position: stable.
+    std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n),
+              [this](std::uint8_t a, std::uint8_t b) {
+                const int c = members_[a].first.compare(members_[b].first);
+                return c < 0 || (c == 0 && a < b);
+              });
+    Members sorted;
+    sorted.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      sorted.push_back(std::move(members_[order[i]]));
+    }
+    members_ = std::move(sorted);
   } else {
     std::stable_sort(members_.begin(), members_.end(), by_key);
   }
@@ -57,22 +75,6 @@ std::string_view Value::StringOr(std::string_view key, std::string_view fallback
   return v != nullptr && v->IsString() ? std::string_view(v->AsString()) : fallback;
 }
 
-namespace {
-
-// Bytes a JSON string cannot hold as they are: the quote, the backslash and
-// the control characters. All are ASCII, so they also end any UTF-8 sequence.
-constexpr std::array<bool, 256> kJsonEscaped = [] {
-  std::array<bool, 256> escaped{};
-  for (int c = 0; c < 0x20; ++c) {
-    escaped[c] = true;
-  }
-  escaped['"'] = true;
-  escaped['\\'] = true;
-  return escaped;
-}();
-
-}  // namespace
-
 // Runs between escapes are appended whole. A run with a byte above 0x7f goes
 // through AppendRepairedUtf8(): what is written is valid UTF-8 whatever `s`
 // holds, so no string from elsewhere can make a board's `fields` invalid.
@@ -83,11 +85,9 @@ void AppendJsonString(std::string& out, std::string_view s) {
   const char* const end = p + s.size();
   while (true) {
     const char* run = p;
-    unsigned char all = 0;  // every byte of the run OR-ed: bit 7 set if one is not ASCII
-    for (; p != end && !kJsonEscaped[static_cast<unsigned char>(*p)]; ++p) {
-      all |= static_cast<unsigned char>(*p);
-    }
-    if (all >= 0x80) {
+    bool not_ascii = false;
+    p = FindJsonStringStop(p, end, &not_ascii);
+    if (not_ascii) {
       AppendRepairedUtf8(out, std::string_view(run, static_cast<std::size_t>(p - run)));
     } else {
       out.append(run, static_cast<std::size_t>(p - run));

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+
 #include "core/text.h"
 
 namespace boardsync {
@@ -21,23 +22,11 @@ namespace {
 // parser recurses once per level, so hostile input cannot exhaust the stack.
 constexpr int kMaxDepth = 64;
 
-// Bytes that end a run of plain string content: the quote, the backslash and
-// the control characters JSON forbids raw. Everything else is content: ASCII
-// is copied as is, a run with any other byte goes through
-// AppendRepairedUtf8(). All stops are ASCII, so no UTF-8 sequence spans two
+// Strings are read in runs between the bytes FindJsonStringStop() stops at
+// (core/text.h): the quote, the backslash and the control characters JSON
+// forbids raw. A run with a byte that is not ASCII goes through
+// AppendRepairedUtf8(); all stops are ASCII, so no UTF-8 sequence spans two
 // runs, and checking run by run is checking the whole string.
-constexpr std::array<bool, 256> kStringStop = [] {
-  std::array<bool, 256> stop{};
-  for (int c = 0; c < 0x20; ++c) {
-    stop[c] = true;
-  }
-  stop['"'] = true;
-  stop['\\'] = true;
-  return stop;
-}();
-
-// Bit 7 of each of 8 bytes: set in a word OR-ed from text that is not ASCII.
-constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
 
 constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -52,26 +41,6 @@ constexpr int HexValue(char c) {
     return c - 'A' + 10;
   }
   return -1;
-}
-
-// For 8 bytes of a string loaded little-endian: a mask whose lowest set bit
-// is the high bit of the first byte that is '"', '\\' or below 0x20, or 0.
-// The classic "has zero byte" tests; they can flag bytes above a true hit
-// (a borrow runs upwards) but never below one, so the lowest bit is exact.
-constexpr std::uint64_t StringStops(std::uint64_t w) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  auto zero_bytes = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighBits; };
-  std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHighBits;
-  return zero_bytes(w ^ (kOnes * '"')) | zero_bytes(w ^ (kOnes * '\\')) | below_space;
-}
-
-// Key order for sorting members: std::string's, with the first byte (which
-// mostly decides) compared inline.
-bool KeyLess(const std::string& a, const std::string& b) {
-  if (!a.empty() && !b.empty() && a[0] != b[0]) {
-    return static_cast<unsigned char>(a[0]) < static_cast<unsigned char>(b[0]);
-  }
-  return a < b;
 }
 
 void AppendUtf8(std::string& out, std::uint32_t cp) {
@@ -132,50 +101,23 @@ bool IsUnderflow(const char* p, const char* end) {
   return !significant || magnitude + exponent < 0;
 }
 
-using Members = std::vector<std::pair<std::string, Value>>;
+}  // namespace
 
-// Hands out the members of a buffer in the order of an index list, each as
-// an rvalue (like std::move_iterator), so Object's range constructor moves
-// them straight from the buffer in key order.
-class MoveInOrder {
+// One parse of one document into its nodes. Returns false at the first error
+// and keeps its message.
+class JsonParser {
  public:
-  using iterator_category = std::forward_iterator_tag;
-  using value_type = Members::value_type;
-  using difference_type = std::ptrdiff_t;
-  using pointer = value_type*;
-  using reference = value_type&&;
-
-  MoveInOrder() = default;
-  MoveInOrder(Members* members, const std::uint32_t* index) : members_(members), index_(index) {}
-
-  reference operator*() const { return std::move((*members_)[*index_]); }
-  MoveInOrder& operator++() {
-    ++index_;
-    return *this;
+  JsonParser(std::string_view text, JsonDocument& doc)
+      : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), doc_(doc) {
+    doc_.text_ = text;
+    // About one node for every 16 bytes of a tracker page; growing past it
+    // costs a few copies of a small array.
+    doc_.nodes_.reserve(text.size() / 16 + 4);
   }
-  MoveInOrder operator++(int) {
-    MoveInOrder before = *this;
-    ++index_;
-    return before;
-  }
-  friend bool operator==(const MoveInOrder& a, const MoveInOrder& b) { return a.index_ == b.index_; }
 
- private:
-  Members* members_ = nullptr;
-  const std::uint32_t* index_ = nullptr;
-};
-
-// One parse of one document. Returns false at the first error and keeps its
-// message; values are built in place, so nothing is copied after parsing.
-class Parser {
- public:
-  explicit Parser(std::string_view text)
-      : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()) {}
-
-  Result<Value> Parse() {
-    Value root;
+  Result<void> Parse() {
     SkipWhitespace();
-    if (!ParseValue(root, 0)) {
+    if (!ParseValue(0)) {
       return Fail(ErrorCode::kBadResponse, std::move(message_));
     }
     SkipWhitespace();
@@ -183,7 +125,7 @@ class Parser {
       Reject("unexpected text after the document", p_);
       return Fail(ErrorCode::kBadResponse, std::move(message_));
     }
-    return root;
+    return {};
   }
 
  private:
@@ -203,7 +145,21 @@ class Parser {
     }
   }
 
-  bool ParseValue(Value& out, int depth) {
+  // Appends a node of `kind`; returns its index.
+  std::uint32_t Push(JsonKind kind) {
+    const auto index = static_cast<std::uint32_t>(doc_.nodes_.size());
+    doc_.nodes_.emplace_back(kind, index + 1);
+    return index;
+  }
+
+  // A list or object starting at p_.
+  std::uint32_t Open(JsonKind kind) {
+    const std::uint32_t index = Push(kind);
+    doc_.nodes_[index].offset = static_cast<std::uint64_t>(p_ - begin_);
+    return index;
+  }
+
+  bool ParseValue(int depth) {
     if (depth > kMaxDepth) {
       message_ = "JSON nested deeper than 64 levels";
       return false;
@@ -213,62 +169,61 @@ class Parser {
     }
     switch (*p_) {
       case '{':
-        return ParseObject(out, depth);
+        return ParseObject(depth);
       case '[':
-        return ParseList(out, depth);
-      case '"': {
-        std::string s;
-        if (!ParseString(s)) {
-          return false;
-        }
-        out = Value(std::move(s));
-        return true;
-      }
+        return ParseList(depth);
+      case '"':
+        return ParseString();
       case 't':
-        return ParseLiteral("true", Value(true), out);
+        return ParseLiteral("true", JsonKind::kBool, 1);
       case 'f':
-        return ParseLiteral("false", Value(false), out);
+        return ParseLiteral("false", JsonKind::kBool, 0);
       case 'n':
-        return ParseLiteral("null", Value(), out);
+        return ParseLiteral("null", JsonKind::kNull, 0);
       default:
         if (*p_ == '-' || IsDigit(*p_)) {
-          return ParseNumber(out);
+          return ParseNumber();
         }
         return Reject("expected a value", p_);
     }
   }
 
-  bool ParseLiteral(std::string_view word, Value value, Value& out) {
+  bool ParseLiteral(std::string_view word, JsonKind kind, std::int64_t value) {
     if (static_cast<std::size_t>(end_ - p_) < word.size() ||
         std::memcmp(p_, word.data(), word.size()) != 0) {
       return Reject("invalid literal", p_);
     }
     p_ += word.size();
-    out = std::move(value);
+    doc_.nodes_[Push(kind)].integer = value;
     return true;
   }
 
-  // REQUIRES: *p_ == '['. Elements are gathered in a buffer kept per depth
-  // and moved into a list of exactly their number: one allocation per list.
-  bool ParseList(Value& out, int depth) {
+  // REQUIRES: *p_ == '['.
+  bool ParseList(int depth) {
+    const std::uint32_t list = Open(JsonKind::kList);
     ++p_;
     SkipWhitespace();
+    std::uint32_t count = 0;
     if (p_ != end_ && *p_ == ']') {
       ++p_;
-      out = Value(Value::List());
-      return true;
-    }
-    Value::List& items = lists_[depth];  // empty between uses
-    for (bool more = true; more;) {
-      items.emplace_back();
-      if (!ParseValue(items.back(), depth + 1) || !Separator(']', "expected ',' or ']'", more)) {
-        return false;
+    } else {
+      for (bool more = true; more; ++count) {
+        if (!ParseValue(depth + 1) || !Separator(']', "expected ',' or ']'", more)) {
+          return false;
+        }
       }
     }
-    out = Value(
-        Value::List(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end())));
-    items.clear();
+    Close(list, count);
     return true;
+  }
+
+  // Records where the list or object at `index` ends, now that it has
+  // (p_ is just past its closing bracket).
+  void Close(std::uint32_t index, std::uint32_t count) {
+    JsonNode& node = doc_.nodes_[index];
+    node.size = count;
+    node.end = static_cast<std::uint32_t>(doc_.nodes_.size());
+    node.text_end = static_cast<std::uint32_t>(p_ - begin_);
   }
 
   // Skips one digit or more; false when there is none.
@@ -306,15 +261,16 @@ class Parser {
   // REQUIRES: *p_ == '{'. Members are gathered, then handed to Object's range
   // constructor, which works for std::map and for a sorted flat map alike.
   // With duplicate keys the first one wins (as std::map's range constructor).
-  bool ParseObject(Value& out, int depth) {
+  bool ParseObject(int depth) {
+    const std::uint32_t object = Open(JsonKind::kObject);
     ++p_;
     SkipWhitespace();
+    std::uint32_t count = 0;
     if (p_ != end_ && *p_ == '}') {
       ++p_;
-      out = Value(Value::Object());
+      Close(object, count);
       return true;
     }
-    Members& members = members_[depth];  // empty between uses
     while (true) {
       if (p_ == end_) {
         return RejectEnd();
@@ -322,8 +278,7 @@ class Parser {
       if (*p_ != '"') {
         return Reject("expected a string key", p_);
       }
-      members.emplace_back();
-      if (!ParseString(members.back().first)) {
+      if (!ParseString()) {
         return false;
       }
       SkipWhitespace();
@@ -336,83 +291,64 @@ class Parser {
       ++p_;
       SkipWhitespace();
       bool more = false;
-      if (!ParseValue(members.back().second, depth + 1) ||
-          !Separator('}', "expected ',' or '}'", more)) {
+      if (!ParseValue(depth + 1) || !Separator('}', "expected ',' or '}'", more)) {
         return false;
       }
+      ++count;
       if (!more) {
         break;
       }
     }
-    SortByKey(members);
-    out = Value(Value::Object(MoveInOrder(&members, order_.data()),
-                              MoveInOrder(&members, order_.data() + order_.size())));
-    members.clear();
+    Close(object, count);
     return true;
   }
 
-  // Fills order_ with the indices of `members` sorted by key, stably, so
-  // of equal keys the first comes first. Object sorts what it is given
-  // anyway; given sorted members, std::map inserts each at its end hint and
-  // a flat map has nothing to move. Sorting indices moves no members.
-  void SortByKey(const Members& members) {
-    order_.resize(members.size());
-    for (std::uint32_t i = 0; i < order_.size(); ++i) {
-      order_[i] = i;
+  // REQUIRES: *p_ == '"'. A string that is already what it says (no
+  // escapes, valid UTF-8: nearly all of them) is viewed in the text; any
+  // other is written out to the arena by ParseStringInto().
+  bool ParseString() {
+    const char* quote = p_;
+    const std::uint32_t index = Push(JsonKind::kString);
+    const char* run = p_ + 1;
+    bool high = false;  // a byte of the content is not ASCII
+    const char* stop = FindJsonStringStop(run, end_, &high);
+    if (stop == end_) {
+      return Reject("unterminated string", quote);
     }
-    auto less = [&members](std::uint32_t a, std::uint32_t b) {
-      return KeyLess(members[a].first, members[b].first);
-    };
-    if (order_.size() > 32) {  // large objects are rare; ties go by position
-      std::sort(order_.begin(), order_.end(), [&](std::uint32_t a, std::uint32_t b) {
-        int c = members[a].first.compare(members[b].first);
-        return c < 0 || (c == 0 && a < b);
-      });
-      return;
+    const std::string_view content(run, static_cast<std::size_t>(stop - run));
+    if (*stop == '"' && (!high || IsValidUtf8(content))) {
+      JsonNode& node = doc_.nodes_[index];
+      node.offset = static_cast<std::uint64_t>(run - begin_);
+      node.size = static_cast<std::uint32_t>(content.size());
+      p_ = stop + 1;
+      return true;
     }
-    for (std::size_t i = 1; i < order_.size(); ++i) {  // insertion sort: stable
-      std::uint32_t index = order_[i];
-      std::size_t j = i;
-      for (; j > 0 && less(index, order_[j - 1]); --j) {
-        order_[j] = order_[j - 1];
-      }
-      order_[j] = index;
+    std::string& arena = doc_.arena_;
+    const std::size_t offset = arena.size();
+    if (!ParseStringInto(arena)) {
+      return false;
     }
+    JsonNode& node = doc_.nodes_[index];
+    node.in_arena = true;
+    node.offset = offset;
+    node.size = static_cast<std::uint32_t>(arena.size() - offset);
+    return true;
   }
 
   // REQUIRES: *p_ == '"'. Runs without escapes are appended whole; the
   // scan that finds their end also ORs their bytes together, so telling an
   // ASCII run (copied as is) from one to check as UTF-8 costs one OR a word.
-  bool ParseString(std::string& out) {
+  bool ParseStringInto(std::string& out) {
     const char* quote = p_;
     ++p_;
     while (true) {
       const char* run = p_;
-      std::uint64_t all = 0;  // the run's bytes OR-ed together
-      bool found = false;
-      if constexpr (std::endian::native == std::endian::little) {
-        while (end_ - p_ >= 8) {
-          std::uint64_t w;
-          std::memcpy(&w, p_, 8);
-          if (std::uint64_t stops = StringStops(w); stops != 0) {
-            // The bytes up to the stop, itself included: it is ASCII.
-            all |= w & (stops ^ (stops - 1));
-            p_ += std::countr_zero(stops) / 8;
-            found = true;
-            break;
-          }
-          all |= w;
-          p_ += 8;
-        }
-      }
-      while (!found && p_ != end_ && !kStringStop[static_cast<unsigned char>(*p_)]) {
-        all |= static_cast<unsigned char>(*p_);
-        ++p_;
-      }
+      bool high = false;
+      p_ = FindJsonStringStop(p_, end_, &high);
       if (p_ == end_) {
         return Reject("unterminated string", quote);
       }
-      if ((all & kHighBits) == 0) {
+      if (!high) {
         out.append(run, static_cast<std::size_t>(p_ - run));
       } else {
         AppendRepairedUtf8(out, std::string_view(run, static_cast<std::size_t>(p_ - run)));
@@ -489,7 +425,7 @@ class Parser {
 
   // REQUIRES: *p_ is '-' or a digit. The grammar is checked here, so
   // from_chars (which would take "inf", "1." and the like) only sees JSON.
-  bool ParseNumber(Value& out) {
+  bool ParseNumber() {
     const char* start = p_;
     const bool negative = *p_ == '-';
     if (negative) {
@@ -534,12 +470,12 @@ class Parser {
         for (const char* d = digits; d != integer_end; ++d) {
           v = v * 10 + (*d - '0');
         }
-        out = Value(negative ? -v : v);
+        doc_.nodes_[Push(JsonKind::kInt)].integer = negative ? -v : v;
         return true;
       }
       std::int64_t v = 0;
       if (auto [ptr, ec] = std::from_chars(start, p_, v); ec == std::errc() && ptr == p_) {
-        out = Value(v);
+        doc_.nodes_[Push(JsonKind::kInt)].integer = v;
         return true;
       }
       // Past int64 (uint64 included): a double, as JSON numbers are.
@@ -553,25 +489,91 @@ class Parser {
     } else if (ec != std::errc() || ptr != p_) {
       return Reject("invalid number", start);
     }
-    out = Value(d);
+    doc_.nodes_[Push(JsonKind::kDouble)].number = d;
     return true;
   }
 
   const char* begin_;
   const char* p_;
   const char* end_;
+  JsonDocument& doc_;
   std::string message_;
-  // Scratch buffers per depth (ParseValue refuses depth > kMaxDepth, so a
-  // list or object is at most at kMaxDepth): their capacity is reused by
-  // every list or object at that depth, so a page of issues allocates little
-  // beyond its results. Fixed arrays, so a buffer in use never moves.
-  std::array<Value::List, kMaxDepth + 1> lists_;
-  std::array<Members, kMaxDepth + 1> members_;
-  std::vector<std::uint32_t> order_;  // SortByKey's; used by one object at a time
 };
 
-}  // namespace
+Result<JsonDocument> ParseJsonDocument(std::string_view text) {
+  JsonDocument doc;
+  if (auto parsed = JsonParser(text, doc).Parse(); !parsed) {
+    return std::unexpected(parsed.error());
+  }
+  return doc;
+}
 
-Result<Value> ParseJson(std::string_view text) { return Parser(text).Parse(); }
+std::optional<JsonView> JsonView::Find(std::string_view key) const {
+  const JsonNode& n = node();
+  if (n.kind != JsonKind::kObject) {
+    return std::nullopt;
+  }
+  for (std::uint32_t i = index_ + 1; i < n.end;) {
+    if (JsonView(doc_, i).AsString() == key) {
+      return JsonView(doc_, i + 1);
+    }
+    i = doc_->nodes_[i + 1].end;
+  }
+  return std::nullopt;
+}
+
+std::optional<JsonView> JsonView::FindNonNull(std::string_view key) const {
+  auto v = Find(key);
+  return v && !v->IsNull() ? v : std::nullopt;
+}
+
+std::string_view JsonView::StringOr(std::string_view key, std::string_view fallback) const {
+  auto v = Find(key);
+  return v && v->IsString() ? v->AsString() : fallback;
+}
+
+Value JsonView::ToValue() const {
+  switch (kind()) {
+    case JsonKind::kNull:
+      return Value();
+    case JsonKind::kBool:
+      return Value(AsBool());
+    case JsonKind::kInt:
+      return Value(AsInt());
+    case JsonKind::kDouble:
+      return Value(AsDouble());
+    case JsonKind::kString:
+      return Value(AsString());
+    case JsonKind::kList: {
+      Value::List list;
+      list.reserve(size());
+      for (JsonView element : Elements()) {
+        list.push_back(element.ToValue());
+      }
+      return Value(std::move(list));
+    }
+    case JsonKind::kObject: {
+      std::vector<std::pair<std::string, Value>> members;
+      members.reserve(size());
+      ForEachMember([&members](std::string_view key, JsonView value) {
+        members.emplace_back(std::string(key), value.ToValue());
+      });
+      // Sorted once; of repeated keys the first stays.
+      return Value(Value::Object(std::make_move_iterator(members.begin()),
+                                 std::make_move_iterator(members.end())));
+    }
+  }
+  return Value();
+}
+
+Result<Value> ParseJson(std::string_view text) {
+  auto doc = ParseJsonDocument(text);
+  if (!doc) {
+    return std::unexpected(doc.error());
+  }
+  return doc->Root().ToValue();
+}
+
+
 
 }  // namespace boardsync

@@ -315,3 +315,56 @@ TEST(ForDisplayTest, ArbitraryBytesComeOutWithoutTerminalControls) {
 
 }  // namespace
 }  // namespace boardsync
+
+namespace boardsync {
+namespace {
+
+// FindJsonStringStop() against a byte-at-a-time reading, for every stop
+// position in and past each 8- and 16-byte step and with a byte that is not
+// ASCII before, at and after the stop.
+TEST(FindJsonStringStopTest, AgreesWithAPlainLoopAtEveryPosition) {
+  auto plain = [](std::string_view s, bool& not_ascii) {
+    std::size_t i = 0;
+    for (; i < s.size(); ++i) {
+      auto c = static_cast<unsigned char>(s[i]);
+      if (c < 0x20 || c == '"' || c == '\\') {
+        break;
+      }
+      not_ascii = not_ascii || c >= 0x80;
+    }
+    return i;
+  };
+  for (char stop : {'"', '\\', '\n', '\x01', '\x1f'}) {
+    for (std::size_t length = 0; length <= 40; ++length) {
+      for (std::size_t at = 0; at <= length; ++at) {
+        for (int high = -1; high <= static_cast<int>(length); ++high) {
+          std::string s(length, 'a');
+          if (at < length) {
+            s[at] = stop;
+          }
+          if (high >= 0 && static_cast<std::size_t>(high) < length &&
+              static_cast<std::size_t>(high) != at) {
+            s[high] = '\xC3';
+          }
+          bool want_high = false;
+          const std::size_t want = plain(s, want_high);
+          bool got_high = false;
+          const char* got = FindJsonStringStop(s.data(), s.data() + s.size(), &got_high);
+          ASSERT_EQ(static_cast<std::size_t>(got - s.data()), want)
+              << "length " << length << " stop at " << at << " high at " << high;
+          ASSERT_EQ(got_high, want_high)
+              << "length " << length << " stop at " << at << " high at " << high;
+        }
+      }
+    }
+  }
+  // The bytes above 0x7f are content, never stops; 0x7f (DEL) too.
+  const std::string upper = "\x7f\x80\xff\xc3\xa9\"";
+  bool high = false;
+  EXPECT_EQ(FindJsonStringStop(upper.data(), upper.data() + upper.size(), &high),
+            upper.data() + 5);
+  EXPECT_TRUE(high);
+}
+
+}  // namespace
+}  // namespace boardsync
