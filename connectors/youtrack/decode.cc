@@ -1,11 +1,14 @@
 #include "connectors/youtrack/decode.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <iterator>
 #include <regex>
 #include <string>
 #include <utility>
 
+#include "connectors/http/json.h"
 #include "core/time.h"
 #include "core/url.h"
 
@@ -62,6 +65,8 @@ const CustomFieldType* FindCustomFieldType(std::string_view type) {
   return nullptr;
 }
 
+using Members = std::vector<std::pair<std::string, Value>>;
+
 // Names where a decoding error happened, for the message.
 struct Where {
   std::string_view issue_key;
@@ -83,7 +88,8 @@ std::unexpected<Error> Bad(const Where& where, std::string_view what) {
 
 // JSON has one number type; an integral double (e.g. 123.0) is still an
 // integer where the schema says int.
-bool AsInteger(const Value& v, std::int64_t& out) {
+template <typename Json>
+bool AsInteger(const Json& v, std::int64_t& out) {
   if (v.IsInt()) {
     out = v.AsInt();
     return true;
@@ -96,9 +102,9 @@ bool AsInteger(const Value& v, std::int64_t& out) {
 }
 
 // A nullable string member: string → string, missing or null → null.
-Result<Value> OptionalString(const Value& object, std::string_view key, const Where& where) {
-  const Value* v = object.FindNonNull(key);
-  if (v == nullptr) {
+Result<Value> OptionalString(JsonView object, std::string_view key, const Where& where) {
+  auto v = object.FindNonNull(key);
+  if (!v) {
     return Value();
   }
   if (!v->IsString()) {
@@ -109,7 +115,7 @@ Result<Value> OptionalString(const Value& object, std::string_view key, const Wh
 
 // {"login", "name", "email"}; name falls back from fullName to name to login,
 // because a value may carry only some of them.
-Result<Value> DecodeUser(const Value& user, const Where& where) {
+Result<Value> DecodeUser(JsonView user, const Where& where) {
   if (!user.IsObject()) {
     return Bad(where, "a user is not a JSON object");
   }
@@ -122,23 +128,26 @@ Result<Value> DecodeUser(const Value& user, const Where& where) {
       return std::unexpected(r->error());
     }
   }
-  Value display = *full_name;
-  if (!display.IsString() || display.AsString().empty()) {
-    display = *name;
-  }
-  if (!display.IsString() || display.AsString().empty()) {
-    display = *login;
-  }
-  return Value(Value::Object{
-      {"login", std::move(*login)}, {"name", std::move(display)}, {"email", std::move(*email)}});
+  auto usable = [](const Value& v) { return v.IsString() && !v.AsString().empty(); };
+  Value display = usable(*full_name) ? std::move(*full_name)
+                  : usable(*name)    ? std::move(*name)
+                                     : Value(*login);
+  // Emplaced in key order, each at the end (an initializer list would be
+  // copied, not moved).
+  Value::Object out;
+  out.reserve(3);
+  out.emplace("email", std::move(*email));
+  out.emplace("login", std::move(*login));
+  out.emplace("name", std::move(display));
+  return Value(std::move(out));
 }
 
-Result<Value> DecodeName(const Value& element, const Where& where) {
+Result<Value> DecodeName(JsonView element, const Where& where) {
   if (!element.IsObject()) {
     return Bad(where, "a value is not a JSON object");
   }
-  const Value* name = element.Find("name");
-  if (name == nullptr || !name->IsString()) {
+  auto name = element.Find("name");
+  if (!name || !name->IsString()) {
     return Bad(where, "a value has no name");
   }
   return Value(name->AsString());
@@ -147,7 +156,7 @@ Result<Value> DecodeName(const Value& element, const Where& where) {
 // Milliseconds since the epoch, as YouTrack sends every instant; only
 // instants that can be written with a four-digit year (DESIGN §5: a wrapped
 // year must never reach the board or a cursor).
-Result<std::int64_t> DecodeMillis(const Value& v, const Where& where) {
+Result<std::int64_t> DecodeMillis(JsonView v, const Where& where) {
   std::int64_t ms = 0;
   if (!AsInteger(v, ms)) {
     return Bad(where, "the value is not a timestamp in milliseconds");
@@ -159,9 +168,9 @@ Result<std::int64_t> DecodeMillis(const Value& v, const Where& where) {
 }
 
 // `created` and `updated`: also not before 1970, which no tracker issue is.
-Result<std::int64_t> DecodeIssueTime(const Value* v, const Where& where) {
+Result<std::int64_t> DecodeIssueTime(std::optional<JsonView> v, const Where& where) {
   std::int64_t ms = 0;
-  if (v == nullptr || !AsInteger(*v, ms)) {
+  if (!v || !AsInteger(*v, ms)) {
     return Bad(where, "not a timestamp in milliseconds");
   }
   if (ms < 0 || ms > kMaxIsoMs) {
@@ -170,16 +179,16 @@ Result<std::int64_t> DecodeIssueTime(const Value* v, const Where& where) {
   return ms;
 }
 
-std::string_view FieldTypeId(const Value& custom_field) {
-  const Value* project_field = custom_field.FindNonNull("projectCustomField");
-  const Value* field = project_field ? project_field->FindNonNull("field") : nullptr;
-  const Value* field_type = field ? field->FindNonNull("fieldType") : nullptr;
+std::string_view FieldTypeId(JsonView custom_field) {
+  auto project_field = custom_field.FindNonNull("projectCustomField");
+  auto field = project_field ? project_field->FindNonNull("field") : std::nullopt;
+  auto field_type = field ? field->FindNonNull("fieldType") : std::nullopt;
   return field_type ? field_type->StringOr("id") : std::string_view();
 }
 
 // SimpleIssueCustomField has one $type for four kinds of value; the field
 // type says which when it was returned, else the JSON kind is all there is.
-Result<Value> DecodeSimple(const Value& value, std::string_view field_type, const Where& where) {
+Result<Value> DecodeSimple(JsonView value, std::string_view field_type, const Where& where) {
   if (field_type == "date and time") {
     auto ms = DecodeMillis(value, where);
     if (!ms) {
@@ -212,15 +221,15 @@ Result<Value> DecodeSimple(const Value& value, std::string_view field_type, cons
     if (!value.IsString()) {
       return Bad(where, "the value is not a string");
     }
-    return value;
+    return value.ToValue();
   }
   if (value.IsString() || value.IsNumber() || value.IsBool()) {
-    return value;
+    return value.ToValue();
   }
   return Bad(where, "the value is not a string or a number");
 }
 
-Result<Value> DecodeElement(Kind kind, const Value& element, const Where& where) {
+Result<Value> DecodeElement(Kind kind, JsonView element, const Where& where) {
   switch (kind) {
     case Kind::kName:
     case Kind::kGroup:
@@ -228,9 +237,9 @@ Result<Value> DecodeElement(Kind kind, const Value& element, const Where& where)
     case Kind::kUser:
       return DecodeUser(element, where);
     case Kind::kPeriod: {
-      const Value* minutes = element.Find("minutes");
+      auto minutes = element.Find("minutes");
       std::int64_t i = 0;
-      if (minutes == nullptr || !AsInteger(*minutes, i)) {
+      if (!minutes || !AsInteger(*minutes, i)) {
         return Bad(where, "minutes is not a number");
       }
       return Value(i);
@@ -255,23 +264,23 @@ Result<Value> DecodeElement(Kind kind, const Value& element, const Where& where)
 }
 
 // Text that stands for a value boardsync does not know how to read.
-std::string OpaqueText(const Value& v) {
+std::string OpaqueText(JsonView v) {
   if (v.IsString()) {
-    return v.AsString();
+    return std::string(v.AsString());
   }
   for (std::string_view key : {"presentation", "name", "text"}) {
-    const Value* s = v.Find(key);
-    if (s != nullptr && s->IsString()) {
-      return s->AsString();
+    auto s = v.Find(key);
+    if (s && s->IsString()) {
+      return std::string(s->AsString());
     }
   }
-  return v.ToJson();
+  return v.ToValue().ToJson();
 }
 
-Value Opaque(const Value& value) {
+Value Opaque(JsonView value) {
   if (value.IsList()) {
     Value::List texts;
-    for (const Value& element : value.AsList()) {
+    for (JsonView element : value.Elements()) {
       texts.emplace_back(OpaqueText(element));
     }
     return Value(std::move(texts));
@@ -280,7 +289,7 @@ Value Opaque(const Value& value) {
 }
 
 // {"shortName", "name"} of the project an issue belongs to.
-Result<Value> DecodeProject(const Value& project, const Where& where) {
+Result<Value> DecodeProject(JsonView project, const Where& where) {
   if (!project.IsObject()) {
     return Bad(where, "not a JSON object");
   }
@@ -292,15 +301,20 @@ Result<Value> DecodeProject(const Value& project, const Where& where) {
   if (!name) {
     return name;
   }
-  return Value(Value::Object{{"shortName", std::move(*short_name)}, {"name", std::move(*name)}});
+  Value::Object out;
+  out.reserve(2);
+  out.emplace("name", std::move(*name));
+  out.emplace("shortName", std::move(*short_name));
+  return Value(std::move(out));
 }
 
-Result<Value> DecodeTags(const Value& tags, const Where& where) {
+Result<Value> DecodeTags(JsonView tags, const Where& where) {
   if (!tags.IsList()) {
     return Bad(where, "not a JSON array");
   }
   Value::List names;  // DESIGN §3: a multi-value field is a list, [] when empty
-  for (const Value& tag : tags.AsList()) {
+  names.reserve(tags.size());
+  for (JsonView tag : tags.Elements()) {
     auto name = DecodeName(tag, where);
     if (!name) {
       return name;
@@ -312,30 +326,30 @@ Result<Value> DecodeTags(const Value& tags, const Where& where) {
 
 // Issue attributes other than custom fields, each decoded when present: the
 // server returns only what the projection asked for.
-Result<void> DecodeAttributes(const Value& json, std::string_view key, Value::Object& fields) {
+Result<void> DecodeAttributes(JsonView json, std::string_view key, Members& fields) {
   for (std::string_view name : {"summary", "description"}) {
-    if (json.Find(name) != nullptr) {
+    if (json.Find(name)) {
       auto text = OptionalString(json, name, Where{key, name, ""});
       if (!text) {
         return std::unexpected(text.error());
       }
-      fields.insert_or_assign(std::string(name), std::move(*text));
+      fields.emplace_back(std::string(name), std::move(*text));
     }
   }
   for (std::string_view name : {"votes", "commentsCount", "numberInProject"}) {
-    if (const Value* v = json.Find(name)) {
+    if (auto v = json.Find(name)) {
       std::int64_t i = 0;
       if (v->IsNull()) {
-        fields.insert_or_assign(std::string(name), Value());
+        fields.emplace_back(std::string(name), Value());
       } else if (AsInteger(*v, i)) {
-        fields.insert_or_assign(std::string(name), Value(i));
+        fields.emplace_back(std::string(name), Value(i));
       } else {
         return Bad(Where{key, name, ""}, "not an integer");
       }
     }
   }
   for (std::string_view name : {"reporter", "updater"}) {
-    if (const Value* v = json.Find(name)) {
+    if (auto v = json.Find(name)) {
       Value user;
       if (!v->IsNull()) {
         auto decoded = DecodeUser(*v, Where{key, name, ""});
@@ -344,10 +358,10 @@ Result<void> DecodeAttributes(const Value& json, std::string_view key, Value::Ob
         }
         user = std::move(*decoded);
       }
-      fields.insert_or_assign(std::string(name), std::move(user));
+      fields.emplace_back(std::string(name), std::move(user));
     }
   }
-  if (const Value* v = json.Find("project")) {
+  if (auto v = json.Find("project")) {
     Value project;
     if (!v->IsNull()) {
       auto decoded = DecodeProject(*v, Where{key, "project", ""});
@@ -356,9 +370,9 @@ Result<void> DecodeAttributes(const Value& json, std::string_view key, Value::Ob
       }
       project = std::move(*decoded);
     }
-    fields.insert_or_assign("project", std::move(project));
+    fields.emplace_back("project", std::move(project));
   }
-  if (const Value* v = json.Find("tags")) {
+  if (auto v = json.Find("tags")) {
     Value tags{Value::List{}};
     if (!v->IsNull()) {
       auto decoded = DecodeTags(*v, Where{key, "tags", ""});
@@ -367,19 +381,19 @@ Result<void> DecodeAttributes(const Value& json, std::string_view key, Value::Ob
       }
       tags = std::move(*decoded);
     }
-    fields.insert_or_assign("tags", std::move(tags));
+    fields.emplace_back("tags", std::move(tags));
   }
   return {};
 }
 
 }  // namespace
 
-Result<Value> DecodeCustomFieldValue(const Value& custom_field, std::string_view issue_key) {
+Result<Value> DecodeCustomFieldValue(JsonView custom_field, std::string_view issue_key) {
   std::string_view type = custom_field.StringOr("$type");
   Where where{issue_key, custom_field.StringOr("name"), type.empty() ? "no $type" : type};
-  const Value* value = custom_field.Find("value");
+  auto value = custom_field.Find("value");
   const CustomFieldType* known = FindCustomFieldType(type);
-  if (value == nullptr || value->IsNull()) {
+  if (!value || value->IsNull()) {
     return known != nullptr && known->multi ? Value(Value::List{}) : Value();
   }
   if (known == nullptr) {
@@ -398,8 +412,8 @@ Result<Value> DecodeCustomFieldValue(const Value& custom_field, std::string_view
     return Bad(where, "a multi-value field does not hold a JSON array");
   }
   Value::List list;  // DESIGN §3: a multi-value field is a list, [] when empty
-  list.reserve(value->AsList().size());
-  for (const Value& element : value->AsList()) {
+  list.reserve(value->size());
+  for (JsonView element : value->Elements()) {
     auto decoded = DecodeElement(known->kind, element, where);
     if (!decoded) {
       return decoded;
@@ -409,22 +423,22 @@ Result<Value> DecodeCustomFieldValue(const Value& custom_field, std::string_view
   return Value(std::move(list));
 }
 
-Result<Issue> DecodeIssue(const Value& json, const YouTrackBaseUrl& base) {
+Result<Issue> DecodeIssue(JsonView json, const YouTrackBaseUrl& base) {
   if (!json.IsObject()) {
     return Fail(ErrorCode::kBadResponse, "an issue in the page is not a JSON object");
   }
   Issue issue;
-  const Value* id = json.Find("id");
-  const Value* key = json.Find("idReadable");
-  if (id == nullptr || !id->IsString() || id->AsString().empty()) {
-    std::string named = key != nullptr && key->IsString() ? " " + key->AsString() : "";
+  auto id = json.Find("id");
+  auto key = json.Find("idReadable");
+  if (!id || !id->IsString() || id->AsString().empty()) {
+    std::string named = key && key->IsString() ? " " + std::string(key->AsString()) : "";
     return Fail(ErrorCode::kBadResponse, "issue" + named + " has no id");
   }
-  issue.id = id->AsString();
-  if (key == nullptr || !key->IsString() || key->AsString().empty()) {
+  issue.id = std::string(id->AsString());
+  if (!key || !key->IsString() || key->AsString().empty()) {
     return Fail(ErrorCode::kBadResponse, "issue " + issue.id + " has no idReadable");
   }
-  issue.key = key->AsString();
+  issue.key = std::string(key->AsString());
   issue.url = base.service + "/issue/" + PercentEncode(issue.key);
 
   // `updated` orders the sync and is always asked for; `created` is absent
@@ -434,14 +448,14 @@ Result<Issue> DecodeIssue(const Value& json, const YouTrackBaseUrl& base) {
     return std::unexpected(updated.error());
   }
   issue.updated_ms = *updated;
-  if (const Value* created = json.Find("created")) {
+  if (auto created = json.Find("created")) {
     auto ms = DecodeIssueTime(created, Where{issue.key, "created", ""});
     if (!ms) {
       return std::unexpected(ms.error());
     }
     issue.created_ms = *ms;
   }
-  if (const Value* resolved = json.FindNonNull("resolved")) {
+  if (auto resolved = json.FindNonNull("resolved")) {
     auto ms = DecodeMillis(*resolved, Where{issue.key, "resolved", ""});
     if (!ms) {
       return std::unexpected(ms.error());
@@ -450,31 +464,26 @@ Result<Issue> DecodeIssue(const Value& json, const YouTrackBaseUrl& base) {
   }
 
   // The same facts in the value model, so a mapping may read them as fields.
-  const Value* custom_fields = json.FindNonNull("customFields");
-  issue.fields.reserve(5 + 9 +  // the facts, the attributes
-                       (custom_fields != nullptr && custom_fields->IsList()
-                            ? custom_fields->AsList().size()
-                            : 0));
-  issue.fields.insert_or_assign("id", Value(issue.id));
-  issue.fields.insert_or_assign("idReadable", Value(issue.key));
-  issue.fields.insert_or_assign("created", Value(FormatIsoUtc(issue.created_ms)));
-  issue.fields.insert_or_assign("updated", Value(FormatIsoUtc(issue.updated_ms)));
-  issue.fields.insert_or_assign(
-      "resolved", issue.resolved_ms ? Value(FormatIsoUtc(*issue.resolved_ms)) : Value());
-
-  if (auto attributes = DecodeAttributes(json, issue.key, issue.fields); !attributes) {
-    return std::unexpected(attributes.error());
-  }
-
-  if (custom_fields == nullptr) {
-    return issue;
-  }
-  if (!custom_fields->IsList()) {
+  auto custom_fields = json.FindNonNull("customFields");
+  if (custom_fields && !custom_fields->IsList()) {
     return Bad(Where{issue.key, "customFields", ""}, "not a JSON array");
   }
-  for (const Value& field : custom_fields->AsList()) {
-    const Value* name = field.Find("name");
-    if (name == nullptr || !name->IsString()) {
+  Members fields;
+  fields.reserve(5 + 9 +  // the facts, the attributes
+                 (custom_fields ? custom_fields->size() : 0));
+  fields.emplace_back("id", Value(issue.id));
+  fields.emplace_back("idReadable", Value(issue.key));
+  fields.emplace_back("created", Value(FormatIsoUtc(issue.created_ms)));
+  fields.emplace_back("updated", Value(FormatIsoUtc(issue.updated_ms)));
+  fields.emplace_back("resolved",
+                      issue.resolved_ms ? Value(FormatIsoUtc(*issue.resolved_ms)) : Value());
+
+  if (auto attributes = DecodeAttributes(json, issue.key, fields); !attributes) {
+    return std::unexpected(attributes.error());
+  }
+  for (JsonView field : custom_fields ? custom_fields->Elements() : JsonView::Range{}) {
+    auto name = field.Find("name");
+    if (!name || !name->IsString()) {
       // Nothing to key it by; the projection always asks for names, so this
       // is a field the server chose to describe only by $type.
       continue;
@@ -483,35 +492,70 @@ Result<Issue> DecodeIssue(const Value& json, const YouTrackBaseUrl& base) {
     if (!value) {
       return std::unexpected(value.error());
     }
-    issue.fields.insert_or_assign(name->AsString(), std::move(*value));
+    fields.emplace_back(std::string(name->AsString()), std::move(*value));
   }
+  // Of repeated names the last wins (a custom field named like an attribute
+  // replaces it); the object keeps the first, so it gets them last first.
+  std::reverse(fields.begin(), fields.end());
+  issue.fields = Value::Object(std::make_move_iterator(fields.begin()),
+                               std::make_move_iterator(fields.end()));
   return issue;
 }
 
-Issue UndecodedIssue(const Value& json, std::string reason) {
+Issue UndecodedIssue(JsonView json, std::string reason) {
   Issue issue;
   issue.decode_error = std::move(reason);
-  issue.id = json.StringOr("id");
-  issue.key = json.StringOr("idReadable");
+  issue.id = std::string(json.StringOr("id"));
+  issue.key = std::string(json.StringOr("idReadable"));
   std::int64_t ms = 0;
-  if (const Value* updated = json.Find("updated");
-      updated != nullptr && AsInteger(*updated, ms) && ms >= 0 && ms <= kMaxIsoMs) {
+  if (auto updated = json.Find("updated");
+      updated && AsInteger(*updated, ms) && ms >= 0 && ms <= kMaxIsoMs) {
     issue.updated_ms = ms;
   }
   return issue;
 }
 
-Result<std::vector<Issue>> DecodeIssuePage(const Value& json, const YouTrackBaseUrl& base) {
+Result<std::vector<Issue>> DecodeIssuePage(JsonView json, const YouTrackBaseUrl& base) {
   if (!json.IsList()) {
     return Fail(ErrorCode::kBadResponse, "the issue list is not a JSON array");
   }
   std::vector<Issue> issues;
-  issues.reserve(json.AsList().size());
-  for (const Value& element : json.AsList()) {
+  issues.reserve(json.size());
+  for (JsonView element : json.Elements()) {
     auto issue = DecodeIssue(element, base);
     issues.push_back(issue ? std::move(*issue) : UndecodedIssue(element, issue.error().message));
   }
   return issues;
+}
+
+// The Value forms, for callers holding a tree (tests, tools): the same
+// decoding, through the tree's JSON text.
+namespace {
+
+template <typename F>
+auto ThroughText(const Value& json, F&& decode) {
+  const std::string text = json.ToJson();
+  auto doc = ParseJsonDocument(text);  // a Value's JSON always parses
+  return decode(doc->Root());
+}
+
+}  // namespace
+
+Result<Value> DecodeCustomFieldValue(const Value& custom_field, std::string_view issue_key) {
+  return ThroughText(custom_field,
+                     [&](JsonView v) { return DecodeCustomFieldValue(v, issue_key); });
+}
+
+Result<Issue> DecodeIssue(const Value& json, const YouTrackBaseUrl& base) {
+  return ThroughText(json, [&](JsonView v) { return DecodeIssue(v, base); });
+}
+
+Issue UndecodedIssue(const Value& json, std::string reason) {
+  return ThroughText(json, [&](JsonView v) { return UndecodedIssue(v, std::move(reason)); });
+}
+
+Result<std::vector<Issue>> DecodeIssuePage(const Value& json, const YouTrackBaseUrl& base) {
+  return ThroughText(json, [&](JsonView v) { return DecodeIssuePage(v, base); });
 }
 
 std::optional<int> DecodeUtcOffset(const Value& timezone) {

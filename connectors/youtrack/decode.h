@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "connectors/http/json.h"
 #include "connectors/youtrack/base_url.h"
 #include "core/error.h"
 #include "core/issue.h"
@@ -18,6 +19,9 @@ namespace boardsync {
 // Decodes one page of GET /api/issues (a JSON array of Issue). Only a page
 // that is not an array is an error (kBadResponse). An issue that cannot be
 // decoded comes back as UndecodedIssue(), so the others go on.
+// Reads the page's document as it is (no Value tree is built for it); the
+// Value form decodes the same, for callers that hold a tree.
+Result<std::vector<Issue>> DecodeIssuePage(JsonView json, const YouTrackBaseUrl& base);
 Result<std::vector<Issue>> DecodeIssuePage(const Value& json, const YouTrackBaseUrl& base);
 
 // Decodes one Issue object of that page. Errors are kBadResponse and name
@@ -26,11 +30,13 @@ Result<std::vector<Issue>> DecodeIssuePage(const Value& json, const YouTrackBase
 // 0001-9999), or a value of the wrong JSON type where the $type fixes it
 // (e.g. PeriodValue.minutes not a number). Custom fields of an unknown $type
 // are kept as opaque text, never an error.
+Result<Issue> DecodeIssue(JsonView json, const YouTrackBaseUrl& base);
 Result<Issue> DecodeIssue(const Value& json, const YouTrackBaseUrl& base);
 
 // What is known of an issue DecodeIssue() refused: id, idReadable and
 // updated when they are readable (updated_ms 0 otherwise), and `reason` as
 // Issue::decode_error.
+Issue UndecodedIssue(JsonView json, std::string reason);
 Issue UndecodedIssue(const Value& json, std::string reason);
 
 // The value of one IssueCustomField object ({"$type", "name", "value", ...}):
@@ -40,6 +46,7 @@ Issue UndecodedIssue(const Value& json, std::string reason);
 //   integer, float, string → as is; text → its text;
 //   multi-value → a list of those ([] when empty); single-value null → null.
 // `issue_key` only names the issue in error messages.
+Result<Value> DecodeCustomFieldValue(JsonView custom_field, std::string_view issue_key);
 Result<Value> DecodeCustomFieldValue(const Value& custom_field, std::string_view issue_key);
 
 // Decodes GET /api/users/me?fields=id,login,fullName,guest,banned. A guest

@@ -42,6 +42,15 @@ std::string YouTrackReason(const HttpResponse& response) {
 }  // namespace
 
 Result<Value> ReadJsonResponse(const HttpResponse& response, std::string_view connection_name) {
+  auto doc = ReadJsonDocument(response, connection_name);
+  if (!doc) {
+    return std::unexpected(doc.error());
+  }
+  return doc->Root().ToValue();
+}
+
+Result<JsonDocument> ReadJsonDocument(const HttpResponse& response,
+                                      std::string_view connection_name) {
   const std::string prefix = "connection " + std::string(connection_name) + ": ";
   const std::string status = "HTTP " + std::to_string(response.status);
   const int code = response.status;
@@ -90,7 +99,7 @@ Result<Value> ReadJsonResponse(const HttpResponse& response, std::string_view co
   if (LooksLikeHtml(response)) {
     return Fail(ErrorCode::kBadResponse, prefix + std::string(kHtml) + " (" + status + ")");
   }
-  auto json = ParseJson(response.body);
+  auto json = ParseJsonDocument(response.body);
   if (!json) {
     return Fail(ErrorCode::kBadResponse, prefix + "YouTrack answered " + status +
                                              " with a body that is not JSON (" +

@@ -5,6 +5,7 @@
 
 #include <string_view>
 
+#include "connectors/http/json.h"
 #include "core/error.h"
 #include "core/http_client.h"
 #include "core/value.h"
@@ -19,5 +20,9 @@ namespace boardsync {
 //   3xx (a redirect the client did not follow) → kBadResponse;
 //   2xx that is HTML or not JSON → kBadResponse (wrong base_url, SSO page).
 Result<Value> ReadJsonResponse(const HttpResponse& response, std::string_view connection_name);
+// The same, with the body as a document that views response.body (which must
+// outlive it): for issue pages, read without building a Value tree.
+Result<JsonDocument> ReadJsonDocument(const HttpResponse& response,
+                                      std::string_view connection_name);
 
 }  // namespace boardsync

@@ -186,11 +186,11 @@ Result<std::vector<Issue>> YouTrackSource::FetchPage(const IssueProjection& proj
 }
 
 Result<std::vector<Issue>> YouTrackSource::ReadPage(const HttpResponse& response) const {
-  auto json = ReadJsonResponse(response, options_.connection_name);
+  auto json = ReadJsonDocument(response, options_.connection_name);
   if (!json) {
     return std::unexpected(Contextual(json.error()));
   }
-  auto page = DecodeIssuePage(*json, options_.base);
+  auto page = DecodeIssuePage(json->Root(), options_.base);
   if (!page) {
     return std::unexpected(Contextual(page.error()));
   }
