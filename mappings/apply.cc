@@ -1,7 +1,9 @@
 #include <charconv>
 #include <cmath>
+#include <iterator>
 #include <span>
 #include <utility>
+#include <vector>
 
 #include "core/time.h"
 #include "mappings/mapping.h"
@@ -13,7 +15,7 @@ namespace {
 using StepResult = std::expected<Value, std::string>;
 
 // An object as a plain value is its "name" (a user's full name, a project's
-// name); objects without one stay as they are.
+// name); objects without one stay as they are. The one copy a read makes.
 Value Plain(const Value& v) {
   if (v.IsObject()) {
     const Value* name = v.FindNonNull("name");
@@ -21,6 +23,7 @@ Value Plain(const Value& v) {
   }
   if (v.IsList()) {
     Value::List list;
+    list.reserve(v.AsList().size());
     for (const Value& element : v.AsList()) {
       list.push_back(Plain(element));
     }
@@ -48,13 +51,14 @@ Value ReadBuiltin(Builtin builtin, const Issue& issue) {
 }
 
 // Follows `members` into objects; on a list, follows them from each element.
-// Anything that is not there reads as null.
+// Anything that is not there reads as null. What it reaches, as Plain().
 Value Walk(const Value& v, std::span<const std::string> members) {
   if (members.empty()) {
-    return v;
+    return Plain(v);
   }
   if (v.IsList()) {
     Value::List list;
+    list.reserve(v.AsList().size());
     for (const Value& element : v.AsList()) {
       list.push_back(Walk(element, members));
     }
@@ -75,7 +79,7 @@ Value Read(const SourcePath& path, const Issue& issue) {
   if (field == issue.fields.end()) {
     return Value();
   }
-  return Plain(Walk(field->second, std::span(path.segments).subspan(1)));
+  return Walk(field->second, std::span(path.segments).subspan(1));
 }
 
 Value Lookup(const Value::Object& map, const Value& v, const Value& default_value) {
@@ -104,14 +108,14 @@ std::optional<Value> ToNumber(const Value& v) {
   return NumberFromText(v.AsString());
 }
 
-StepResult ConvertOne(Conversion as, const Value& v, double hours_per_day) {
+StepResult ConvertOne(Conversion as, Value v, double hours_per_day) {
   if (v.IsNull()) {
     return v;
   }
   switch (as) {
     case Conversion::kNone:
     case Conversion::kString:
-      return v;
+      return std::move(v);
     case Conversion::kHours:
     case Conversion::kDays:
     case Conversion::kMinutes:
@@ -144,16 +148,17 @@ StepResult ConvertOne(Conversion as, const Value& v, double hours_per_day) {
   return v;
 }
 
-StepResult Convert(Conversion as, const Value& v, double hours_per_day) {
+StepResult Convert(Conversion as, Value v, double hours_per_day) {
   if (as == Conversion::kString) {
-    return v.IsNull() ? v : Value(v.ToText());
+    return v.IsNull() || v.IsString() ? std::move(v) : Value(v.ToText());
   }
   if (!v.IsList()) {
-    return ConvertOne(as, v, hours_per_day);
+    return ConvertOne(as, std::move(v), hours_per_day);
   }
   Value::List list;
-  for (const Value& element : v.AsList()) {
-    StepResult converted = ConvertOne(as, element, hours_per_day);
+  list.reserve(v.AsList().size());
+  for (Value& element : v.AsList()) {
+    StepResult converted = ConvertOne(as, std::move(element), hours_per_day);
     if (!converted) {
       return converted;
     }
@@ -180,7 +185,7 @@ StepResult ApplyRule(const FieldRule& rule, const Issue& issue, double hours_per
   if (rule.map) {
     v = Lookup(*rule.map, v, rule.default_value);
   }
-  StepResult converted = Convert(rule.as, v, hours_per_day);
+  StepResult converted = Convert(rule.as, std::move(v), hours_per_day);
   if (!converted) {
     return converted;
   }
@@ -223,16 +228,20 @@ Result<std::optional<Value::Object>> ApplyMapping(const Mapping& mapping, const 
       return std::optional<Value::Object>();
     }
   }
-  Value::Object fields;
+  // Gathered in rule order and sorted once (targets are unique): inserting
+  // each in key order would move the members after it every time.
+  std::vector<std::pair<std::string, Value>> fields;
+  fields.reserve(mapping.fields.size());
   for (const FieldRule& rule : mapping.fields) {
     StepResult v = ApplyRule(rule, issue, mapping.hours_per_day);
     if (!v) {
       const std::string& name = issue.key.empty() ? issue.id : issue.key;
       return Fail(ErrorCode::kMapping, name + ": field " + rule.target + ": " + v.error());
     }
-    fields[rule.target] = std::move(*v);
+    fields.emplace_back(rule.target, std::move(*v));
   }
-  return fields;
+  return Value::Object(std::make_move_iterator(fields.begin()),
+                       std::make_move_iterator(fields.end()));
 }
 
 }  // namespace boardsync
