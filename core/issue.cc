@@ -16,6 +16,9 @@ void AppendBoardItemJson(std::string& out, const BoardItem& item, std::string_vi
   // The members in sorted order, as Value::ToJson() writes them.
   out += "{\"fields\":";
   if (fields_json.empty()) {
+    fields_json = item.fields_json;
+  }
+  if (fields_json.empty()) {
     AppendJsonObject(out, item.fields);
   } else {
     out += fields_json;

@@ -37,6 +37,9 @@ struct BoardItem {
   std::string source_url;
   std::string source_updated_at;  // ISO-8601 UTC, fixed width: sorts as time
   Value::Object fields;           // the mapped fields
+  // When not empty, the canonical JSON of `fields` (as the outbox keeps it):
+  // board stores write it as it is instead of writing `fields` out again.
+  std::string fields_json;
 };
 
 // One change for a board store: an upsert of `item`, or, when `archive` is
@@ -50,7 +53,8 @@ struct BoardWrite {
 // source_updated_at, fields}; the board travels beside it.
 Value BoardItemToValue(const BoardItem& item);
 // Appends BoardItemToValue(item).ToJson() to `out`, without the copy; with
-// `fields_json`, that is taken as the JSON of item.fields.
+// `fields_json` (else item.fields_json), that is taken as the JSON of
+// item.fields.
 void AppendBoardItemJson(std::string& out, const BoardItem& item,
                          std::string_view fields_json = {});
 // The reverse; `board` is left empty. Fails on a value of another shape.

@@ -119,6 +119,28 @@ std::string FileUri(const std::filesystem::path& file, std::string_view query) {
   return uri + "?" + std::string(query);
 }
 
+
+// An upsert as the outbox keeps it (AppendBoardItemJson()'s form), with
+// its fields' JSON kept as written, so the board store writes those bytes
+// instead of writing the fields out again.
+Result<BoardItem> ReadQueuedItem(std::string_view text) {
+  auto doc = ParseJsonDocument(text);
+  if (!doc) {
+    return std::unexpected(doc.error());
+  }
+  const JsonView root = doc->Root();
+  auto fields = root.Find("fields");
+  if (!fields || !fields->IsObject()) {
+    return Fail(ErrorCode::kBadResponse, "a board item needs a \"fields\" object");
+  }
+  BoardItem item;
+  item.source_key = std::string(root.StringOr("source_key"));
+  item.source_url = std::string(root.StringOr("source_url"));
+  item.source_updated_at = std::string(root.StringOr("source_updated_at"));
+  item.fields = std::move(fields->ToValue().AsObject());
+  item.fields_json = std::string(fields->RawText());
+  return item;
+}
 }  // namespace
 
 class StateDb::Impl {
@@ -527,21 +549,19 @@ Result<std::vector<OutboxEntry>> StateDb::Pending(std::size_t limit) {
       entry.seq = query.getColumn(0).getInt64();
       entry.connection = query.getColumn(1).getString();
       entry.write.archive = query.getColumn(4).getInt() != 0;
+      const std::string_view text(static_cast<const char*>(query.getColumn(5).getBlob()),
+                                  static_cast<std::size_t>(query.getColumn(5).getBytes()));
       if (entry.write.archive) {
         // {"source_updated_at": version}; "{}" when queued before versions.
-        if (auto payload = ParseJson(query.getColumn(5).getString()); payload) {
-          entry.write.item.source_updated_at = payload->StringOr("source_updated_at");
+        if (auto payload = ParseJsonDocument(text); payload) {
+          entry.write.item.source_updated_at = payload->Root().StringOr("source_updated_at");
         }
-      } else {
-        auto payload = ParseJson(query.getColumn(5).getString());
-        auto item = payload ? BoardItemFromValue(std::move(*payload))
-                            : std::unexpected(payload.error());
-        if (!item) {
-          return Fail(ErrorCode::kStorage, "state database: outbox entry " +
-                                               std::to_string(entry.seq) +
-                                               " is unreadable: " + item.error().message);
-        }
+      } else if (auto item = ReadQueuedItem(text); item) {
         entry.write.item = std::move(*item);
+      } else {
+        return Fail(ErrorCode::kStorage, "state database: outbox entry " +
+                                             std::to_string(entry.seq) +
+                                             " is unreadable: " + item.error().message);
       }
       entry.write.item.board = query.getColumn(2).getString();
       entry.write.item.item_key = query.getColumn(3).getString();
@@ -567,11 +587,19 @@ Result<std::size_t> StateDb::PendingCount(std::string_view connection) {
 Result<void> StateDb::Acknowledge(std::span<const std::int64_t> seqs) {
   try {
     SQLite::Transaction tx(impl_->db);
-    SQLite::Statement remove(impl_->db, "DELETE FROM outbox WHERE seq = ?");
-    for (std::int64_t seq : seqs) {
+    // A batch's seqs mostly follow one another: each run of consecutive
+    // seqs goes in one statement (every seq in it is the batch's own).
+    SQLite::Statement remove(impl_->db, "DELETE FROM outbox WHERE seq BETWEEN ? AND ?");
+    for (std::size_t i = 0; i < seqs.size();) {
+      std::size_t j = i + 1;
+      while (j < seqs.size() && seqs[j] == seqs[j - 1] + 1) {
+        ++j;
+      }
       remove.reset();
-      remove.bind(1, seq);
+      remove.bind(1, seqs[i]);
+      remove.bind(2, seqs[j - 1]);
       remove.exec();
+      i = j;
     }
     tx.commit();
   } catch (const std::exception& e) {

@@ -112,9 +112,13 @@ Result<std::vector<RefusedWrite>> SqliteBoard::Apply(std::span<const BoardWrite>
       s.bindNoCopy(2, item.item_key);
       s.bindNoCopy(3, item.source_key);
       s.bindNoCopy(4, item.source_url);
-      fields.clear();
-      AppendJsonObject(fields, item.fields);
-      s.bindNoCopy(5, fields);
+      if (item.fields_json.empty()) {
+        fields.clear();
+        AppendJsonObject(fields, item.fields);
+        s.bindNoCopy(5, fields);
+      } else {
+        s.bindNoCopy(5, item.fields_json);
+      }
       s.bindNoCopy(6, item.source_updated_at);
       s.bindNoCopy(7, now);
       s.exec();
