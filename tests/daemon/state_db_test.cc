@@ -50,6 +50,33 @@ TEST(StateDbTest, StagedWritesWaitInTheOutboxUntilAcknowledged) {
   EXPECT_EQ((*db)->Pending(10)->front().write.item.item_key, "c:2-2");
 }
 
+// Acknowledging deletes runs of consecutive seqs at once: a seq between two
+// acknowledged ones that was not acknowledged (not in the batch, or set
+// aside) stays, and the fields' JSON comes back as it was queued.
+TEST(StateDbTest, AcknowledgingRunsOfSeqsLeavesTheGapsQueued) {
+  TempDir dir;
+  auto db = StateDb::Open(dir.path() / "state");
+  ASSERT_TRUE(db) << db.error().message;
+  std::vector<StagedWrite> writes;
+  for (int i = 1; i <= 6; ++i) {
+    writes.push_back(Upsert("c:2-" + std::to_string(i), "h", "t" + std::to_string(i)));
+  }
+  ASSERT_TRUE((*db)->Stage("c", writes));
+  auto pending = (*db)->Pending(10).value();
+  ASSERT_EQ(pending.size(), 6u);
+  EXPECT_EQ(pending[0].write.item.fields_json, R"({"title":"t1"})");
+  std::vector<Refusal> refused = {Refusal{pending[4].seq, "no"}};
+  ASSERT_TRUE((*db)->Park(refused));
+  std::vector<std::int64_t> acknowledged = {pending[0].seq, pending[1].seq, pending[3].seq,
+                                            pending[5].seq};
+  ASSERT_TRUE((*db)->Acknowledge(acknowledged));
+  auto left = (*db)->Pending(10).value();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].write.item.item_key, "c:2-3");
+  auto failed = (*db)->Failed("c").value();
+  ASSERT_EQ(failed.size(), 1u);
+}
+
 TEST(StateDbTest, KnownItemsRemembersHashesAndArchivedStateAcrossReopen) {
   TempDir dir;
   {
