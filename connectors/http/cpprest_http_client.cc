@@ -1,28 +1,26 @@
 #include "connectors/http/cpprest_http_client.h"
 
+#include <arpa/inet.h>
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
 #include <cpprest/uri_builder.h>
-#include <arpa/inet.h>
 #include <pplx/threadpool.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
-#include <condition_variable>
 #include <charconv>
+#include <condition_variable>
 #include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <map>
 #include <mutex>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "core/log.h"
 #include "core/redact.h"
-#include "core/secret.h"
 #include "core/text.h"
 #include "core/url.h"
 
@@ -148,7 +146,7 @@ class GzipInflater {
   bool ready_;
   bool ended_ = false;
   std::string problem_;
-  std::array<char, kReadChunk> buffer_;
+  std::vector<char> buffer_ = std::vector<char>(kReadChunk);  // on the heap: callers' stacks vary
 };
 
 // What a Content-Encoding header asks of the reader.

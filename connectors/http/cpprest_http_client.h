@@ -42,10 +42,10 @@ ProxySettings ProxySettingsFromEnvironment(
 
 // A proxy URL taken apart.
 struct ProxyUrl {
-  std::string host;         // lower case; IPv6 without brackets
-  std::uint16_t port = 0;   // 1080 when not given, as curl assumes
-  std::string user;         // percent-decoded; empty: no credentials
-  std::string password;     // percent-decoded; a secret
+  std::string host;        // lower case; IPv6 without brackets
+  std::uint16_t port = 0;  // 1080 when not given, as curl assumes
+  std::string user;        // percent-decoded; empty: no credentials
+  std::string password;    // percent-decoded; a secret
 
   // "http://host:port", without the credentials: what messages show.
   std::string Display() const;

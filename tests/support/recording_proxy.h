@@ -18,7 +18,7 @@ namespace boardsync {
 
 // One request a client made of the proxy.
 struct ProxyRecord {
-  std::string request_line;  // "CONNECT 127.0.0.1:443 HTTP/1.1", "GET http://... HTTP/1.1"
+  std::string request_line;   // "CONNECT 127.0.0.1:443 HTTP/1.1", "GET http://... HTTP/1.1"
   HttpServerHeaders headers;  // names lower-cased, in arrival order
   // CONNECT: the first bytes (at most 4 KiB) the client sent into the tunnel;
   // a TLS client starts with a handshake record, byte 0x16.

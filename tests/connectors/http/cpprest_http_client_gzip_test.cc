@@ -23,8 +23,7 @@ using std::chrono::milliseconds;
 template <typename Next>
 std::string GzipStream(Next next) {
   z_stream z{};
-  EXPECT_EQ(deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 9,
-                         Z_DEFAULT_STRATEGY),
+  EXPECT_EQ(deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY),
             Z_OK);
   std::string out;
   char buffer[64 * 1024];
@@ -211,9 +210,8 @@ TEST(CpprestHttpClientGzipTest, AGzipBombIsRefusedAtTheCapWithoutInflatingItAll)
   auto response = client.Send(Get(server.base_url() + "/api/issues?query=secret-query"));
   ASSERT_FALSE(response);
   EXPECT_EQ(response.error().code, ErrorCode::kBadResponse);
-  EXPECT_EQ(response.error().message,
-            "GET http://127.0.0.1:" + std::to_string(server.port()) +
-                "/api/issues: the answer is larger than 4 MiB");
+  EXPECT_EQ(response.error().message, "GET http://127.0.0.1:" + std::to_string(server.port()) +
+                                          "/api/issues: the answer is larger than 4 MiB");
   // Inflated whole, the 100 MB would have raised the peak by that much.
   EXPECT_LT(PeakRss() - rss_before, 32L * 1024 * 1024);
   // And reading stopped early: not even the compressed body was read to its end.
@@ -233,9 +231,9 @@ TEST(CpprestHttpClientGzipTest, AGzipBombIsRefusedByTheDefaultCap) {
 
 TEST(CpprestHttpClientGzipTest, ACorruptOrCutGzipBodyIsABadResponseNamingTheUrl) {
   const std::string good = Gzip(Page());
-  for (const std::string& body : {std::string("this is not gzip at all"),
-                                  good.substr(0, good.size() / 2),
-                                  good.substr(0, 10) + std::string(200, 'x')}) {
+  for (const std::string& body :
+       {std::string("this is not gzip at all"), good.substr(0, good.size() / 2),
+        good.substr(0, 10) + std::string(200, 'x')}) {
     Recorder recorder(GzipAnswer(body));
     HttpServer server(std::ref(recorder));
     CpprestHttpClient client;

@@ -119,14 +119,13 @@ TEST(CpprestHttpClientProxyTest, ProxyCredentialsGoToTheProxyAloneAndNeverIntoMe
 
   // A proxy that wants other credentials: a config problem, said plainly.
   RecordingProxy refusing(RecordingProxy::Options{.refuse_connect = 407});
-  CpprestHttpClient refused_client(Through("http://alice:Pr0xy%3APassw0rd@127.0.0.1:" +
-                                           std::to_string(refusing.port())));
+  CpprestHttpClient refused_client(
+      Through("http://alice:Pr0xy%3APassw0rd@127.0.0.1:" + std::to_string(refusing.port())));
   auto refused = refused_client.Send(Get(HttpsUrl(server, "/api/issues")));
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, ErrorCode::kConfig);
   EXPECT_FALSE(refused.error().retriable);
-  EXPECT_NE(refused.error().message.find("HTTP 407"), std::string::npos)
-      << refused.error().message;
+  EXPECT_NE(refused.error().message.find("HTTP 407"), std::string::npos) << refused.error().message;
   EXPECT_EQ(refused.error().message.find("Passw0rd"), std::string::npos);
   EXPECT_EQ(refused.error().message.find("alice"), std::string::npos);
 
@@ -155,8 +154,7 @@ TEST(CpprestHttpClientProxyTest, PlainHttpToLoopbackIsForwardedThroughALoopbackP
   EXPECT_EQ(response->body, R"({"via":"target"})");
   const std::vector<ProxyRecord> records = proxy.records();
   ASSERT_EQ(records.size(), 1u);
-  EXPECT_EQ(records[0].request_line,
-            "GET " + server.base_url() + "/api/issues?%24top=5 HTTP/1.1");
+  EXPECT_EQ(records[0].request_line, "GET " + server.base_url() + "/api/issues?%24top=5 HTTP/1.1");
   ASSERT_EQ(target.requests().size(), 1u);
   EXPECT_EQ(target.requests()[0].target, "/api/issues?%24top=5");
   EXPECT_EQ(target.requests()[0].Header("authorization"), "Bearer " + Token().Reveal());
@@ -211,7 +209,8 @@ TEST(CpprestHttpClientProxyTest, AnUnusableProxyIsAConfigErrorThatDoesNotRepeatI
   Recorder target;
   HttpServer server(std::ref(target));
   HttpClientOptions options;
-  options.proxy.https = ProxySettings::Proxy{"socks5://bob:Hunter2Secret@proxy:1080", "HTTPS_PROXY"};
+  options.proxy.https =
+      ProxySettings::Proxy{"socks5://bob:Hunter2Secret@proxy:1080", "HTTPS_PROXY"};
   CpprestHttpClient client(options);
   auto response = client.Send(Get(HttpsUrl(server, "/api/issues")));
   ASSERT_FALSE(response);
@@ -249,8 +248,7 @@ TEST(CpprestHttpClientProxyTest, ParsesProxyUrlsAsCurlDoes) {
     auto parsed = ParseProxyUrl(bad);
     ASSERT_FALSE(parsed) << bad;
     EXPECT_EQ(parsed.error().code, ErrorCode::kConfig);
-    EXPECT_EQ(parsed.error().message.find("SecretPw"), std::string::npos)
-        << parsed.error().message;
+    EXPECT_EQ(parsed.error().message.find("SecretPw"), std::string::npos) << parsed.error().message;
   }
   EXPECT_EQ(ParseProxyUrl("http://u:SecretPw@proxy:99999").error().message,
             "the proxy URL (not repeated here: it may hold a password) has no valid host and "
