@@ -313,16 +313,19 @@ Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedW
     SQLite::Statement queue(impl_->db,
                             "INSERT INTO outbox (connection, board, item_key, archive, payload) "
                             "VALUES (?, ?, ?, ?, ?)");
-    // A newer write of an item replaces the writes of it set aside.
+    // A newer write of an item replaces the writes of it set aside. The
+    // set-aside writes have an index of their own: the planner would take
+    // the one by connection, which walks every queued write of it (a first
+    // sync queues thousands, and this ran once a page).
     SQLite::Statement unpark(impl_->db,
-                             "DELETE FROM outbox WHERE connection = ? AND item_key = ? "
-                             "AND failed_at IS NOT NULL");
+                             "DELETE FROM outbox INDEXED BY outbox_parked WHERE connection = ? "
+                             "AND item_key = ? AND failed_at IS NOT NULL");
     const std::string conn(connection);
     const std::int64_t sweep = seen != nullptr ? seen->sweep : 0;
     // Usually nothing is set aside: then no write needs to look.
     SQLite::Statement parked(impl_->db,
-                             "SELECT EXISTS (SELECT 1 FROM outbox WHERE connection = ? "
-                             "AND failed_at IS NOT NULL)");
+                             "SELECT EXISTS (SELECT 1 FROM outbox INDEXED BY outbox_parked "
+                             "WHERE connection = ? AND failed_at IS NOT NULL)");
     parked.bind(1, conn);
     parked.executeStep();
     const bool any_parked = parked.getColumn(0).getInt() != 0;
@@ -647,8 +650,8 @@ Result<std::size_t> StateDb::RetryFailed(std::string_view connection) {
     superseded.bind(1, std::string(connection));
     superseded.exec();
     SQLite::Statement retry(impl_->db,
-                            "UPDATE outbox SET failed_at = NULL, error = NULL "
-                            "WHERE connection = ? AND failed_at IS NOT NULL");
+                            "UPDATE outbox INDEXED BY outbox_parked SET failed_at = NULL, "
+                            "error = NULL WHERE connection = ? AND failed_at IS NOT NULL");
     retry.bind(1, std::string(connection));
     const auto queued = static_cast<std::size_t>(retry.exec());
     tx.commit();
@@ -663,7 +666,8 @@ Result<std::vector<RefusedItem>> StateDb::Failed(std::string_view connection) {
   try {
     SQLite::Statement query(impl_->db,
                             "SELECT item_key, archive, payload, error, failed_at FROM outbox "
-                            "WHERE connection = ? AND failed_at IS NOT NULL ORDER BY seq");
+                            "INDEXED BY outbox_parked WHERE connection = ? AND failed_at IS NOT "
+                            "NULL ORDER BY seq");
     query.bind(1, std::string(connection));
     while (query.executeStep()) {
       RefusedItem& item = refused.emplace_back();
