@@ -228,11 +228,14 @@ Result<std::optional<Value::Object>> ApplyMapping(const Mapping& mapping, const 
       return std::optional<Value::Object>();
     }
   }
-  // Gathered in rule order and sorted once (targets are unique): inserting
-  // each in key order would move the members after it every time.
+  // Gathered in target order (the object then has nothing to sort), or in
+  // rule order and sorted once; inserting each in key order would move the
+  // members after it every time.
+  const bool in_order = mapping.target_order.size() == mapping.fields.size();
   std::vector<std::pair<std::string, Value>> fields;
   fields.reserve(mapping.fields.size());
-  for (const FieldRule& rule : mapping.fields) {
+  for (std::size_t i = 0; i < mapping.fields.size(); ++i) {
+    const FieldRule& rule = mapping.fields[in_order ? mapping.target_order[i] : i];
     StepResult v = ApplyRule(rule, issue, mapping.hours_per_day);
     if (!v) {
       const std::string& name = issue.key.empty() ? issue.id : issue.key;

@@ -61,6 +61,11 @@ struct SkipRule {
 
 struct Mapping {
   std::vector<FieldRule> fields;  // in file order; targets are unique
+  // Indices into `fields` in the order of their targets, which is the
+  // order of an item's fields: ApplyMapping() fills them in that order so
+  // that nothing is sorted per issue. Set by ParseMapping(); when its size
+  // differs from that of `fields` (a mapping built by hand), file order.
+  std::vector<std::size_t> target_order;
   std::vector<SkipRule> skip;
   double hours_per_day = 8;  // for `as: days`
   std::string source_text;   // the YAML the mapping was parsed from

@@ -1,7 +1,9 @@
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <numeric>
 #include <set>
 #include <utility>
 
@@ -441,6 +443,12 @@ std::expected<Mapping, Diagnostics> ParseMapping(std::string_view yaml_text,
   if (!parser.diagnostics().empty()) {
     return std::unexpected(std::move(parser.diagnostics()));
   }
+  mapping.target_order.resize(mapping.fields.size());
+  std::iota(mapping.target_order.begin(), mapping.target_order.end(), std::size_t{0});
+  std::sort(mapping.target_order.begin(), mapping.target_order.end(),
+            [&mapping](std::size_t a, std::size_t b) {
+              return mapping.fields[a].target < mapping.fields[b].target;
+            });
   return mapping;
 }
 
