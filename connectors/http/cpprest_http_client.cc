@@ -1,7 +1,7 @@
 #include "connectors/http/cpprest_http_client.h"
 
 #include <arpa/inet.h>
-#include <cpprest/containerstream.h>
+#include <cpprest/rawptrstream.h>
 #include <cpprest/http_client.h>
 #include <cpprest/uri_builder.h>
 #include <pplx/threadpool.h>
@@ -666,9 +666,11 @@ class CpprestHttpClient::Impl {
         out.body.reserve(static_cast<std::size_t>(length));
       }
       concurrency::streams::istream stream = reply.body();
-      concurrency::streams::container_buffer<std::string> chunk;
+      // Chunks land in one buffer, left uninitialised: a string-backed
+      // stream buffer would zero 64 KiB for every read.
+      std::unique_ptr<char[]> bytes(new char[kReadChunk]);
+      concurrency::streams::rawptr_buffer<char> chunk(bytes.get(), kReadChunk, std::ios_base::out);
       for (;;) {
-        chunk.collection().clear();
         chunk.seekpos(0, std::ios_base::out);
         const std::size_t n = stream.read(chunk, kReadChunk).get();
         if (n == 0) {
@@ -679,7 +681,7 @@ class CpprestHttpClient::Impl {
         if (out.wire_bytes > cap) {
           return TooLarge(method, url, cap);
         }
-        const std::string_view data(chunk.collection().data(), n);
+        const std::string_view data(bytes.get(), n);
         if (!inflater) {
           out.body.append(data);
           continue;
