@@ -502,6 +502,9 @@ class CpprestHttpClient::Impl {
                                        const std::string& body, const HttpRequest& request) {
     const int attempts = std::max(1, request.max_attempts);
     for (int attempt = 1;; ++attempt) {
+      if (attempt == 1 && !WaitOutHold(url, request.stop)) {
+        return Fail(ErrorCode::kCancelled, method + " " + ForMessage(url) + ": cancelled");
+      }
       auto response = SendOnce(url, method, body, request);
       bool retriable = response ? IsRetriableStatus(response->status) : response.error().retriable;
       if (!retriable || attempt >= attempts) {
@@ -516,6 +519,7 @@ class CpprestHttpClient::Impl {
           }
           if (after) {
             wait = std::max(wait, *after);
+            Hold(url, *after);
           }
         }
       }
@@ -530,6 +534,38 @@ class CpprestHttpClient::Impl {
         return Fail(ErrorCode::kCancelled, method + " " + ForMessage(url) + ": cancelled");
       }
     }
+  }
+
+  // A server that asked for a pause (429 or 5xx with Retry-After) gets it
+  // from every request to it, not only the one it answered: the other
+  // threads of a connection (a sliced pull) wait too instead of meeting the
+  // same refusal. The request that was answered waits in its retry loop.
+  void Hold(const Url& url, std::chrono::milliseconds after) {
+    const auto until = std::chrono::steady_clock::now() + after;
+    std::lock_guard lock(mu_);
+    auto& held = hold_until_[url.Origin()];
+    held = std::max(held, until);
+  }
+
+  // Waits while `url`'s server asked for a pause; false when stopped.
+  bool WaitOutHold(const Url& url, std::stop_token stop) {
+    std::chrono::steady_clock::time_point until;
+    {
+      std::lock_guard lock(mu_);
+      auto it = hold_until_.find(url.Origin());
+      if (it == hold_until_.end()) {
+        return true;
+      }
+      until = it->second;
+    }
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left.count() > 0) {
+      Log(LogLevel::kDebug, "Waiting: the server asked for a pause.",
+          {{"url", ForMessage(url)}, {"wait_ms", std::to_string(left.count())}});
+      options_.sleep(left, stop);
+    }
+    return !stop.stop_requested();
   }
 
   std::chrono::milliseconds Backoff(int attempt) {
@@ -789,6 +825,7 @@ class CpprestHttpClient::Impl {
   const ProxyRoute http_route_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<http::client::http_client>> clients_;
+  std::map<std::string, std::chrono::steady_clock::time_point> hold_until_;  // by origin
   std::mt19937_64 rng_{std::random_device{}()};
   std::atomic<std::int64_t> requests_{0};
   std::atomic<std::int64_t> wire_bytes_{0};

@@ -1,7 +1,8 @@
 // CpprestHttpClient: the HttpClient implementation over cpprestsdk.
 // It owns the transport policy for every outside call: TLS verification
 // (optionally with a private CA), per-request timeouts, retries with capped
-// exponential backoff and full jitter honouring Retry-After, and redirects
+// exponential backoff and full jitter honouring Retry-After (a pause a server
+// asks for holds every request to it, from any thread), and redirects
 // decided hop by hop so that a token never leaves its origin; gzip answers,
 // inflated under the size cap; and HTTP proxies (docs/configuration.md,
 // "Proxies"), reached so that a token crosses a proxy only inside TLS. Thread-safe.

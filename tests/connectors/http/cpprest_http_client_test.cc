@@ -417,3 +417,53 @@ TEST(CpprestHttpClientTest, ParsesRetryAfterInSecondsAndAsAnHttpDate) {
 
 }  // namespace
 }  // namespace boardsync
+
+namespace boardsync {
+namespace {
+
+// A 429 with Retry-After to one request pauses the others to the same server
+// (the slices of a pull share one client): a request started during the
+// pause reaches the server only after it.
+TEST(CpprestHttpClientTest, APauseOneAnswerAsksForHoldsEveryRequestToThatServer) {
+  using Clock = std::chrono::steady_clock;
+  std::mutex mu;
+  std::vector<std::pair<std::string, Clock::time_point>> seen;
+  bool refused = false;
+  HttpServer server([&](const HttpServerRequest& request) {
+    std::lock_guard lock(mu);
+    seen.emplace_back(request.target, Clock::now());
+    if (!refused && request.target == "/api/a") {
+      refused = true;
+      HttpServerResponse slow_down = HttpServerResponse::Json(429, "{}");
+      slow_down.headers.emplace_back("Retry-After", "1");
+      return slow_down;
+    }
+    return HttpServerResponse::Json(200, "[]");
+  });
+  auto seen_count = [&] {
+    std::lock_guard lock(mu);
+    return seen.size();
+  };
+  CpprestHttpClient client;
+  std::thread first([&] {
+    auto response = client.Send(Get(server.base_url() + "/api/a"));
+    EXPECT_TRUE(response && response->status == 200);
+  });
+  while (seen_count() < 1) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  std::this_thread::sleep_for(milliseconds(50));  // the 429 is back by now
+  auto second = client.Send(Get(server.base_url() + "/api/b"));
+  first.join();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 200);
+  std::lock_guard lock(mu);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].first, "/api/a");
+  for (std::size_t i = 1; i < seen.size(); ++i) {
+    EXPECT_GE(seen[i].second - seen[0].second, milliseconds(950)) << seen[i].first;
+  }
+}
+
+}  // namespace
+}  // namespace boardsync
