@@ -10,6 +10,7 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -47,6 +48,12 @@ struct PullRequest {
   std::optional<std::int64_t> updated_to_ms;
   // Only the identity of each issue (id, key, updated_ms), for reconciliation.
   bool ids_only = false;
+  // How many requests a pull by update time may have in flight at once: a
+  // connector may split the range into slices read side by side. 1 reads
+  // one page after another. Worth it for long pulls (a full pass, a sweep);
+  // an incremental pull keeps 1, where it costs one request when nothing
+  // changed. Pulls by key and with a limit ignore it.
+  int concurrency = 1;
   // Only these issues, by human key (the query is then not used).
   std::vector<std::string> keys;
   // Cancels the pull, including a request in flight (ErrorCode::kCancelled).
@@ -59,10 +66,27 @@ struct PullRequest {
   std::optional<TrackerSession> session;
 };
 
-// Receives each page in order. An error stops the pull and is returned by Pull().
-// Issues the connector could not decode are in the page with
-// Issue::decode_error set; they never fail the pull.
-using PageSink = std::function<Result<void>(std::vector<Issue> page)>;
+// A page of a pull, and how far the pull has got with it.
+struct IssuePage {
+  std::vector<Issue> issues;
+  // Every issue the request selects that was last updated before
+  // through_ms (epoch ms) has been handed on, in this page or an earlier
+  // one; so a cursor may move here once this page is stored, and a pull
+  // that starts again from it misses nothing. Issues updated at through_ms
+  // itself may still come, and so may issues whose `updated` cannot be read.
+  // nullopt: the page says nothing about progress (pulls by key). A page
+  // may have no issues when only through_ms moved.
+  std::optional<std::int64_t> through_ms;
+};
+
+// Receives each page, on the thread that called Pull(). An error stops the
+// pull and is returned by Pull(). Issues the connector could not decode are
+// in the page with Issue::decode_error set; they never fail the pull. An
+// issue may come more than once (a later version, or the same one again),
+// never an older version after a newer one.
+using PageSink = std::function<Result<void>(IssuePage page)>;
+// The same, for callers that need only the issues.
+using IssueSink = std::function<Result<void>(std::vector<Issue> issues)>;
 
 class TrackerSource {
  public:
@@ -72,9 +96,16 @@ class TrackerSource {
   // is not accepted (including being served as a guest).
   virtual Result<TrackerIdentity> WhoAmI() = 0;
 
-  // Pages through the issues `request` selects, oldest change first. An
-  // issue changed while paging is never skipped; it may come twice.
+  // Pages through the issues `request` selects, oldest change first (with
+  // request.concurrency > 1, per slice of the range). An issue changed while
+  // paging is never skipped; it may come twice.
   virtual Result<void> Pull(const PullRequest& request, const PageSink& on_page) = 0;
+  // Pull() for a caller that keeps no cursor.
+  Result<void> Pull(const PullRequest& request, const IssueSink& on_issues) {
+    return Pull(request, PageSink([&on_issues](IssuePage page) {
+                  return on_issues(std::move(page.issues));
+                }));
+  }
 
   // What the pulls so far learnt that a later pull may reuse; nullopt when
   // there is nothing worth keeping (or the tracker has no such thing).

@@ -114,11 +114,16 @@ class ConnectionSync {
       }
       request.session = *session;
     }
+    if (full) {
+      // A long pass: the tracker may read slices of it side by side. An
+      // incremental pull stays one request when nothing changed.
+      request.concurrency = connection_.concurrency;
+    }
     if (full && reconcile) {
       sweep_ = NextSweep();  // a full pass sees every issue: it is the sweep
     }
-    if (auto pulled = tracker_.Pull(request, [this](std::vector<Issue> page) {
-          return Process(std::move(page), /*advance_cursor=*/true);
+    if (auto pulled = tracker_.Pull(request, [this](IssuePage page) {
+          return Process(std::move(page.issues), page.through_ms);
         });
         !pulled) {
       return pulled;
@@ -192,6 +197,7 @@ class ConnectionSync {
     sweep_ = NextSweep();
     PullRequest request = BaseRequest();
     request.ids_only = true;
+    request.concurrency = connection_.concurrency;
     std::vector<std::string> missing;
     auto swept = tracker_.Pull(request, [&](std::vector<Issue> page) -> Result<void> {
       std::vector<std::string> keys = ItemKeys(page);
@@ -211,10 +217,13 @@ class ConnectionSync {
     if (!swept || missing.empty()) {
       return swept;
     }
+    // A slice may hand an issue on twice (it changed meanwhile): fetch it once.
+    std::sort(missing.begin(), missing.end());
+    missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
     PullRequest fetch = BaseRequest();
     fetch.keys = std::move(missing);
     return tracker_.Pull(fetch, [this](std::vector<Issue> page) {
-      return Process(std::move(page), /*advance_cursor=*/false);
+      return Process(std::move(page), /*through_ms=*/std::nullopt);
     });
   }
 
@@ -251,7 +260,7 @@ class ConnectionSync {
     PullRequest fetch = BaseRequest();
     fetch.keys = keys;
     if (auto pulled = tracker_.Pull(fetch, [this](std::vector<Issue> page) {
-          return Process(std::move(page), /*advance_cursor=*/false);
+          return Process(std::move(page), /*through_ms=*/std::nullopt);
         });
         !pulled) {
       return pulled;
@@ -341,8 +350,9 @@ class ConnectionSync {
   }
 
   // Maps one page, compares it with what was staged before, and stages the
-  // changes (with the cursor, when this pass moves it) in one transaction.
-  Result<void> Process(std::vector<Issue> page, bool advance_cursor) {
+  // changes in one transaction, with the cursor moved to `through_ms` (how
+  // far the pull has got, IssuePage) when the pull says.
+  Result<void> Process(std::vector<Issue> page, std::optional<std::int64_t> through_ms) {
     if (options_.stop.stop_requested()) {
       return Fail(ErrorCode::kCancelled, "stopped before the page was staged");
     }
@@ -356,13 +366,14 @@ class ConnectionSync {
     std::vector<StagedWrite> writes;
     std::vector<IssueFailure> failed;
     std::vector<std::string> resolved;
+    // Never by the newest issue of the page: pulled in slices, a page may
+    // run ahead of issues that other slices have yet to hand on.
+    const bool advance_cursor = through_ms.has_value();
+    if (advance_cursor) {
+      cursor_.updated_ms = std::max(cursor_.updated_ms, std::min(*through_ms, CursorCeiling()));
+    }
     for (std::size_t i = 0; i < page.size(); ++i) {
       Issue& issue = page[i];
-      if (advance_cursor) {
-        // An undecodable `updated` is 0 and moves nothing.
-        cursor_.updated_ms =
-            std::max(cursor_.updated_ms, std::min(issue.updated_ms, CursorCeiling()));
-      }
       if (!issue.decode_error.empty()) {
         RecordFailure(issue, keys[i], issue.decode_error, failed);
         continue;

@@ -61,13 +61,16 @@ std::string ItemKey(std::string_view connection, std::string_view issue_id);
 //
 // Normally pulls only the issues updated since the connection's cursor (with
 // an overlap). A full pass (--full, the first sync, or a changed mapping)
-// re-reads everything. A reconciliation archives the items whose issues the
-// query no longer returns: after every full pass, and, when full_resync has
-// passed since the last one, by an id-only sweep after the incremental pull.
-// An issue that cannot be decoded or mapped is counted, reported and kept in
-// the state store; every later sync fetches it again by key until it
-// succeeds. A cursor never moves past the sync's start plus the tracker's
-// granularity; a saved cursor beyond that makes the sync a full pass.
+// re-reads everything, as does a sweep, in slices read side by side when the
+// connection's `concurrency` allows; the cursor moves only as far as the
+// tracker says every issue before it was handed on (IssuePage::through_ms).
+// A reconciliation archives the items whose issues the query no longer
+// returns: after every full pass, and, when full_resync has passed since the
+// last one, by an id-only sweep after the incremental pull. An issue that
+// cannot be decoded or mapped is counted, reported and kept in the state
+// store; every later sync fetches it again by key until it succeeds. A
+// cursor never moves past the sync's start plus the tracker's granularity; a
+// saved cursor beyond that makes the sync a full pass.
 SyncReport PullConnection(const ConnectionConfig& connection, TrackerSource& tracker,
                           const Mapping& mapping, StateStore& state, const SyncOptions& options);
 

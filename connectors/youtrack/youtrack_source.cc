@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -28,8 +29,13 @@ namespace {
 
 constexpr int kDefaultPageSize = 100;
 
-// Pages decoded ahead of the one being stored, at most.
+// Pages decoded ahead of the one being stored, at most, per reader.
 constexpr std::size_t kPagesAhead = 2;
+
+// Slices of the range per reader in a sliced pull: more slices than
+// readers, so that a range whose issues bunch up in a few slices still
+// spreads over the readers.
+constexpr std::size_t kSlicesPerReader = 4;
 
 // Runs `produce` on a thread of its own and hands the pages it emits to
 // `consume` on this one, so that requesting and decoding the next pages
@@ -40,12 +46,12 @@ Result<void> Pipelined(const std::function<Result<void>(const PageSink&)>& produ
                        const PageSink& consume, std::stop_source& cancel) {
   std::mutex mu;
   std::condition_variable changed;
-  std::deque<std::vector<Issue>> queue;
+  std::deque<IssuePage> queue;
   bool produced_all = false;
   bool abandoned = false;
   Result<void> produced;
   std::thread producer([&] {
-    Result<void> result = produce([&](std::vector<Issue> page) -> Result<void> {
+    Result<void> result = produce([&](IssuePage page) -> Result<void> {
       std::unique_lock lock(mu);
       changed.wait(lock, [&] { return queue.size() < kPagesAhead || abandoned; });
       if (abandoned) {
@@ -62,7 +68,7 @@ Result<void> Pipelined(const std::function<Result<void>(const PageSink&)>& produ
   });
   Result<void> consumed;
   while (consumed) {
-    std::vector<Issue> page;
+    IssuePage page;
     {
       std::unique_lock lock(mu);
       changed.wait(lock, [&] { return !queue.empty() || produced_all; });
@@ -87,6 +93,17 @@ Result<void> Pipelined(const std::function<Result<void>(const PageSink&)>& produ
   return consumed ? produced : consumed;
 }
 
+std::int64_t FloorToSecond(std::int64_t ms) { return ms - (((ms % 1000) + 1000) % 1000); }
+
+// `query`, as UpdatedRangeQuery() gives it, newest first.
+std::string NewestFirst(std::string query) {
+  constexpr std::string_view kOldestFirst = "sort by: updated asc";
+  if (query.ends_with(kOldestFirst)) {
+    query.resize(query.size() - kOldestFirst.size());
+  }
+  return query + "sort by: updated desc";
+}
+
 }  // namespace
 
 YouTrackSource::YouTrackSource(YouTrackOptions options, HttpClient& http)
@@ -102,6 +119,10 @@ Error YouTrackSource::Contextual(const Error& error) const {
 }
 
 Result<HttpResponse> YouTrackSource::Get(const std::string& url) {
+  if (stop_.stop_requested()) {
+    // A stopped pull sends nothing more, whichever client carries it.
+    return std::unexpected(Contextual(Error{ErrorCode::kCancelled, "the pull was stopped"}));
+  }
   HttpRequest request;
   request.method = "GET";
   request.url = url;
@@ -197,12 +218,6 @@ Result<std::vector<Issue>> YouTrackSource::ReadPage(const HttpResponse& response
   return page;
 }
 
-namespace {
-
-std::int64_t FloorToSecond(std::int64_t ms) { return ms - (((ms % 1000) + 1000) % 1000); }
-
-}  // namespace
-
 Result<int> YouTrackSource::ZoneOffset(const PullRequest& request) {
   if (zone_) {
     return *zone_;
@@ -288,6 +303,9 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
   if (!offset) {
     return std::unexpected(offset.error());
   }
+  if (request.concurrency > 1 && request.limit == 0) {
+    return PullSlices(request, projection, page_size, *offset, on_page, cancel);
+  }
   return Pipelined(
       [&](const PageSink& emit) {
         return PullUpdated(request, projection, page_size, *offset, emit);
@@ -297,7 +315,8 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
 
 Result<void> YouTrackSource::PullUpdated(const PullRequest& request,
                                          const IssueProjection& projection, int page_size,
-                                         int offset, const PageSink& on_page) {
+                                         int offset, const PageSink& on_page,
+                                         const std::function<bool()>& page_on) {
   // A date is read with the zone's offset *at that date*, which differs from
   // today's by up to an hour across daylight saving: bounds older than half a
   // day are widened by that hour, and so are all bounds when the offset came
@@ -338,6 +357,8 @@ Result<void> YouTrackSource::PullUpdated(const PullRequest& request,
   // readable `updated` they have no place in the order to skip them by.
   std::unordered_set<std::string> undecoded;
   std::size_t delivered = 0;
+  // The newest `updated` handed on: every issue before it was handed on too.
+  std::optional<std::int64_t> through;
   int skip = 0;
   std::string anchor;  // with skip > 0: the id the page must start with
   int restarts = 0;
@@ -383,7 +404,7 @@ Result<void> YouTrackSource::PullUpdated(const PullRequest& request,
     }
     if (!newest) {
       // Nothing with a place in the order: nothing more to page.
-      return fresh.empty() ? Result<void>() : on_page(std::move(fresh));
+      return fresh.empty() ? Result<void>() : on_page(IssuePage{std::move(fresh), through});
     }
     const std::int64_t boundary = FloorToSecond(*newest);
     const bool progressed = !from || boundary > FloorToSecond(*from);
@@ -407,17 +428,21 @@ Result<void> YouTrackSource::PullUpdated(const PullRequest& request,
     for (const Issue& issue : fresh) {
       if (issue.decode_error.empty() || issue.updated_ms != 0) {
         recent.emplace_back(issue.id, issue.updated_ms);
+        through = std::max(through.value_or(issue.updated_ms), issue.updated_ms);
       }
     }
     while (recent.size() > kMaxRecent) {
       recent.pop_front();  // the skip then falls short; the anchor tells
     }
     if (!fresh.empty()) {
-      if (auto sunk = on_page(std::move(fresh)); !sunk) {
+      if (auto sunk = on_page(IssuePage{std::move(fresh), through}); !sunk) {
         return sunk;
       }
     }
-    if (last || (request.limit > 0 && delivered >= request.limit)) {
+    // Sorted by `updated`: past the end of the range, nothing more is in it.
+    const bool past_end = to && *newest > *to + 999;
+    if (past_end || (last && !(page_on && page_on())) ||
+        (request.limit > 0 && delivered >= request.limit)) {
       return {};
     }
     if (progressed) {
@@ -434,9 +459,266 @@ Result<void> YouTrackSource::PullUpdated(const PullRequest& request,
   }
 }
 
-Result<void> YouTrackSource::PullKeys(const PullRequest& request,
-                                      const IssueProjection& projection, int page_size,
-                                      const PageSink& on_page) {
+Result<std::optional<std::int64_t>> YouTrackSource::EdgeUpdated(const PullRequest& request,
+                                                                int offset, bool newest) {
+  const IssueProjection ids{"id,idReadable,updated", {}};
+  std::string query = UpdatedRangeQuery(request.query, std::nullopt, std::nullopt, offset);
+  // A few, in case the first cannot be decoded.
+  auto page = FetchPage(ids, newest ? NewestFirst(std::move(query)) : query, 10);
+  if (!page) {
+    return std::unexpected(page.error());
+  }
+  for (const Issue& issue : *page) {
+    if (issue.decode_error.empty()) {
+      return std::optional(issue.updated_ms);
+    }
+  }
+  return std::optional<std::int64_t>();
+}
+
+Result<void> YouTrackSource::PullSlices(const PullRequest& request,
+                                        const IssueProjection& projection, int page_size,
+                                        int offset, const PageSink& on_page,
+                                        std::stop_source& cancel) {
+  auto one_reader = [&] {
+    return Pipelined(
+        [&](const PageSink& emit) {
+          return PullUpdated(request, projection, page_size, offset, emit);
+        },
+        on_page, cancel);
+  };
+
+  // The range to split: from the request's start (or the oldest issue) to
+  // the newest issue, but not past now: an issue dated in the future would
+  // leave all the others in the first slice.
+  std::optional<std::int64_t> oldest = request.updated_from_ms;
+  if (!oldest) {
+    auto edge = EdgeUpdated(request, offset, /*newest=*/false);
+    if (!edge) {
+      return std::unexpected(edge.error());
+    }
+    oldest = *edge;
+  }
+  auto newest = EdgeUpdated(request, offset, /*newest=*/true);
+  if (!newest) {
+    return std::unexpected(newest.error());
+  }
+  if (!oldest || !*newest) {
+    return one_reader();  // no issues, or none whose `updated` can be read
+  }
+  const std::int64_t lo = FloorToSecond(*oldest);
+  const std::int64_t hi = FloorToSecond(
+      std::min({**newest, NowMs(),
+                request.updated_to_ms.value_or(std::numeric_limits<std::int64_t>::max())}));
+  // Whole seconds, YouTrack's granularity: the slices' bounds are exact.
+  const std::int64_t seconds = hi >= lo ? (hi - lo) / 1000 + 1 : 0;
+  const auto wanted = static_cast<std::int64_t>(kSlicesPerReader) * request.concurrency;
+  if (seconds < 2) {
+    return one_reader();
+  }
+  const std::int64_t width =
+      (seconds + std::min(wanted, seconds) - 1) / std::min(wanted, seconds) * 1000;
+
+  // Slices partition the range exactly: each hands on only the issues it
+  // covers (whatever its query's margins return besides). The first is open
+  // below (unless the request is not), so that an issue with an `updated`
+  // older than any readable one is not left out; the last, the tail, is
+  // open above: every issue that changes during the pull moves there.
+  struct Slice {
+    PullRequest request;                 // the pull's, with the slice's bounds
+    std::optional<std::int64_t> end_ms;  // the first instant after it; none: open
+  };
+  std::vector<Slice> slices;
+  for (std::int64_t start = lo; start <= hi; start += width) {
+    Slice& slice = slices.emplace_back(Slice{request, std::nullopt});
+    slice.request.updated_from_ms = start == lo ? request.updated_from_ms : std::optional(start);
+    if (start + width <= hi) {
+      slice.request.updated_to_ms = start + width - 1000;  // its last second
+      slice.end_ms = start + width;
+    } else if (request.updated_to_ms) {
+      slice.end_ms = FloorToSecond(*request.updated_to_ms) + 1000;
+    }
+  }
+  const std::size_t tail = slices.size() - 1;
+  const std::size_t readers =
+      std::min(slices.size(), static_cast<std::size_t>(request.concurrency));
+  Log(LogLevel::kDebug, "Pulling the updated range in slices.",
+      {{"connection", options_.connection_name},
+       {"slices", std::to_string(slices.size())},
+       {"readers", std::to_string(readers)},
+       {"from", FormatIsoUtc(lo)},
+       {"split_until", FormatIsoUtc(hi)}});
+
+  // Readers take the slices in order and queue their pages, a few per
+  // reader at most; pages are handed on here, on the calling thread.
+  struct Piece {
+    std::size_t slice = 0;
+    IssuePage page;     // its through_ms: the slice's own progress
+    bool done = false;  // the slice is read: no page of it follows
+  };
+  std::mutex mu;
+  std::condition_variable changed;
+  std::deque<Piece> queue;
+  std::size_t next_slice = 0;
+  std::size_t read_before_tail = 0;  // slices before the tail read to their end
+  std::size_t running = readers;
+  bool abandoned = false;       // on_page failed
+  std::optional<Error> failed;  // a reader's error: the pull's
+  auto stopping = [&] { return abandoned || failed.has_value(); };
+
+  auto read = [&] {
+    while (true) {
+      std::size_t index = 0;
+      {
+        std::lock_guard lock(mu);
+        if (next_slice == slices.size() || stopping()) {
+          break;
+        }
+        index = next_slice++;
+      }
+      auto emit = [&](IssuePage page) -> Result<void> {
+        std::unique_lock lock(mu);
+        changed.wait(lock, [&] { return queue.size() < kPagesAhead * readers || stopping(); });
+        if (stopping()) {
+          return Fail(ErrorCode::kCancelled, "the pull was abandoned");
+        }
+        queue.push_back(Piece{index, std::move(page), false});
+        changed.notify_all();
+        return {};
+      };
+      // An issue that changes moves to the tail: one that leaves a slice
+      // before it is read is found there, provided the tail reads on after
+      // the other slices are done. So at its first short page the tail
+      // waits for them, then asks again from where it is.
+      bool waited = false;
+      auto read_on = [&]() -> bool {
+        if (waited) {
+          return false;
+        }
+        waited = true;
+        std::unique_lock lock(mu);
+        changed.wait(lock, [&] { return read_before_tail == tail || stopping(); });
+        return !stopping();
+      };
+      Result<void> result =
+          PullUpdated(slices[index].request, projection, page_size, offset, emit,
+                      index == tail ? std::function<bool()>(read_on) : std::function<bool()>());
+      bool cancel_others = false;
+      {
+        std::lock_guard lock(mu);
+        if (!result) {
+          cancel_others = !stopping();
+          if (cancel_others) {
+            failed = result.error();
+          }
+        } else {
+          queue.push_back(Piece{index, {}, true});
+          read_before_tail += index == tail ? 0 : 1;
+        }
+        changed.notify_all();
+      }
+      if (cancel_others) {
+        cancel.request_stop();  // the requests in flight
+      }
+      if (!result) {
+        break;
+      }
+    }
+    std::lock_guard lock(mu);
+    --running;
+    changed.notify_all();
+  };
+  std::vector<std::jthread> threads;
+  for (std::size_t i = 0; i < readers; ++i) {
+    threads.emplace_back(read);
+  }
+
+  // Where the pull has got: through the end of the slices read and handed
+  // on in a row from the first, then through what the next one handed on.
+  std::vector<bool> handed_all(slices.size(), false);
+  std::vector<std::optional<std::int64_t>> progress(slices.size());
+  std::size_t open = 0;  // the first slice not yet handed on to its end
+  std::optional<std::int64_t> through;
+  // An issue that changed during the pull is handed on by the tail, and
+  // another slice may hand on the version it read before, later: that one is
+  // dropped. Only versions from `hi` on are kept to tell, so only the issues
+  // that changed during the pull (and the newest few) are remembered.
+  std::unordered_map<std::string, std::int64_t> latest;
+  auto superseded = [&](const Issue& issue) {
+    if (issue.updated_ms == 0 || issue.id.empty()) {
+      return false;  // no readable version
+    }
+    auto it = latest.find(issue.id);
+    if (it != latest.end() && it->second >= issue.updated_ms) {
+      return true;
+    }
+    if (issue.updated_ms >= hi) {
+      latest.insert_or_assign(issue.id, issue.updated_ms);
+    }
+    return false;
+  };
+  Result<void> consumed;
+  while (true) {
+    Piece piece;
+    {
+      std::unique_lock lock(mu);
+      changed.wait(lock, [&] { return !queue.empty() || running == 0 || stopping(); });
+      if (stopping() || queue.empty()) {
+        break;
+      }
+      piece = std::move(queue.front());
+      queue.pop_front();
+      changed.notify_all();
+    }
+    std::optional<std::int64_t>& got = progress[piece.slice];
+    if (piece.done) {
+      handed_all[piece.slice] = true;
+    } else if (piece.page.through_ms) {
+      got = std::max(got.value_or(*piece.page.through_ms), *piece.page.through_ms);
+    }
+    std::erase_if(piece.page.issues, superseded);
+    while (open < slices.size() && handed_all[open]) {
+      ++open;
+    }
+    std::optional<std::int64_t> mark;
+    if (open > 0) {
+      mark = slices[open - 1].end_ms ? slices[open - 1].end_ms : progress[open - 1];
+    }
+    if (open < slices.size() && progress[open]) {
+      mark = std::max(mark.value_or(*progress[open]), *progress[open]);
+    }
+    const bool advanced = mark && (!through || *mark > *through);
+    if (advanced) {
+      through = mark;
+    }
+    if (piece.page.issues.empty() && !advanced) {
+      continue;
+    }
+    consumed = on_page(IssuePage{std::move(piece.page.issues), through});
+    if (!consumed) {
+      break;
+    }
+  }
+  if (!consumed) {
+    {
+      std::lock_guard lock(mu);
+      abandoned = true;
+      changed.notify_all();
+    }
+    cancel.request_stop();
+  }
+  threads.clear();  // joins
+  if (!consumed) {
+    return consumed;
+  }
+  if (failed) {
+    return std::unexpected(*failed);
+  }
+  return {};
+}
+
+Result<void> YouTrackSource::PullKeys(const PullRequest& request, const IssueProjection& projection,
+                                      int page_size, const PageSink& on_page) {
   // Keys go into the query; keep each query well under the 2048 characters
   // some servers accept.
   constexpr std::size_t kKeysPerQuery = 50;
@@ -449,7 +731,7 @@ Result<void> YouTrackSource::PullKeys(const PullRequest& request,
       return std::unexpected(page.error());
     }
     if (!page->empty()) {
-      if (auto sunk = on_page(std::move(*page)); !sunk) {
+      if (auto sunk = on_page(IssuePage{std::move(*page), std::nullopt}); !sunk) {
         return sunk;
       }
     }

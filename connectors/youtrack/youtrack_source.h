@@ -1,9 +1,12 @@
 // YouTrackSource: the TrackerSource for YouTrack (Cloud and Server) over its
 // REST API. It reads only; it keeps no progress between calls (the caller
-// holds the cursor). Not thread-safe: use one instance per thread.
+// holds the cursor). Not thread-safe: use one instance per thread (a pull
+// runs readers of its own, on threads it joins before it returns).
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stop_token>
@@ -42,7 +45,10 @@ class YouTrackSource : public TrackerSource {
   // request.keys, asks for those issues instead. Pages are requested and
   // decoded on a thread of their own, a few ahead of `on_page`, which runs
   // on the calling thread; when it fails, the request in flight is cancelled.
+  // With request.concurrency > 1 (and no keys or limit), the range is read
+  // in slices side by side (PullSlices()).
   Result<void> Pull(const PullRequest& request, const PageSink& on_page) override;
+  using TrackerSource::Pull;
 
   // The user's time zone, once known (from the profile, by measuring, or
   // from request.session).
@@ -64,8 +70,25 @@ class YouTrackSource : public TrackerSource {
   // One request for the issues with these human keys.
   Result<std::vector<Issue>> FetchKeys(const IssueProjection& projection,
                                        const std::vector<std::string>& keys, int page_size);
+  // The issues request's range selects, by keyset paging on `updated`,
+  // each page handed to `on_page` with the newest `updated` handed on so far
+  // as its through_ms. At a short page, `page_on` (when given) says whether
+  // to ask again from there rather than end. Thread-safe with itself.
   Result<void> PullUpdated(const PullRequest& request, const IssueProjection& projection,
-                           int page_size, int offset, const PageSink& on_page);
+                           int page_size, int offset, const PageSink& on_page,
+                           const std::function<bool()>& page_on = {});
+  // The range split by update time into about kSlicesPerReader slices per
+  // reader (request.concurrency readers), each read by PullUpdated() with
+  // its pages decoded on its reader's thread, handed to `on_page` on this
+  // one with how far the pull has got in all slices (IssuePage). The first
+  // error stops every reader and is the pull's.
+  Result<void> PullSlices(const PullRequest& request, const IssueProjection& projection,
+                          int page_size, int offset, const PageSink& on_page,
+                          std::stop_source& cancel);
+  // The `updated` of the oldest (or newest) issue the query selects, among
+  // the first few that can be decoded; nullopt when there is none.
+  Result<std::optional<std::int64_t>> EdgeUpdated(const PullRequest& request, int offset,
+                                                  bool newest);
   // GET `url` and read the answer as JSON; errors carry the connection name.
   Result<Value> GetJson(const std::string& url);
   Result<HttpResponse> Get(const std::string& url);

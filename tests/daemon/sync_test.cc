@@ -14,16 +14,34 @@ namespace boardsync {
 namespace {
 
 // A tracker holding issues in memory, answering like a real one: sorted by
-// update time, filtered by the requested range or keys.
+// update time, filtered by the requested range or keys, each page with the
+// newest `updated` so far as its watermark (none for keys).
 class MemoryTracker : public TrackerSource {
  public:
   std::vector<Issue> issues;
   std::optional<Error> fail_after_first_page;
   std::vector<PullRequest> requests;
+  // When set, the next pull by update time hands on these pages instead,
+  // then fails with `fail_after_script` (when set), as a pull in slices may.
+  std::vector<IssuePage> script;
+  std::optional<Error> fail_after_script;
 
   Result<TrackerIdentity> WhoAmI() override { return TrackerIdentity{"me", "Me", 1, 0}; }
   Result<void> Pull(const PullRequest& request, const PageSink& on_page) override {
     requests.push_back(request);
+    if (!script.empty() && request.keys.empty()) {
+      std::vector<IssuePage> pages = std::move(script);
+      script.clear();
+      for (IssuePage& page : pages) {
+        if (auto r = on_page(std::move(page)); !r) {
+          return r;
+        }
+      }
+      if (fail_after_script) {
+        return std::unexpected(*fail_after_script);
+      }
+      return {};
+    }
     std::vector<Issue> selected;
     for (const Issue& issue : issues) {
       bool in_range = (!request.updated_from_ms || issue.updated_ms >= *request.updated_from_ms) &&
@@ -45,8 +63,12 @@ class MemoryTracker : public TrackerSource {
       if (i > 0 && fail_after_first_page) {
         return std::unexpected(*fail_after_first_page);
       }
-      std::vector<Issue> page(selected.begin() + i,
-                              selected.begin() + std::min(selected.size(), i + request.page_size));
+      IssuePage page;
+      page.issues.assign(selected.begin() + i,
+                         selected.begin() + std::min(selected.size(), i + request.page_size));
+      if (request.keys.empty()) {
+        page.through_ms = page.issues.back().updated_ms;
+      }
       if (auto r = on_page(std::move(page)); !r) {
         return r;
       }
@@ -566,6 +588,69 @@ TEST_F(SyncTest, AChangedMappingRemapsEveryItem) {
   EXPECT_EQ(report.counts.updated, 5);
   EXPECT_FALSE(tracker_.requests.back().updated_from_ms);  // a full pass
   EXPECT_EQ(Pull().counts.unchanged, 5);
+}
+
+TEST_F(SyncTest, TheCursorMovesByTheWatermarkNotByTheNewestIssueOfAPage) {
+  // Slices read side by side: the tail's page comes first, before the
+  // slices below it are done; then the first slice's.
+  IssuePage tail;
+  tail.issues = {tracker_.issues[3], tracker_.issues[4]};
+  IssuePage first;
+  first.issues = {tracker_.issues[0], tracker_.issues[1]};
+  first.through_ms = tracker_.issues[1].updated_ms;
+  tracker_.script = {tail, first};
+  tracker_.fail_after_script = Error{ErrorCode::kUnavailable, "tracker down", true};
+  SyncReport report = Pull();
+  ASSERT_TRUE(report.error);
+  EXPECT_EQ(report.counts.created, 4);
+  EXPECT_EQ(state_->Cursor("acme").value()->updated_ms, tracker_.issues[1].updated_ms);
+
+  // The next sync starts before the watermark and finds RAP-3.
+  tracker_.requests.clear();
+  SyncReport next = Pull();
+  EXPECT_FALSE(next.error);
+  EXPECT_EQ(next.counts.created, 1);
+  ASSERT_FALSE(tracker_.requests.empty());
+  ASSERT_TRUE(tracker_.requests.front().updated_from_ms);
+  EXPECT_LE(*tracker_.requests.front().updated_from_ms, tracker_.issues[2].updated_ms);
+  EXPECT_EQ(state_->Cursor("acme").value()->updated_ms, tracker_.issues[4].updated_ms);
+}
+
+TEST_F(SyncTest, APageWithOnlyAWatermarkMovesTheCursor) {
+  IssuePage issues;
+  issues.issues = {tracker_.issues[0]};
+  IssuePage mark;
+  mark.through_ms = tracker_.issues[4].updated_ms;
+  tracker_.script = {issues, mark};
+  SyncOptions options;
+  options.limit = 5;  // no reconciliation: the scripted pull saw only one issue
+  SyncReport report = Pull(options);
+  ASSERT_FALSE(report.error) << report.error->message;
+  EXPECT_EQ(report.counts.pulled, 1);
+  EXPECT_EQ(state_->Cursor("acme").value()->updated_ms, tracker_.issues[4].updated_ms);
+}
+
+TEST_F(SyncTest, FullPassesAndSweepsAskForSlicesIncrementalPullsDoNot) {
+  connection_.concurrency = 3;
+  Pull();
+  ASSERT_EQ(tracker_.requests.size(), 1u);
+  EXPECT_EQ(tracker_.requests[0].concurrency, 3);  // the first sync reads everything
+  Pull();
+  ASSERT_EQ(tracker_.requests.size(), 2u);
+  EXPECT_EQ(tracker_.requests[1].concurrency, 1);  // one request when nothing changed
+  SyncOptions full;
+  full.full = true;
+  Pull(full);
+  EXPECT_EQ(tracker_.requests.back().concurrency, 3);
+
+  connection_.full_resync = std::chrono::milliseconds(1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  tracker_.requests.clear();
+  Pull();
+  ASSERT_EQ(tracker_.requests.size(), 2u);
+  EXPECT_EQ(tracker_.requests[0].concurrency, 1);
+  EXPECT_TRUE(tracker_.requests[1].ids_only);
+  EXPECT_EQ(tracker_.requests[1].concurrency, 3);
 }
 
 }  // namespace

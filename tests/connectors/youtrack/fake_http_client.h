@@ -3,14 +3,16 @@
 // consumed in order; running out is answered with an error the test will see.
 // With a handler set, the handler answers every request instead (by content,
 // as a server would), and the script is not used. Send() may be called from
-// another thread (the source prefetches pages), one request at a time;
-// `requests` is safe to read once the call under test has returned.
+// other threads (the source prefetches pages, and reads slices side by side),
+// several at once; a handler must be thread-safe. `requests` is safe to read
+// once the call under test has returned.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <variant>
@@ -34,12 +36,21 @@ class FakeHttpClient : public HttpClient {
 
   // Queues `body` under `status` with a JSON content type.
   void AddJson(int status, std::string body) { Add(Json(status, std::move(body))); }
-  void Add(HttpResponse response) { script_.emplace_back(std::move(response)); }
-  void AddError(Error error) { script_.emplace_back(std::move(error)); }
+  void Add(HttpResponse response) {
+    std::lock_guard lock(mu_);
+    script_.emplace_back(std::move(response));
+  }
+  void AddError(Error error) {
+    std::lock_guard lock(mu_);
+    script_.emplace_back(std::move(error));
+  }
 
   // Answers every later request with `handler` (an empty one goes back to
   // the script).
-  void SetHandler(Handler handler) { handler_ = std::move(handler); }
+  void SetHandler(Handler handler) {
+    std::lock_guard lock(mu_);
+    handler_ = std::move(handler);
+  }
 
   // `body` under `status` with a JSON content type, for handlers.
   static HttpResponse Json(int status, std::string body) {
@@ -51,12 +62,15 @@ class FakeHttpClient : public HttpClient {
   }
 
   Result<HttpResponse> Send(const HttpRequest& request) override {
+    std::unique_lock lock(mu_);
     ++sent_;
     requests.push_back(Recorded{request.method, request.url, request.headers,
                                 request.bearer != nullptr ? request.bearer->Reveal() : "",
                                 request.timeout});
     if (handler_) {
-      auto answer = handler_(request);
+      Handler handler = handler_;
+      lock.unlock();
+      auto answer = handler(request);
       if (answer) {
         answer->url = request.url;
       }
@@ -75,13 +89,17 @@ class FakeHttpClient : public HttpClient {
     return response;
   }
 
-  std::size_t Remaining() const { return script_.size(); }
+  std::size_t Remaining() const {
+    std::lock_guard lock(mu_);
+    return script_.size();
+  }
   // Requests sent so far; safe to read while a call is under way.
   std::size_t Sent() const { return sent_; }
 
   std::vector<Recorded> requests;
 
  private:
+  mutable std::mutex mu_;  // guards requests and the script while Send() runs
   std::deque<std::variant<HttpResponse, Error>> script_;
   Handler handler_;
   std::atomic<std::size_t> sent_{0};

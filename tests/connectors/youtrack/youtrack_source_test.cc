@@ -3,10 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <iterator>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -50,6 +54,8 @@ std::string MePlus120() {
   return MeInZone(
       R"({"id":"Europe/Kaliningrad","presentation":"(UTC+02:00) Europe/Kaliningrad","offset":7200,"$type":"TimeZoneDescriptor"})");
 }
+
+std::int64_t FloorToSecondForTest(std::int64_t ms) { return ms - ms % 1000; }
 
 std::int64_t Ms(std::string_view iso) {
   auto ms = ParseIsoUtc(iso);
@@ -525,8 +531,13 @@ struct StoredIssue {
 // server reads it in the token user's zone (tests/support/youtrack_query.h),
 // sorted as the query says (stored order otherwise), then $skip and $top.
 // Only the fields asked for come back: no `created` unless asked for.
+// Thread-safe while it serves.
 class EmulatedYouTrack {
  public:
+  // Called under the emulator's lock before the n-th /issues request
+  // (1-based) is answered, with the issues to change.
+  using Hook = std::function<void(std::size_t n, std::vector<StoredIssue>& issues)>;
+
   EmulatedYouTrack(std::string me, int zone_minutes, std::vector<StoredIssue> issues)
       : me_(std::move(me)), zone_minutes_(zone_minutes), issues_(std::move(issues)) {}
 
@@ -535,12 +546,31 @@ class EmulatedYouTrack {
     http.SetHandler([this](const HttpRequest& request) { return Answer(request); });
   }
 
+  // REQUIRES: not serving.
   std::vector<StoredIssue>& issues() { return issues_; }
+  // The hook must not call the emulator.
+  void OnIssuesRequest(Hook hook) {
+    std::lock_guard lock(mu_);
+    hook_ = std::move(hook);
+  }
+  // Runs `change` on the issues, under the lock.
+  void Edit(const std::function<void(std::vector<StoredIssue>&)>& change) {
+    std::lock_guard lock(mu_);
+    change(issues_);
+  }
+  // Runs `read` on the issues as they are now, under the lock.
+  void Inspect(const std::function<void(const std::vector<StoredIssue>&)>& read) const {
+    std::lock_guard lock(mu_);
+    read(issues_);
+  }
 
- private:
-  Result<HttpResponse> Answer(const HttpRequest& request) const {
+  Result<HttpResponse> Answer(const HttpRequest& request) {
     if (request.url == kMeUrl) {
       return FakeHttpClient::Json(200, me_);
+    }
+    std::lock_guard lock(mu_);
+    if (request.url.starts_with(kIssuesUrl) && hook_) {
+      hook_(++issue_requests_, issues_);
     }
     if (!request.url.starts_with(kIssuesUrl)) {
       ADD_FAILURE() << "unexpected request " << request.url;
@@ -624,7 +654,10 @@ class EmulatedYouTrack {
 
   std::string me_;
   int zone_minutes_;
+  mutable std::mutex mu_;
   std::vector<StoredIssue> issues_;
+  Hook hook_;
+  std::size_t issue_requests_ = 0;
 };
 
 YouTrackOptions TestOptions() {
@@ -1513,6 +1546,417 @@ TEST_F(YouTrackSourceTest, ManyIssuesWithinAnHourDoNotStopThePull) {
   Pulled pulled = PullFrom(server, request);
   ASSERT_TRUE(pulled.result.has_value()) << pulled.result.error().message;
   EXPECT_EQ(pulled.keys.size(), issues.size());
+}
+
+// --- slices of the range ------------------------------------------------------------
+
+// 3000 issues over about 34 hours: one a minute, then a crowd of 1000 two
+// a second (so many in one slice), then one a minute again; and 30 sharing
+// one instant among the first.
+std::vector<StoredIssue> SliceableIssues() {
+  std::vector<StoredIssue> issues;
+  std::int64_t at = kT0;
+  for (int n = 1; n <= 3000; ++n) {
+    at += n > 1000 && n <= 2000 ? 500 : (n > 300 && n < 330 ? 0 : kMinute);
+    issues.push_back({n, at});
+  }
+  return issues;
+}
+
+// The /api/issues queries of a pull, as sent.
+std::vector<std::string> IssueQueriesOf(const std::vector<FakeHttpClient::Recorded>& requests) {
+  std::vector<std::string> queries;
+  for (const auto& r : requests) {
+    if (r.url.starts_with(kIssuesUrl)) {
+      queries.push_back(QueryOf(r.url));
+    }
+  }
+  return queries;
+}
+
+// How many issues an /issues answer holds.
+std::size_t IssuesIn(const HttpResponse& answer) {
+  std::size_t count = 0;
+  for (std::size_t at = answer.body.find("\"$type\":\"Issue\""); at != std::string::npos;
+       at = answer.body.find("\"$type\":\"Issue\"", at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+// A sliced pull of `server`, checking on every page that the watermark
+// passes no issue the server holds at that moment and that was not handed
+// on (in that version).
+struct SlicedPull {
+  explicit SlicedPull(EmulatedYouTrack& server) : server_(server) {}
+
+  Result<void> Run(FakeHttpClient& http, const PullRequest& request) {
+    YouTrackSource source(TestOptions(), http);
+    return source.Pull(
+        request, PageSink([&](IssuePage page) -> Result<void> {
+          for (const Issue& issue : page.issues) {
+            handed.emplace(issue.key, issue.updated_ms);
+            versions[issue.key].push_back(issue.updated_ms);
+          }
+          ++pages;
+          if (sink_error) {
+            return std::unexpected(*sink_error);
+          }
+          if (!page.through_ms) {
+            return {};
+          }
+          if (through && *page.through_ms < *through) {
+            problems.push_back("the watermark went back to " + FormatIsoUtc(*page.through_ms));
+          }
+          through = page.through_ms;
+          server_.Inspect([&](const std::vector<StoredIssue>& issues) {
+            for (const StoredIssue& issue : issues) {
+              const std::string key = "RAP-" + std::to_string(issue.n);
+              const bool selected =
+                  !request.updated_from_ms ||
+                  issue.updated_ms >= FloorToSecondForTest(*request.updated_from_ms);
+              if (selected && issue.updated_ms < *through &&
+                  !handed.contains({key, issue.updated_ms}) && problems.size() < 10) {
+                problems.push_back("through " + FormatIsoUtc(*through) + " passed " + key + " at " +
+                                   FormatIsoUtc(issue.updated_ms) + " before it was handed on");
+              }
+            }
+          });
+          return {};
+        }));
+  }
+
+  EmulatedYouTrack& server_;
+  std::set<std::pair<std::string, std::int64_t>> handed;
+  std::map<std::string, std::vector<std::int64_t>> versions;  // in the order handed on
+  std::optional<std::int64_t> through;
+  std::size_t pages = 0;
+  std::vector<std::string> problems;
+  std::optional<Error> sink_error;
+};
+
+TEST(SlicedPullTest, HandsOnEveryIssueOnceAndItsWatermarkPassesNoneUnhanded) {
+  EmulatedYouTrack server(MeUtc(), 0, SliceableIssues());
+  FakeHttpClient http;
+  std::atomic<int> in_flight{0};
+  std::atomic<int> most{0};
+  http.SetHandler([&](const HttpRequest& r) {
+    const int now = ++in_flight;
+    for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    auto answer = server.Answer(r);
+    --in_flight;
+    return answer;
+  });
+  PullRequest request;
+  request.page_size = 25;
+  request.concurrency = 4;
+  SlicedPull pull(server);
+  auto result = pull.Run(http, request);
+  ASSERT_TRUE(result.has_value()) << result.error().message;
+  EXPECT_TRUE(pull.problems.empty()) << pull.problems.front();
+
+  std::vector<std::string> keys;
+  for (const auto& [key, versions] : pull.versions) {
+    EXPECT_EQ(versions.size(), 1u) << key << " was handed on more than once";
+    keys.push_back(key);
+  }
+  std::vector<std::string> want = Keys(SliceableIssues());
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(keys, want);
+  // At the end, the watermark is the newest issue.
+  EXPECT_EQ(pull.through, SliceableIssues().back().updated_ms);
+  EXPECT_GE(most.load(), 2) << "the slices were not read side by side";
+
+  // The token is checked once; then the oldest and newest issues give the
+  // range, and its slices are read by keyset paging.
+  const auto queries = IssueQueriesOf(http.requests);
+  EXPECT_EQ(std::count_if(http.requests.begin(), http.requests.end(),
+                          [](const auto& r) { return r.url == kMeUrl; }),
+            1);
+  ASSERT_GE(queries.size(), 2u);
+  EXPECT_EQ(queries[0], "sort by: updated asc");
+  EXPECT_EQ(queries[1], "sort by: updated desc");
+  std::set<std::string> slice_starts;
+  for (const std::string& query : queries) {
+    if (query.starts_with("updated: ")) {
+      slice_starts.insert(query.substr(0, query.find(" .. ")));
+    }
+  }
+  EXPECT_GE(slice_starts.size(), 16u);
+}
+
+TEST(SlicedPullTest, IssuesChangingWhileItRunsAreSeenInTheirLatestVersionNeverOlderAfterNewer) {
+  const std::vector<StoredIssue> initial = SliceableIssues();
+  EmulatedYouTrack server(MeUtc(), 0, initial);
+  // Changes land after every issue there was: in the tail.
+  std::int64_t clock = initial.back().updated_ms + kMinute;
+  std::set<std::string> changed;
+  server.OnIssuesRequest([&](std::size_t n, std::vector<StoredIssue>& issues) {
+    if (n != 6 && n != 25 && n != 60 && n != 90) {
+      return;
+    }
+    for (std::size_t i = 0; i < 40; ++i) {
+      StoredIssue& issue = issues[(n * 131 + i * 73) % issues.size()];
+      issue.updated_ms = clock += 700;
+      changed.insert("RAP-" + std::to_string(issue.n));
+    }
+  });
+  FakeHttpClient http;
+  server.Serve(http);
+  PullRequest request;
+  request.page_size = 25;
+  request.concurrency = 4;
+  SlicedPull pull(server);
+  auto result = pull.Run(http, request);
+  ASSERT_TRUE(result.has_value()) << result.error().message;
+  EXPECT_TRUE(pull.problems.empty()) << pull.problems.front();
+  EXPECT_GE(changed.size(), 100u);
+
+  // Every issue in the version it has now; each version once, in order.
+  server.Inspect([&](const std::vector<StoredIssue>& issues) {
+    for (const StoredIssue& issue : issues) {
+      const std::string key = "RAP-" + std::to_string(issue.n);
+      EXPECT_TRUE(pull.handed.contains({key, issue.updated_ms}))
+          << key << " at " << FormatIsoUtc(issue.updated_ms) << " was not handed on";
+    }
+  });
+  for (const auto& [key, versions] : pull.versions) {
+    EXPECT_TRUE(std::is_sorted(versions.begin(), versions.end(), std::less_equal<>()) ||
+                versions.size() == 1)
+        << key << ": an older version came after a newer one, or one came twice";
+    if (!changed.contains(key)) {
+      EXPECT_EQ(versions.size(), 1u) << key << " did not change but came twice";
+    }
+  }
+}
+
+// The tail is read to its end early, while a slow slice still reads a crowd;
+// then issues of the crowd that slice has not reached change, and move to
+// the tail. The tail asks again once the other slices are done.
+TEST(SlicedPullTest, TheTailAsksAgainAfterTheOtherSlicesAreDone) {
+  std::vector<StoredIssue> initial;
+  // 1000 within two minutes, then one every ten minutes: slices are wider
+  // than the hour before its start that each reads besides.
+  for (int n = 1; n <= 1200; ++n) {
+    initial.push_back({n, kT0 + (n <= 1000 ? n * 100LL : 100'000 + (n - 1000) * 10 * kMinute)});
+  }
+  EmulatedYouTrack server(MeUtc(), 0, initial);
+  std::atomic<bool> tail_read{false};
+  std::atomic<bool> move_now{false};
+  bool moved = false;
+  std::int64_t clock = initial.back().updated_ms + kMinute;
+  server.OnIssuesRequest([&](std::size_t, std::vector<StoredIssue>& issues) {
+    if (move_now && !moved) {
+      moved = true;
+      for (int n = 990; n <= 1000; ++n) {  // the crowd's last, not read yet
+        issues[n - 1].updated_ms = clock += 1000;
+      }
+    }
+  });
+  // The first slice's requests: all end where its first one does.
+  std::mutex mu;
+  std::string first_slice_end;
+  FakeHttpClient http;
+  http.SetHandler([&](const HttpRequest& r) {
+    const std::string query = QueryOf(r.url);
+    bool first_slice = false;
+    {
+      std::lock_guard lock(mu);
+      if (query.starts_with("updated: * .. ")) {
+        first_slice_end = query.substr(query.find(" .. "));
+      }
+      first_slice = !first_slice_end.empty() && query.ends_with(first_slice_end);
+    }
+    const bool tail =
+        query.starts_with("updated: ") && query.find(" .. * sort by") != std::string::npos;
+    if (first_slice) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      move_now = tail_read.load();
+    }
+    auto answer = server.Answer(r);
+    if (tail && answer && IssuesIn(*answer) < std::stoul(Param(r.url, "$top"))) {
+      tail_read = true;
+    }
+    return answer;
+  });
+  PullRequest request;
+  request.page_size = 20;
+  request.concurrency = 2;
+  SlicedPull pull(server);
+  auto result = pull.Run(http, request);
+  ASSERT_TRUE(result.has_value()) << result.error().message;
+  ASSERT_TRUE(moved) << "the tail was not read before the first slice ended";
+  EXPECT_TRUE(pull.problems.empty()) << pull.problems.front();
+  server.Inspect([&](const std::vector<StoredIssue>& issues) {
+    for (const StoredIssue& issue : issues) {
+      const std::string key = "RAP-" + std::to_string(issue.n);
+      EXPECT_TRUE(pull.handed.contains({key, issue.updated_ms}))
+          << key << " at " << FormatIsoUtc(issue.updated_ms) << " was not handed on";
+    }
+  });
+}
+
+// A page of the first slice holds RAP-30; right after it is read, RAP-30
+// changes, and the answer is late. Meanwhile the tail hands on its new
+// version; the old one, coming after, is not handed on.
+TEST(SlicedPullTest, AnOlderVersionReadBeforeAChangeIsNotHandedOnAfterTheNewer) {
+  std::vector<StoredIssue> initial;
+  for (int n = 1; n <= 1200; ++n) {
+    initial.push_back({n, kT0 + (n <= 1000 ? n * 100LL : 100'000 + (n - 1000) * 10 * kMinute)});
+  }
+  EmulatedYouTrack server(MeUtc(), 0, initial);
+  const std::int64_t changed_at = initial.back().updated_ms + kMinute;
+  std::mutex mu;
+  std::string first_slice_end;
+  std::atomic<bool> changed{false};
+  FakeHttpClient http;
+  http.SetHandler([&](const HttpRequest& r) {
+    const std::string query = QueryOf(r.url);
+    bool first_slice = false;
+    {
+      std::lock_guard lock(mu);
+      if (query.starts_with("updated: * .. ")) {
+        first_slice_end = query.substr(query.find(" .. "));
+      }
+      first_slice = !first_slice_end.empty() && query.ends_with(first_slice_end);
+    }
+    auto answer = server.Answer(r);
+    if (first_slice && answer &&
+        answer->body.find(R"("idReadable":"RAP-30")") != std::string::npos &&
+        !changed.exchange(true)) {
+      server.Edit([&](std::vector<StoredIssue>& issues) { issues[29].updated_ms = changed_at; });
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    return answer;
+  });
+  PullRequest request;
+  request.page_size = 20;
+  request.concurrency = 2;
+  SlicedPull pull(server);
+  auto result = pull.Run(http, request);
+  ASSERT_TRUE(result.has_value()) << result.error().message;
+  ASSERT_TRUE(changed);
+  EXPECT_TRUE(pull.problems.empty()) << pull.problems.front();
+  EXPECT_EQ(pull.versions["RAP-30"], std::vector<std::int64_t>{changed_at});
+}
+
+TEST(SlicedPullTest, AFailingSliceStopsTheOthersAndItsErrorIsThePulls) {
+  EmulatedYouTrack server(MeUtc(), 0, SliceableIssues());
+  PullRequest request;
+  request.page_size = 25;
+  request.concurrency = 4;
+  FakeHttpClient whole;
+  server.Serve(whole);
+  ASSERT_TRUE(SlicedPull(server).Run(whole, request).has_value());
+
+  FakeHttpClient http;
+  std::atomic<int> issue_requests{0};
+  http.SetHandler([&](const HttpRequest& r) -> Result<HttpResponse> {
+    if (r.url.starts_with(kIssuesUrl) && ++issue_requests == 12) {
+      return FakeHttpClient::Json(
+          400, R"({"error":"invalid_query","error_description":"slice twelve"})");
+    }
+    return server.Answer(r);
+  });
+  SlicedPull pull(server);
+  auto result = pull.Run(http, request);
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code, ErrorCode::kBadResponse);
+  EXPECT_NE(result.error().message.find("slice twelve"), std::string::npos)
+      << result.error().message;
+  EXPECT_TRUE(result.error().message.starts_with("connection acme-yt: ")) << result.error().message;
+  // The other readers stop at their next request, not at the end.
+  EXPECT_LE(issue_requests.load() * 4, static_cast<int>(IssueQueriesOf(whole.requests).size()))
+      << IssueQueriesOf(whole.requests).size() << " in a whole pull";
+  EXPECT_TRUE(pull.problems.empty()) << pull.problems.front();
+}
+
+TEST(SlicedPullTest, ASinkErrorStopsEveryReader) {
+  EmulatedYouTrack server(MeUtc(), 0, SliceableIssues());
+  PullRequest request;
+  request.page_size = 25;
+  request.concurrency = 4;
+  FakeHttpClient whole;
+  server.Serve(whole);
+  ASSERT_TRUE(SlicedPull(server).Run(whole, request).has_value());
+
+  FakeHttpClient http;
+  server.Serve(http);
+  SlicedPull pull(server);
+  pull.sink_error = Error{ErrorCode::kStorage, "disk full"};
+  auto result = pull.Run(http, request);
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().message, "disk full");
+  EXPECT_EQ(pull.pages, 1u);
+  // A few pages queued per reader and one in flight each (besides the pages
+  // with nothing to hand on), not the whole pull.
+  EXPECT_LE(IssueQueriesOf(http.requests).size() * 4, IssueQueriesOf(whole.requests).size())
+      << IssueQueriesOf(whole.requests).size() << " in a whole pull";
+}
+
+TEST(SlicedPullTest, AnEmptyTrackerIsProbedAndReadOnce) {
+  EmulatedYouTrack server(MeUtc(), 0, {});
+  FakeHttpClient http;
+  server.Serve(http);
+  PullRequest request;
+  request.concurrency = 4;
+  SlicedPull pull(server);
+  ASSERT_TRUE(pull.Run(http, request).has_value());
+  EXPECT_EQ(pull.pages, 0u);
+  EXPECT_EQ(IssueQueriesOf(http.requests),
+            (std::vector<std::string>{"sort by: updated asc", "sort by: updated desc",
+                                      "sort by: updated asc"}));
+}
+
+TEST(SlicedPullTest, APullWithALimitIsNotSliced) {
+  EmulatedYouTrack server(MeUtc(), 0, SliceableIssues());
+  FakeHttpClient http;
+  server.Serve(http);
+  PullRequest request;
+  request.page_size = 25;
+  request.limit = 60;
+  request.concurrency = 4;
+  SlicedPull pull(server);
+  ASSERT_TRUE(pull.Run(http, request).has_value());
+  EXPECT_EQ(pull.handed.size(), 60u);
+  for (const std::string& query : IssueQueriesOf(http.requests)) {
+    EXPECT_EQ(query.find("desc"), std::string::npos) << "probed for slices: " << query;
+  }
+}
+
+TEST(SlicedPullTest, ABoundedRangeIsSlicedWithinItsBounds) {
+  const std::vector<StoredIssue> issues = SliceableIssues();
+  EmulatedYouTrack server(MeUtc(), 0, issues);
+  FakeHttpClient http;
+  server.Serve(http);
+  PullRequest request;
+  request.page_size = 25;
+  request.concurrency = 3;
+  request.updated_from_ms = issues[500].updated_ms;
+  request.updated_to_ms = issues[2500].updated_ms;
+  SlicedPull pull(server);
+  auto result = pull.Run(http, request);
+  ASSERT_TRUE(result.has_value()) << result.error().message;
+  EXPECT_TRUE(pull.problems.empty()) << pull.problems.front();
+  std::set<std::string> want;
+  for (const StoredIssue& issue : issues) {
+    if (issue.updated_ms >= FloorToSecondForTest(*request.updated_from_ms) &&
+        issue.updated_ms <= *request.updated_to_ms + 999) {
+      want.insert("RAP-" + std::to_string(issue.n));
+    }
+  }
+  std::set<std::string> got;
+  for (const auto& [key, versions] : pull.versions) {
+    EXPECT_EQ(versions.size(), 1u) << key;
+    got.insert(key);
+  }
+  EXPECT_EQ(got, want);
+  // Only the newest probe: the start is given.
+  const auto queries = IssueQueriesOf(http.requests);
+  ASSERT_FALSE(queries.empty());
+  EXPECT_EQ(queries[0], "sort by: updated desc");
 }
 
 }  // namespace
