@@ -2,7 +2,9 @@
 // and is killed with SIGKILL at random instants, during fetch, commit and
 // board writes, then restarted, while the tracker keeps changing. Afterwards
 // a few syncs must bring the board to exactly what the tracker holds, with
-// both SQLite files intact and no kill ever leaving the lock behind.
+// both SQLite files intact and no kill ever leaving the lock behind. It runs
+// with one reader and with full passes read in four slices side by side
+// (`concurrency`), half the kills each.
 //
 // Slow (about a minute or two); ctest runs it with the label "slow". The
 // seed is printed; BOARDSYNC_KILL_SEED=<n> replays a run.
@@ -47,8 +49,8 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr std::size_t kIssues = 20'000;
-constexpr int kKills = 60;           // kills that must land while the child runs
-constexpr int kMaxRuns = 250;        // bounds the test if runs finish too early
+constexpr int kKills = 30;           // kills that must land while the child runs
+constexpr int kMaxRuns = 125;        // bounds the test if runs finish too early
 constexpr int kChangesPerRun = 400;  // issues changed before each start
 constexpr std::size_t kChangingPool = 3000;
 constexpr int kDeletesPerRun = 2;
@@ -190,7 +192,8 @@ std::uint64_t Seed() {
   return std::random_device{}();
 }
 
-class KillTest : public testing::Test {
+// The parameter: the connection's `concurrency`.
+class KillTest : public testing::TestWithParam<int> {
  protected:
   void SetUp() override {
     ASSERT_TRUE(std::filesystem::exists(BinaryDir() / "boardsync"))
@@ -212,7 +215,9 @@ class KillTest : public testing::Test {
                          "    token_file: tracker.token\n"
                          "    mapping: mapping.yaml\n"
                          "    board: roadmap\n"
-                         "    page_size: 100\n");
+                         "    page_size: 100\n"
+                         "    concurrency: " +
+                         std::to_string(GetParam()) + "\n");
   }
 
   std::vector<std::string> SyncArgs(const std::string& config, bool full) const {
@@ -228,10 +233,10 @@ class KillTest : public testing::Test {
   TempDir dir_;
 };
 
-TEST_F(KillTest, ConvergesAfterSixtyKillsAtRandomInstants) {
+TEST_P(KillTest, ConvergesAfterThirtyKillsAtRandomInstants) {
   const std::uint64_t seed = Seed();
-  std::cout << "kill test seed " << seed << " (BOARDSYNC_KILL_SEED=" << seed << " replays it)"
-            << std::endl;
+  std::cout << "kill test (concurrency " << GetParam() << ") seed " << seed
+            << " (BOARDSYNC_KILL_SEED=" << seed << " replays it)" << std::endl;
   RecordProperty("seed", std::to_string(seed));
   std::mt19937_64 rng(seed);
   const auto test_start = Clock::now();
@@ -417,6 +422,12 @@ TEST_F(KillTest, ConvergesAfterSixtyKillsAtRandomInstants) {
   std::cout << "kill test took " << std::chrono::duration<double>(Clock::now() - test_start).count()
             << "s" << std::endl;
 }
+
+INSTANTIATE_TEST_SUITE_P(Readers, KillTest, testing::Values(1, 4),
+                         [](const testing::TestParamInfo<int>& info) {
+                           return info.param == 1 ? std::string("OneReader")
+                                                  : "Slices" + std::to_string(info.param);
+                         });
 
 }  // namespace
 }  // namespace boardsync

@@ -816,11 +816,17 @@ void SampleTracker::OnIssuesRequest(std::function<void(std::size_t n)> hook) {
   issues_hook_ = std::move(hook);
 }
 
+std::size_t SampleTracker::max_concurrent_requests() const {
+  std::lock_guard lock(mu_);
+  return max_in_flight_;
+}
+
 void SampleTracker::ClearRequests() {
   std::lock_guard lock(mu_);
   log_.clear();
   counts_.clear();
   total_requests_ = 0;
+  max_in_flight_ = in_flight_;
 }
 
 // ---- Serving ----
@@ -837,6 +843,7 @@ HttpServerResponse SampleTracker::Handle(const HttpServerRequest& request) {
   {
     std::lock_guard lock(mu_);
     ++total_requests_;
+    max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
     std::size_t count = ++counts_[api_path];
     if (api_path == "/api/issues" && issues_hook_) {
       hook = issues_hook_;
@@ -877,6 +884,7 @@ HttpServerResponse SampleTracker::Handle(const HttpServerRequest& request) {
   }
 
   std::lock_guard lock(mu_);
+  --in_flight_;
   log_.push_back(RecordedRequest{request, api_path, response.drop_connection ? 0 : response.status,
                                  fault.has_value()});
   return response;

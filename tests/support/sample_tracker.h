@@ -174,6 +174,9 @@ class SampleTracker {
   // Requests to `api_path` ("/api/issues"), faulted ones included.
   std::size_t RequestCount(std::string_view api_path) const;
   std::vector<RecordedRequest> requests() const;
+  // The most requests answered at once (hooks included, delays not) since
+  // the start or ClearRequests().
+  std::size_t max_concurrent_requests() const;
   // Calls `hook(n)` before answering the n-th request (1-based, counted
   // like RequestCount) to the issue list /api/issues, so a test can change
   // issues while a client pages. The hook runs on a server thread without
@@ -233,6 +236,8 @@ class SampleTracker {
   std::function<void(std::size_t)> issues_hook_;
   std::function<void(std::string&)> rewrite_issue_lists_;
   std::uint64_t total_requests_ = 0;
+  std::size_t in_flight_ = 0;           // requests being answered now
+  std::size_t max_in_flight_ = 0;       // the most at once
   std::unique_ptr<HttpServer> server_;  // last: stops before the state goes
 };
 
