@@ -39,6 +39,9 @@ class BoardSink {
   // was decided on; empty for writes queued before versions were kept, which
   // then apply unconditionally). A write whose version is older than the
   // item's on the board is ignored, and counts as applied.
+  //
+  // Fields: an upsert's fields are item.fields_json when that is set (the
+  // outbox hands them on as JSON, item.fields then empty), else item.fields.
   virtual Result<std::vector<RefusedWrite>> Apply(std::span<const BoardWrite> writes) = 0;
 };
 

@@ -37,8 +37,9 @@ struct BoardItem {
   std::string source_url;
   std::string source_updated_at;  // ISO-8601 UTC, fixed width: sorts as time
   Value::Object fields;           // the mapped fields
-  // When not empty, the canonical JSON of `fields` (as the outbox keeps it):
-  // board stores write it as it is instead of writing `fields` out again.
+  // When not empty, the canonical JSON of the fields, which then stand for
+  // `fields` (left empty): the outbox hands queued items on this way, and
+  // board stores write it as it is.
   std::string fields_json;
 };
 

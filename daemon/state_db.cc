@@ -120,9 +120,9 @@ std::string FileUri(const std::filesystem::path& file, std::string_view query) {
 }
 
 
-// An upsert as the outbox keeps it (AppendBoardItemJson()'s form), with
-// its fields' JSON kept as written, so the board store writes those bytes
-// instead of writing the fields out again.
+// An upsert as the outbox keeps it (AppendBoardItemJson()'s form). Its
+// fields stay the JSON they were queued as (BoardItem::fields_json), which
+// a board store writes as it is: no Value tree is built for them.
 Result<BoardItem> ReadQueuedItem(std::string_view text) {
   auto doc = ParseJsonDocument(text);
   if (!doc) {
@@ -137,7 +137,6 @@ Result<BoardItem> ReadQueuedItem(std::string_view text) {
   item.source_key = std::string(root.StringOr("source_key"));
   item.source_url = std::string(root.StringOr("source_url"));
   item.source_updated_at = std::string(root.StringOr("source_updated_at"));
-  item.fields = std::move(fields->ToValue().AsObject());
   item.fields_json = std::string(fields->RawText());
   return item;
 }

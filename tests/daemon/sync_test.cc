@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "connectors/http/json.h"
 #include "core/text.h"
 #include "core/time.h"
 #include "daemon/state_db.h"
@@ -109,6 +110,10 @@ class RecordingBoard : public BoardSink {
         refused.push_back(RefusedWrite{i, "HTTP 422: field effort must be a number"});
       } else {
         applied.push_back(writes[i]);
+        BoardItem& item = applied.back().item;
+        if (!item.fields_json.empty()) {  // as queued: read like a store would
+          item.fields = ParseJson(item.fields_json).value().AsObject();
+        }
       }
     }
     return refused;
