@@ -14,5 +14,9 @@ int main(int argc, char** argv) {
   // and unmapping them, which faults every page of them in again.
   mallopt(M_MMAP_THRESHOLD, 8 * 1024 * 1024);
   mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
+  // Each thread that allocates gets an arena of its own by default, and each
+  // keeps what it freed: with the readers of a sliced pull that grew a
+  // 200,000-issue first sync from 47 to 55 MB. Two arenas serve them all.
+  mallopt(M_ARENA_MAX, 2);
   return boardsync::RunCli(argc, argv);
 }
