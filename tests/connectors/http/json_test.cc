@@ -492,3 +492,60 @@ TEST(ParseJsonTest, SampleIssuesAsTheCpprestParserReadThem) {
 
 }  // namespace
 }  // namespace boardsync
+
+namespace boardsync {
+namespace {
+
+// The document a page is read into: what decoders see without a Value tree.
+TEST(JsonDocumentTest, ViewsReadTheDocumentAsParseJsonDoes) {
+  const std::string text =
+      R"( {"b": [1, 2.5, "x\u00e9\n", null, true], "a": {"k": "v"}, "a": "second",)"
+      R"( "raw": "caf\u00e9", "bad": "\ud800", "e": {}} )";
+  auto doc = ParseJsonDocument(text);
+  ASSERT_TRUE(doc) << doc.error().message;
+  const JsonView root = doc->Root();
+  ASSERT_TRUE(root.IsObject());
+  EXPECT_EQ(root.size(), 6u);  // repeated keys included
+  // Of repeated keys the first, as ParseJson() keeps.
+  auto a = root.Find("a");
+  ASSERT_TRUE(a && a->IsObject());
+  EXPECT_EQ(a->StringOr("k"), "v");
+  EXPECT_EQ(root.ToValue(), *ParseJson(text));
+  // Containers keep their text; strings are unescaped and repaired.
+  EXPECT_EQ(a->RawText(), R"({"k": "v"})");
+  EXPECT_EQ(root.Find("e")->RawText(), "{}");
+  EXPECT_EQ(root.StringOr("raw"), "caf\xC3\xA9");
+  EXPECT_EQ(root.StringOr("bad"), "\xEF\xBF\xBD");
+  auto b = root.Find("b");
+  ASSERT_TRUE(b && b->IsList());
+  EXPECT_EQ(b->RawText(), R"([1, 2.5, "x\u00e9\n", null, true])");
+  std::vector<JsonKind> kinds;
+  for (JsonView element : b->Elements()) {
+    kinds.push_back(element.kind());
+  }
+  EXPECT_EQ(kinds, (std::vector<JsonKind>{JsonKind::kInt, JsonKind::kDouble, JsonKind::kString,
+                                          JsonKind::kNull, JsonKind::kBool}));
+  auto third = std::next(b->Elements().begin(), 2);
+  EXPECT_EQ((*third).AsString(), "x\xC3\xA9\n");
+  EXPECT_FALSE(root.Find("missing"));
+  EXPECT_FALSE(root.FindNonNull("missing"));
+  EXPECT_FALSE(b->Find("a"));  // not an object
+  EXPECT_EQ(b->StringOr("a", "fallback"), "fallback");
+  std::vector<std::string> keys;
+  root.ForEachMember([&keys](std::string_view key, JsonView) { keys.emplace_back(key); });
+  EXPECT_EQ(keys, (std::vector<std::string>{"b", "a", "a", "raw", "bad", "e"}));
+}
+
+TEST(JsonDocumentTest, RefusesWhatParseJsonRefusesWithTheSameMessage) {
+  for (std::string_view text : {"", "[1,", R"({"a" 1})", "[\"\x01\"]", "01", "[1] x"}) {
+    auto doc = ParseJsonDocument(text);
+    auto value = ParseJson(text);
+    ASSERT_FALSE(doc) << text;
+    ASSERT_FALSE(value) << text;
+    EXPECT_EQ(doc.error().message, value.error().message);
+    EXPECT_EQ(doc.error().code, ErrorCode::kBadResponse);
+  }
+}
+
+}  // namespace
+}  // namespace boardsync
