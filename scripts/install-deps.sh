@@ -8,6 +8,7 @@ packages=(
   libcpprest-dev libssl-dev zlib1g-dev libboost-dev libboost-program-options-dev
   libsqlitecpp-dev libsqlite3-dev sqlite3
   libyaml-cpp-dev
+  libcctz-dev tzdata  # Jira reads query dates in the token user's IANA zone
   libgtest-dev libgmock-dev
   python3 python3-requests  # bench/run.sh's side-by-side stage (peer script, WAN proxy)
   # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes. Clang 19, not
