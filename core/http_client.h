@@ -22,14 +22,38 @@ namespace boardsync {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
+// How a request proves who it is for. Whatever the scheme, the secret goes
+// only to the origin of the request's URL (never along a redirect to
+// another) and only over https, or plain http to a loopback address.
+struct HttpAuth {
+  enum class Scheme {
+    kNone,
+    kBearer,  // "Authorization: Bearer <secret>" (YouTrack, Jira Data Center, GitHub)
+    kBasic,   // "Authorization: Basic base64(<user>:<secret>)" (Jira Cloud: e-mail and API token)
+    kHeader,  // "<header>: <secret>" (GitLab's PRIVATE-TOKEN)
+  };
+  Scheme scheme = Scheme::kNone;
+  std::string user;    // kBasic: the user part; not a secret, but never logged either
+  std::string header;  // kHeader: the header's name
+  const Secret* secret = nullptr;  // borrowed; must outlive the request
+
+  static HttpAuth Bearer(const Secret& secret) { return {Scheme::kBearer, "", "", &secret}; }
+  static HttpAuth Basic(std::string user, const Secret& secret) {
+    return {Scheme::kBasic, std::move(user), "", &secret};
+  }
+  static HttpAuth Header(std::string name, const Secret& secret) {
+    return {Scheme::kHeader, "", std::move(name), &secret};
+  }
+  bool present() const { return scheme != Scheme::kNone && secret != nullptr; }
+};
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;  // absolute, already percent-encoded
   // "Accept-Encoding: gzip" is added unless one is set here.
   HttpHeaders headers;
   std::string body;
-  // Sent as "Authorization: Bearer <token>", only to the origin of `url`.
-  const Secret* bearer = nullptr;
+  HttpAuth auth;
   std::chrono::milliseconds timeout{30'000};
   // Attempts for retriable failures (network, 429, 5xx); 1 means no retry.
   int max_attempts = 4;

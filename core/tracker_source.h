@@ -24,14 +24,20 @@ struct TrackerIdentity {
   int projects = -1;  // projects the token can see; -1 when unknown
   // The token user's time zone, minutes east of UTC, when the tracker says.
   std::optional<int> utc_offset_minutes;
+  // The same zone by name (an IANA name such as "Europe/Berlin"), when the
+  // tracker gives one.
+  std::string time_zone;
 };
 
 // What a pull learnt about its token that a later pull may reuse instead of
 // asking the tracker again. The caller keeps it (between processes: in the
 // state database) and decides how long to trust it.
+// What it holds is the connector's business (YouTrack: the zone offset it
+// reads query dates in; Jira: the user's IANA zone): the caller stores the
+// text as it is and hands it back. A connector that cannot read a session
+// (an older or foreign one) ignores it and checks the token again.
 struct TrackerSession {
-  // The zone the tracker reads query dates in, minutes east of UTC.
-  int utc_offset_minutes = 0;
+  std::string data;
 
   friend bool operator==(const TrackerSession&, const TrackerSession&) = default;
 };
@@ -115,6 +121,13 @@ class TrackerSource {
   // tracker's queries compare (YouTrack: a second). A cursor may run this
   // far past the time its sync started, never further (DESIGN §5).
   virtual std::int64_t UpdatedGranularityMs() const { return 1000; }
+
+  // How far before the cursor an incremental pull starts again: covers
+  // clock skew between the tracker's writers, transactions that commit after
+  // a later `updated` was already visible and, where a tracker's search is
+  // eventually consistent, how long it lags. Issues read again cost no board
+  // write.
+  virtual std::int64_t CursorOverlapMs() const { return 5 * 60'000; }
 };
 
 }  // namespace boardsync

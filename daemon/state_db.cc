@@ -16,7 +16,7 @@
 namespace boardsync {
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -42,10 +42,11 @@ CREATE TABLE IF NOT EXISTS cursors (
   mapping_fingerprint TEXT NOT NULL,
   last_full_ms INTEGER NOT NULL
 );
--- What the last pull that checked the token learnt (TrackerSession).
+-- What the last pull that checked the token learnt (TrackerSession): text
+-- only its connector reads.
 CREATE TABLE IF NOT EXISTS sessions (
   connection TEXT PRIMARY KEY,
-  utc_offset_minutes INTEGER NOT NULL,
+  data TEXT NOT NULL,
   checked_ms INTEGER NOT NULL
 );
 -- Board writes not yet acknowledged by the board store, oldest first.
@@ -194,6 +195,13 @@ class StateDb::Impl {
   void Migrate(const std::string& from) {
     if (from == "3") {
       db.exec("ALTER TABLE items ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0");
+    }
+    if (from == "3" || from == "4") {
+      // Sessions became opaque text. They only spare a token check, so the
+      // old ones are dropped: the next pull checks the token and saves anew.
+      db.exec("DROP TABLE IF EXISTS sessions");
+      db.exec("CREATE TABLE sessions (connection TEXT PRIMARY KEY, data TEXT NOT NULL, "
+              "checked_ms INTEGER NOT NULL)");
     } else {
       throw std::runtime_error("schema version " + from + " is not the supported " +
                                std::to_string(kSchemaVersion) + " (nor one it can be upgraded from)");
@@ -481,14 +489,14 @@ Result<std::optional<SyncCursor>> StateDb::Cursor(std::string_view connection) {
 Result<std::optional<SavedSession>> StateDb::Session(std::string_view connection) {
   try {
     SQLite::Statement query(impl_->db,
-                            "SELECT utc_offset_minutes, checked_ms FROM sessions "
+                            "SELECT data, checked_ms FROM sessions "
                             "WHERE connection = ?");
     query.bind(1, std::string(connection));
     if (!query.executeStep()) {
       return std::optional<SavedSession>();
     }
     return std::optional<SavedSession>(
-        SavedSession{TrackerSession{query.getColumn(0).getInt()}, query.getColumn(1).getInt64()});
+        SavedSession{TrackerSession{query.getColumn(0).getString()}, query.getColumn(1).getInt64()});
   } catch (const std::exception& e) {
     return StorageError("reading the tracker session", e);
   }
@@ -497,10 +505,10 @@ Result<std::optional<SavedSession>> StateDb::Session(std::string_view connection
 Result<void> StateDb::SaveSession(std::string_view connection, const SavedSession& session) {
   try {
     SQLite::Statement save(impl_->db,
-                           "INSERT OR REPLACE INTO sessions (connection, utc_offset_minutes, "
+                           "INSERT OR REPLACE INTO sessions (connection, data, "
                            "checked_ms) VALUES (?, ?, ?)");
     save.bind(1, std::string(connection));
-    save.bind(2, session.session.utc_offset_minutes);
+    save.bind(2, session.session.data);
     save.bind(3, session.checked_ms);
     save.exec();
   } catch (const std::exception& e) {

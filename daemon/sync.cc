@@ -18,11 +18,6 @@
 namespace boardsync {
 namespace {
 
-// How far before the cursor an incremental pull starts: covers clock skew
-// between the tracker's writers and transactions that commit after a later
-// `updated` was already visible. Re-read issues cost no board write.
-constexpr std::int64_t kCursorOverlapMs = 5 * 60'000;
-
 constexpr std::size_t kMaxProblems = 100;
 
 // How long a tracker session (the token checked, the zone read) is trusted
@@ -105,7 +100,7 @@ class ConnectionSync {
 
     PullRequest request = BaseRequest();
     if (!full) {
-      request.updated_from_ms = cursor_.updated_ms - kCursorOverlapMs;
+      request.updated_from_ms = cursor_.updated_ms - tracker_.CursorOverlapMs();
       // Fixed at the start: later changes belong to the next sync.
       request.updated_to_ms = now_ms_;
       auto session = TrustedSession();

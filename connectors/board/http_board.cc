@@ -301,7 +301,7 @@ Result<HttpResponse> HttpBoard::Post(std::span<const BoardWrite> writes,
   request.url = base_ + "/boards/" + PercentEncode(board) + "/items/batch";
   request.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
   request.body = BatchBody(writes, run);
-  request.bearer = &options_.token;
+  request.auth = HttpAuth::Bearer(options_.token);
   request.timeout = options_.timeout;
   request.max_attempts = options_.max_attempts;
   request.stop = options_.stop;

@@ -77,6 +77,27 @@ bool HasHeader(const HttpHeaders& headers, std::string_view lower_name) {
                      [&](const auto& header) { return AsciiLower(header.first) == lower_name; });
 }
 
+// The header `auth` asks for. The secret is revealed here and nowhere else.
+void AddAuth(const HttpAuth& auth, http::http_request& message) {
+  switch (auth.scheme) {
+    case HttpAuth::Scheme::kBearer:
+      message.headers().add("Authorization", "Bearer " + auth.secret->Reveal());
+      break;
+    case HttpAuth::Scheme::kBasic: {
+      const std::string pair = auth.user + ":" + auth.secret->Reveal();
+      message.headers().add("Authorization",
+                            "Basic " + utility::conversions::to_base64(
+                                           std::vector<unsigned char>(pair.begin(), pair.end())));
+      break;
+    }
+    case HttpAuth::Scheme::kHeader:
+      message.headers().add(auth.header, auth.secret->Reveal());
+      break;
+    case HttpAuth::Scheme::kNone:
+      break;
+  }
+}
+
 // Inflates a gzip body as it arrives, a chunk at a time, so that a small
 // answer that would inflate to gigabytes (a gzip bomb) is stopped at the cap
 // instead of filling memory. Concatenated gzip members (RFC 1952) are read
@@ -444,7 +465,7 @@ class CpprestHttpClient::Impl {
     if (!url) {
       return std::unexpected(url.error());
     }
-    if (request.bearer != nullptr && url->scheme != "https" && !IsLoopbackHost(url->host)) {
+    if (request.auth.present() && url->scheme != "https" && !IsLoopbackHost(url->host)) {
       return Fail(ErrorCode::kConfig, "refusing to send a token over plain http to " +
                                           url->Origin() +
                                           "; use https (plain http only to localhost, "
@@ -662,8 +683,8 @@ class CpprestHttpClient::Impl {
       if (IsIpv6Literal(url) && !message.headers().has(http::header_names::host)) {
         message.headers().add(http::header_names::host, Ipv6HostHeader(url));
       }
-      if (request.bearer != nullptr) {
-        message.headers().add("Authorization", "Bearer " + request.bearer->Reveal());
+      if (request.auth.present()) {
+        AddAuth(request.auth, message);
       }
       if (!body.empty()) {
         message.set_body(body, "application/json");

@@ -1,6 +1,7 @@
 #include "connectors/youtrack/youtrack_source.h"
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 #include <map>
 #include <cctype>
@@ -93,6 +94,26 @@ Result<void> Pipelined(const std::function<Result<void>(const PageSink&)>& produ
   return consumed ? produced : consumed;
 }
 
+// A session is the zone offset: "utc_offset_minutes=120".
+constexpr std::string_view kSessionPrefix = "utc_offset_minutes=";
+
+// The zone offset a session holds; nullopt for one this connector did not
+// write (the pull then checks the token again).
+std::optional<int> ReadSession(const TrackerSession& session) {
+  std::string_view data = session.data;
+  if (!data.starts_with(kSessionPrefix)) {
+    return std::nullopt;
+  }
+  data.remove_prefix(kSessionPrefix.size());
+  int minutes = 0;
+  const auto [end, ec] = std::from_chars(data.data(), data.data() + data.size(), minutes);
+  if (ec != std::errc() || end != data.data() + data.size() || minutes < -24 * 60 ||
+      minutes > 24 * 60) {
+    return std::nullopt;
+  }
+  return minutes;
+}
+
 std::int64_t FloorToSecond(std::int64_t ms) { return ms - (((ms % 1000) + 1000) % 1000); }
 
 // `query`, as UpdatedRangeQuery() gives it, newest first.
@@ -127,7 +148,7 @@ Result<HttpResponse> YouTrackSource::Get(const std::string& url) {
   request.method = "GET";
   request.url = url;
   request.headers = {{"Accept", "application/json"}};
-  request.bearer = &options_.token;
+  request.auth = HttpAuth::Bearer(options_.token);
   request.timeout = options_.timeout;
   request.stop = stop_;
   auto response = http_.Send(request);
@@ -281,8 +302,10 @@ Result<void> YouTrackSource::Pull(const PullRequest& request, const PageSink& on
   // may be served as the guest, who sees no issues. The answer also gives
   // the user's time zone, in which YouTrack reads query dates. A session
   // from an earlier pull vouches for both.
-  if (request.session) {
-    zone_ = request.session->utc_offset_minutes;
+  const std::optional<int> saved_zone =
+      request.session ? ReadSession(*request.session) : std::nullopt;
+  if (saved_zone) {
+    zone_ = saved_zone;
   } else if (!token_checked_) {
     if (auto me = FetchMe(); !me) {
       return std::unexpected(me.error());
@@ -775,7 +798,7 @@ std::optional<TrackerSession> YouTrackSource::Session() const {
   if (!zone_) {
     return std::nullopt;
   }
-  return TrackerSession{*zone_};
+  return TrackerSession{std::string(kSessionPrefix) + std::to_string(*zone_)};
 }
 
 std::unique_ptr<TrackerSource> MakeYouTrackSource(YouTrackOptions options, HttpClient& http) {

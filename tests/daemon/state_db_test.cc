@@ -130,14 +130,14 @@ TEST(StateDbTest, ATrackerSessionIsKeptPerConnectionAcrossReopen) {
     auto db = StateDb::Open(dir.path());
     ASSERT_TRUE(db.has_value());
     EXPECT_EQ(*(*db)->Session("yt"), std::nullopt);
-    ASSERT_TRUE((*db)->SaveSession("yt", SavedSession{TrackerSession{-300}, 1000}).has_value());
-    ASSERT_TRUE((*db)->SaveSession("yt", SavedSession{TrackerSession{60}, 2000}).has_value());
+    ASSERT_TRUE((*db)->SaveSession("yt", SavedSession{TrackerSession{"utc_offset_minutes=-300"}, 1000}).has_value());
+    ASSERT_TRUE((*db)->SaveSession("yt", SavedSession{TrackerSession{"utc_offset_minutes=60"}, 2000}).has_value());
   }
   auto db = StateDb::Open(dir.path());
   ASSERT_TRUE(db.has_value());
   auto saved = (*db)->Session("yt");
   ASSERT_TRUE(saved.has_value() && saved->has_value());
-  EXPECT_EQ((*saved)->session, TrackerSession{60});
+  EXPECT_EQ((*saved)->session, TrackerSession{"utc_offset_minutes=60"});
   EXPECT_EQ((*saved)->checked_ms, 2000);
   EXPECT_EQ(*(*db)->Session("other"), std::nullopt);
 }
@@ -250,7 +250,31 @@ INSERT INTO outbox (connection, board, item_key, archive, payload) VALUES
   db->reset();
   SQLite::Database check((dir.path() / "state.db").string(), SQLite::OPEN_READONLY);
   EXPECT_EQ(check.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString(),
-            "4");
+            "5");
+}
+
+TEST(StateDbTest, SessionsOfSchemaFourAreDroppedWhenUpgraded) {
+  TempDir dir;
+  {
+    auto db = StateDb::Open(dir.path());
+    ASSERT_TRUE(db);
+  }
+  {
+    // Back to schema 4's sessions, with a row in its form.
+    SQLite::Database old((dir.path() / "state.db").string(), SQLite::OPEN_READWRITE);
+    old.exec(R"sql(
+UPDATE meta SET value = '4' WHERE key = 'schema_version';
+DROP TABLE sessions;
+CREATE TABLE sessions (connection TEXT PRIMARY KEY, utc_offset_minutes INTEGER NOT NULL,
+  checked_ms INTEGER NOT NULL);
+INSERT INTO sessions VALUES ('yt', 120, 1000);
+)sql");
+  }
+  auto db = StateDb::Open(dir.path());
+  ASSERT_TRUE(db) << db.error().message;
+  EXPECT_EQ((*db)->Session("yt").value(), std::nullopt);  // the next pull checks the token
+  ASSERT_TRUE((*db)->SaveSession("yt", SavedSession{TrackerSession{"x"}, 2000}).has_value());
+  EXPECT_EQ((*db)->Session("yt").value()->session, TrackerSession{"x"});
 }
 
 TEST(StateDbTest, RunRecordsAreKeptPerConnection) {

@@ -915,7 +915,7 @@ TEST(CanaryRedirectDecisionTest, HttpsToHttpIsAnotherOriginAndPlainHttpGetsNoTok
   Secret token{std::string(kTrackerCanary)};
   HttpRequest request;
   request.url = "http://boardsync-canary.invalid/api/users/me";
-  request.bearer = &token;
+  request.auth = HttpAuth::Bearer(token);
   request.max_attempts = 1;
   auto response = client.Send(request);
   ASSERT_FALSE(response);

@@ -48,7 +48,7 @@ HttpRequest Get(const std::string& url) {
   HttpRequest request;
   request.url = url;
   request.headers.emplace_back("Accept", "application/json");
-  request.bearer = &Token();
+  request.auth = HttpAuth::Bearer(Token());
   request.timeout = milliseconds(5000);
   request.max_attempts = 1;
   return request;

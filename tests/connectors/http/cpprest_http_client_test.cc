@@ -66,7 +66,7 @@ HttpRequest Get(const std::string& url) {
   HttpRequest request;
   request.url = url;
   request.headers.emplace_back("Accept", "application/json");
-  request.bearer = &Token();
+  request.auth = HttpAuth::Bearer(Token());
   request.timeout = milliseconds(5000);
   return request;
 }
@@ -87,6 +87,38 @@ TEST(CpprestHttpClientTest, SendsTheBearerTokenAndReturnsTheResponse) {
   EXPECT_EQ(*seen[0].Param("$top"), "5");
   EXPECT_EQ(*seen[0].Header("authorization"), "Bearer " + Token().Reveal());
   EXPECT_EQ(*seen[0].Header("accept"), "application/json");
+}
+
+TEST(CpprestHttpClientTest, BasicAndNamedHeaderSchemesCarryTheSecretTheSameWay) {
+  Script script({HttpServerResponse::Json(200, "{}"), HttpServerResponse::Json(200, "{}")});
+  HttpServer server(std::ref(script));
+  CpprestHttpClient client;
+  const Secret api_token("ApiTokenCanary0123456789");
+  HttpRequest basic = Get(server.base_url() + "/rest/api/3/myself");
+  basic.auth = HttpAuth::Basic("ada@example.com", api_token);
+  ASSERT_TRUE(client.Send(basic));
+  HttpRequest named = Get(server.base_url() + "/api/v4/user");
+  named.auth = HttpAuth::Header("PRIVATE-TOKEN", api_token);
+  ASSERT_TRUE(client.Send(named));
+  auto seen = script.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  // base64("ada@example.com:ApiTokenCanary0123456789")
+  EXPECT_EQ(*seen[0].Header("authorization"),
+            "Basic YWRhQGV4YW1wbGUuY29tOkFwaVRva2VuQ2FuYXJ5MDEyMzQ1Njc4OQ==");
+  EXPECT_EQ(*seen[1].Header("private-token"), api_token.Reveal());
+  EXPECT_FALSE(seen[1].Header("authorization"));
+
+  // The https-only rule holds for every scheme.
+  for (HttpAuth auth : {HttpAuth::Basic("ada@example.com", api_token),
+                        HttpAuth::Header("PRIVATE-TOKEN", api_token)}) {
+    HttpRequest plain = Get("http://tracker.example.com/rest/api/3/myself");
+    plain.auth = auth;
+    auto refused = client.Send(plain);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, ErrorCode::kConfig);
+    EXPECT_EQ(refused.error().message.find("ApiTokenCanary"), std::string::npos);
+    EXPECT_EQ(refused.error().message.find("ada@"), std::string::npos);
+  }
 }
 
 TEST(CpprestHttpClientTest, NonSuccessStatusesAreResponsesNotErrors) {

@@ -65,7 +65,7 @@ class FakeHttpClient : public HttpClient {
     std::unique_lock lock(mu_);
     ++sent_;
     requests.push_back(Recorded{request.method, request.url, request.headers,
-                                request.bearer != nullptr ? request.bearer->Reveal() : "",
+                                request.auth.present() ? request.auth.secret->Reveal() : "",
                                 request.timeout});
     if (handler_) {
       Handler handler = handler_;

@@ -478,14 +478,35 @@ TEST_F(YouTrackSourceTest, ASessionSkipsTheTokenCheckAndWidensTheStartForItsZone
   http_.AddJson(200, "[]");
   PullRequest request;
   request.updated_from_ms = NowMs() - 3'600'000;
-  request.session = TrackerSession{120};
+  request.session = TrackerSession{"utc_offset_minutes=120"};
   ASSERT_TRUE(PullAll(request).has_value());
   ASSERT_EQ(http_.requests.size(), 1u);  // no /users/me
   // The saved zone may be an hour off since a change of season.
   EXPECT_EQ(IssueQueries()[0],
             "updated: " + FormatQueryTime(*request.updated_from_ms - 3'600'000, 120) +
                 " .. * sort by: updated asc");
-  EXPECT_EQ(source_.Session(), TrackerSession{120});
+  EXPECT_EQ(source_.Session(), TrackerSession{"utc_offset_minutes=120"});
+}
+
+TEST_F(YouTrackSourceTest, ASessionItCannotReadIsIgnoredAndTheTokenCheckedAgain) {
+  for (const char* data : {"", "{\"time_zone\":\"Europe/Berlin\"}", "utc_offset_minutes=",
+                           "utc_offset_minutes=12x", "utc_offset_minutes=99999"}) {
+    YouTrackSource source(
+        YouTrackOptions{"acme-yt",
+                        {"https://acme.youtrack.cloud", "https://acme.youtrack.cloud/api"},
+                        Secret(kToken)},
+        http_);
+    http_.requests.clear();
+    http_.AddJson(200, MePlus120());
+    http_.AddJson(200, "[]");
+    PullRequest request;
+    request.session = TrackerSession{data};
+    ASSERT_TRUE(source.Pull(request, [](std::vector<Issue>) -> Result<void> { return {}; }))
+        << data;
+    ASSERT_EQ(http_.requests.size(), 2u) << data;
+    EXPECT_NE(http_.requests[0].url.find("/users/me"), std::string::npos) << data;
+    EXPECT_EQ(source.Session(), TrackerSession{"utc_offset_minutes=120"}) << data;
+  }
 }
 
 TEST_F(YouTrackSourceTest, TheSessionIsTheZoneOfTheProfile) {
@@ -493,7 +514,7 @@ TEST_F(YouTrackSourceTest, TheSessionIsTheZoneOfTheProfile) {
   http_.AddJson(200, MePlus120());
   http_.AddJson(200, "[]");
   ASSERT_TRUE(PullAll(PullRequest{}).has_value());
-  EXPECT_EQ(source_.Session(), TrackerSession{120});
+  EXPECT_EQ(source_.Session(), TrackerSession{"utc_offset_minutes=120"});
 }
 
 // --- an emulated YouTrack, for the user's zone --------------------------------------
