@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <set>
+#include <span>
 
 #include "connectors/http/cpprest_http_client.h"
 #include "core/text.h"
@@ -245,16 +246,65 @@ void ParseBoard(Reader& r, const YAML::Node& node, BoardConfig& board, const fs:
   }
 }
 
+// A connection's keys for its connector (core/connector.h), over the same
+// Reader: problems keep their file:line:column.
+class NodeOptions : public OptionReader {
+ public:
+  NodeOptions(Reader& r, const YAML::Node& node) : r_(r), node_(node) {}
+
+  bool Has(std::string_view key) const override {
+    const YAML::Node value = node_[std::string(key)];
+    return value && !value.IsNull();
+  }
+  std::optional<std::string> String(std::string_view key, bool required) override {
+    return r_.String(node_, std::string(key).c_str(), required);
+  }
+  std::optional<std::string> Choice(std::string_view key,
+                                    std::span<const std::string_view> choices) override {
+    auto value = String(key, false);
+    if (!value) {
+      return std::nullopt;
+    }
+    std::string listed;
+    for (std::string_view choice : choices) {
+      if (*value == choice) {
+        return value;
+      }
+      listed += (listed.empty() ? "" : ", ") + std::string(choice);
+    }
+    Error(key, "\"" + std::string(key) + "\" must be one of " + listed + " (not \"" + *value + "\")");
+    return std::nullopt;
+  }
+  std::optional<int> Int(std::string_view key, int min, int max) override {
+    return r_.Int(node_, std::string(key).c_str(), min, max);
+  }
+  void Error(std::string_view key, std::string message) override {
+    const YAML::Node value = node_[std::string(key)];
+    r_.Error(value ? value.Mark() : node_.Mark(), std::move(message));
+  }
+
+ private:
+  Reader& r_;
+  const YAML::Node& node_;
+};
+
 void ParseConnection(Reader& r, const YAML::Node& node, ConnectionConfig& c, const fs::path& base) {
   c.where = r.Place(node);
   if (!r.IsMap(node, "a connection")) {
     return;
   }
-  r.CheckKeys(node,
-              {"name", "type", "base_url", "token_file", "token_env", "token_credential", "query",
-               "mapping", "board", "interval", "full_resync", "page_size", "concurrency",
-               "timeout", "ca_file", "proxy"},
-              "connection");
+  c.type = r.String(node, "type", true).value_or("");
+  const TrackerType* type = c.type.empty() ? nullptr : FindTrackerType(c.type);
+  std::set<std::string> keys = {"name",      "type",    "base_url",    "token_file",
+                                "token_env", "token_credential", "query", "mapping",
+                                "board",     "interval", "full_resync", "page_size",
+                                "concurrency", "timeout", "ca_file",   "proxy"};
+  std::string keys_of = "connection";
+  if (type != nullptr) {
+    keys.insert(type->keys.begin(), type->keys.end());
+    keys_of = "connection (type " + c.type + ")";
+  }
+  r.CheckKeys(node, keys, keys_of);
   c.name = r.String(node, "name", true).value_or("");
   // [a-z0-9_-]+, checked by hand: std::regex recurses once per character and
   // overflows the stack on a long name.
@@ -267,14 +317,20 @@ void ParseConnection(Reader& r, const YAML::Node& node, ConnectionConfig& c, con
                                      "item key, so keep it stable)");
   }
   std::string owner = "connection \"" + c.name + "\"";
-  c.type = r.String(node, "type", true).value_or("");
-  if (!c.type.empty() && !IsTrackerType(c.type)) {
+  if (!c.type.empty() && type == nullptr) {
     r.Error(node["type"].Mark(), "unknown connection type \"" + c.type + "\" (known: " +
                                      TrackerTypeNames() + ")");
   }
-  c.base_url = r.String(node, "base_url", true).value_or("");
+  const bool base_url_required = type == nullptr || type->default_base_url.empty();
+  c.base_url = r.String(node, "base_url", base_url_required).value_or("");
   if (!c.base_url.empty()) {
     CheckUrl(r, node["base_url"], "base_url", c.base_url);
+  } else if (type != nullptr) {
+    c.base_url = std::string(type->default_base_url);
+  }
+  if (type != nullptr) {
+    NodeOptions options(r, node);
+    c.tracker_options = type->parse(options);
   }
   if (auto token = r.Token(node, base, owner)) {
     c.token = *token;

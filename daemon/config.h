@@ -7,10 +7,12 @@
 #include <chrono>
 #include <expected>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/connector.h"
 #include "core/diagnostic.h"
 
 namespace boardsync {
@@ -50,6 +52,8 @@ struct ConnectionConfig {
   // "": no proxy ("none" in the file reads as ""); otherwise an http:// URL,
   // which may hold user:password, a secret never printed.
   std::optional<std::string> proxy;
+  // The keys only its type has, as that type's connector read them.
+  std::shared_ptr<const TrackerOptions> tracker_options;
   Diagnostic where;  // the connection's place in the file, for later messages
 };
 

@@ -1,70 +1,50 @@
 #include "daemon/registry.h"
 
-#include <array>
-
 #include "connectors/board/http_board.h"
 #include "connectors/board/sqlite_board.h"
 #include "connectors/http/cpprest_http_client.h"
-#include "connectors/youtrack/base_url.h"
-#include "connectors/youtrack/youtrack_source.h"
+#include "connectors/youtrack/youtrack_type.h"
 #include "daemon/token.h"
 
 namespace boardsync {
 namespace {
 
-using TrackerFactory = Result<std::unique_ptr<TrackerSource>> (*)(const ConnectionConfig&, Secret,
-                                                                  HttpClient&);
-
-Result<std::unique_ptr<TrackerSource>> MakeYouTrack(const ConnectionConfig& config, Secret token,
-                                                    HttpClient& http) {
-  auto base = NormalizeBaseUrl(config.base_url);
-  if (!base) {
-    return std::unexpected(base.error().Wrap("connection " + config.name));
-  }
-  YouTrackOptions options;
-  options.connection_name = config.name;
-  options.base = std::move(*base);
-  options.token = std::move(token);
-  options.timeout = config.timeout;
-  return std::make_unique<YouTrackSource>(std::move(options), http);
-}
-
-struct TrackerType {
-  std::string_view name;
-  TrackerFactory make;
+// Every tracker type, one line each.
+constexpr const TrackerType* kTrackerTypes[] = {
+    &kYouTrackType,
 };
-
-constexpr std::array<TrackerType, 1> kTrackerTypes = {{
-    {"youtrack", &MakeYouTrack},
-}};
 
 }  // namespace
 
-bool IsTrackerType(std::string_view type) {
-  for (const auto& t : kTrackerTypes) {
-    if (t.name == type) {
-      return true;
+const TrackerType* FindTrackerType(std::string_view type) {
+  for (const TrackerType* t : kTrackerTypes) {
+    if (t->name == type) {
+      return t;
     }
   }
-  return false;
+  return nullptr;
 }
 
 std::string TrackerTypeNames() {
   std::string names;
-  for (const auto& t : kTrackerTypes) {
-    names += names.empty() ? std::string(t.name) : ", " + std::string(t.name);
+  for (const TrackerType* t : kTrackerTypes) {
+    names += names.empty() ? std::string(t->name) : ", " + std::string(t->name);
   }
   return names;
 }
 
 Result<std::unique_ptr<TrackerSource>> MakeTracker(const ConnectionConfig& config, Secret token,
                                                    HttpClient& http) {
-  for (const auto& t : kTrackerTypes) {
-    if (t.name == config.type) {
-      return t.make(config, std::move(token), http);
-    }
+  const TrackerType* type = FindTrackerType(config.type);
+  if (type == nullptr) {
+    return Fail(ErrorCode::kConfig, "unknown connection type \"" + config.type + "\"");
   }
-  return Fail(ErrorCode::kConfig, "unknown connection type \"" + config.type + "\"");
+  if (config.tracker_options == nullptr) {
+    return Fail(ErrorCode::kConfig, "connection " + config.name + ": its options were not read");
+  }
+  return type->make(*config.tracker_options,
+                    ConnectorContext{config.name, config.base_url, std::move(token), config.timeout,
+                                     &http});
 }
 
 Result<std::unique_ptr<BoardSink>> MakeBoard(const BoardConfig& config, std::stop_token stop) {

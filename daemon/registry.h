@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/board_sink.h"
+#include "core/connector.h"
 #include "core/error.h"
 #include "core/http_client.h"
 #include "core/secret.h"
@@ -16,10 +17,11 @@
 
 namespace boardsync {
 
-bool IsTrackerType(std::string_view type);
-std::string TrackerTypeNames();  // "youtrack", for messages
+// The tracker type named `type` (the config's `type` key), or nullptr.
+const TrackerType* FindTrackerType(std::string_view type);
+std::string TrackerTypeNames();  // "youtrack, jira", for messages
 
-// REQUIRES: IsTrackerType(config.type). `http` must outlive the result.
+// The source for a connection its type parsed. `http` must outlive it.
 Result<std::unique_ptr<TrackerSource>> MakeTracker(const ConnectionConfig& config, Secret token,
                                                    HttpClient& http);
 
