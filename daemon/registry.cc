@@ -3,6 +3,7 @@
 #include "connectors/board/http_board.h"
 #include "connectors/board/sqlite_board.h"
 #include "connectors/http/cpprest_http_client.h"
+#include "connectors/jira/jira_type.h"
 #include "connectors/youtrack/youtrack_type.h"
 #include "daemon/token.h"
 
@@ -12,6 +13,7 @@ namespace {
 // Every tracker type, one line each.
 constexpr const TrackerType* kTrackerTypes[] = {
     &kYouTrackType,
+    &kJiraType,
 };
 
 }  // namespace

@@ -1,0 +1,464 @@
+#include "connectors/jira/jira_source.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "connectors/common/http_status.h"
+#include "connectors/jira/decode.h"
+#include "core/log.h"
+#include "core/redact.h"
+#include "core/text.h"
+#include "core/url.h"
+
+namespace boardsync {
+namespace {
+
+constexpr int kDefaultPageSize = 100;
+// Keys asked for in one `key in (...)` query.
+constexpr std::size_t kKeysPerQuery = 50;
+// Pulls that only list issues (ids_only) ask for pages this large; Jira
+// caps them at what it allows (Data Center 1000 by default, Cloud less) and
+// the connector reads on until it has them.
+constexpr int kIdsPageSize = 1000;
+
+constexpr std::string_view kSessionPrefix = "time_zone=";
+
+// Jira's own words in an error answer: {"errorMessages": [...], "errors":
+// {field: message}}, else {"message"}; "" for any other body.
+std::string JiraReasonText(const HttpResponse& response) {
+  auto doc = ParseJsonDocument(response.body);
+  if (!doc || !doc->Root().IsObject()) {
+    return "";
+  }
+  std::string reason;
+  if (auto messages = doc->Root().Find("errorMessages"); messages && messages->IsList()) {
+    for (JsonView message : messages->Elements()) {
+      if (message.IsString()) {
+        reason += (reason.empty() ? "" : "; ") + std::string(message.AsString());
+      }
+    }
+  }
+  if (auto errors = doc->Root().Find("errors"); errors && errors->IsObject()) {
+    errors->ForEachMember([&](std::string_view name, JsonView message) {
+      if (message.IsString()) {
+        reason += (reason.empty() ? "" : "; ") + std::string(name) + ": " +
+                  std::string(message.AsString());
+      }
+    });
+  }
+  return reason.empty() ? std::string(doc->Root().StringOr("message")) : reason;
+}
+
+// ": <reason>", redacted and cut to one line's worth; "" without one.
+std::string JiraReason(const HttpResponse& response) {
+  constexpr std::size_t kMaxReason = 300;
+  const std::string reason = Redact(JiraReasonText(response)).substr(0, kMaxReason);
+  return reason.empty() ? "" : ": " + reason;
+}
+
+}  // namespace
+
+Result<std::string> JiraSiteUrl(std::string_view base_url) {
+  auto url = ParseUrl(std::string(TrimSpace(base_url)));
+  if (!url) {
+    return std::unexpected(url.error());
+  }
+  if (!url->query.empty()) {
+    return Fail(ErrorCode::kConfig,
+                "base_url must be the Jira site, without a query (\"?...\")");
+  }
+  std::string path = url->path;
+  while (path.ends_with('/')) {
+    path.pop_back();
+  }
+  // A REST path pasted in by mistake is the site before it.
+  if (const auto rest = path.find("/rest/"); rest != std::string::npos) {
+    path.resize(rest);
+  }
+  return url->Origin() + path;
+}
+
+// What one pull asks: its filter, fields, zone and cancellation.
+struct JiraSource::Search {
+  std::string filter;
+  JiraFieldSelection selection;  // the fields the mapping reads
+  JiraFieldSelection times;      // only updated, created, resolutiondate
+  JiraZone zone = JiraZone::Utc();
+  bool ids_only = false;
+  std::stop_token stop;
+};
+
+JiraSource::JiraSource(JiraOptions options, HttpClient& http)
+    : options_(std::move(options)),
+      http_(http),
+      auth_(options_.deployment == JiraDeployment::kCloud
+                ? HttpAuth::Basic(options_.email, options_.token)
+                : HttpAuth::Bearer(options_.token)) {}
+
+std::string JiraSource::Api() const {
+  return options_.site +
+         (options_.deployment == JiraDeployment::kCloud ? "/rest/api/3" : "/rest/api/2");
+}
+
+Error JiraSource::Contextual(std::string message, ErrorCode code, bool retriable) const {
+  return Error{code, "connection " + options_.connection_name + ": " + std::move(message),
+               retriable};
+}
+
+Result<HttpResponse> JiraSource::Get(const std::string& url, std::stop_token stop) const {
+  HttpRequest request;
+  request.url = url;
+  request.headers.emplace_back("Accept", "application/json");
+  request.auth = auth_;
+  request.timeout = options_.timeout;
+  request.stop = std::move(stop);
+  auto response = http_.Send(request);
+  if (!response) {
+    return std::unexpected(response.error().Wrap("connection " + options_.connection_name));
+  }
+  return response;
+}
+
+Result<JsonDocument> JiraSource::Read(const HttpResponse& response, std::string_view what) const {
+  const std::string status = " (HTTP " + std::to_string(response.status) + ")";
+  const bool cloud = options_.deployment == JiraDeployment::kCloud;
+  switch (response.status) {
+    case 401:
+      return std::unexpected(Contextual(
+          cloud ? "Jira did not accept the e-mail and API token" + status +
+                      ": check `email` and that the token is an API token of that account, "
+                      "not revoked or expired"
+                : "Jira did not accept the personal access token" + status +
+                      ": it may be wrong, expired or revoked",
+          ErrorCode::kAuth));
+    case 403:
+      return std::unexpected(Contextual(
+          "the token's user may not " + std::string(what) + status + JiraReason(response) +
+              (cloud ? "" : " (an administrator may have turned off personal access tokens)"),
+          ErrorCode::kAuth));
+    case 404:
+      return std::unexpected(Contextual(
+          "no Jira REST API at " + options_.site + " for " + std::string(what) + status +
+              ": check base_url (Cloud: https://<site>.atlassian.net; Data Center: with its "
+              "context path, such as https://host/jira) and `deployment`",
+          ErrorCode::kConfig));
+    case 410:
+      return std::unexpected(Contextual(
+          "Jira no longer offers the API used to " + std::string(what) + status +
+              JiraReason(response) +
+              (cloud ? "" : ": is this a Cloud site? Then set `email` (deployment: cloud)"),
+          ErrorCode::kConfig));
+    default:
+      break;
+  }
+  return ReadJsonAnswer(response, TrackerAnswerContext{options_.connection_name, "Jira",
+                                                       &JiraReasonText});
+}
+
+Result<TrackerIdentity> JiraSource::FetchMe(std::stop_token stop) {
+  auto response = Get(Api() + "/myself", std::move(stop));
+  if (!response) {
+    return std::unexpected(response.error());
+  }
+  auto doc = Read(*response, "read its own profile (/myself)");
+  if (!doc) {
+    return std::unexpected(doc.error());
+  }
+  const JsonView me = doc->Root();
+  if (!me.IsObject()) {
+    return std::unexpected(
+        Contextual("Jira's /myself answer is not an object", ErrorCode::kBadResponse));
+  }
+  TrackerIdentity identity;
+  identity.login = std::string(options_.deployment == JiraDeployment::kCloud
+                                   ? me.StringOr("accountId")
+                                   : me.StringOr("name", me.StringOr("key")));
+  identity.name = std::string(me.StringOr("displayName", identity.login));
+  identity.time_zone = std::string(me.StringOr("timeZone"));
+  if (identity.login.empty()) {
+    return std::unexpected(Contextual(
+        "Jira's /myself answer names no user: the token was served as anonymous",
+        ErrorCode::kAuth));
+  }
+  token_checked_ = true;
+  zone_name_ = identity.time_zone;
+  return identity;
+}
+
+Result<TrackerIdentity> JiraSource::WhoAmI() {
+  auto identity = FetchMe({});
+  if (!identity) {
+    return identity;
+  }
+  const bool cloud = options_.deployment == JiraDeployment::kCloud;
+  auto response = Get(Api() + (cloud ? "/project/search?maxResults=1" : "/project"), {});
+  if (!response) {
+    return std::unexpected(response.error());
+  }
+  if (response->status == 403) {
+    return identity;  // may not list projects: projects stays -1
+  }
+  auto doc = Read(*response, "list projects");
+  if (!doc) {
+    return std::unexpected(doc.error());
+  }
+  const JsonView root = doc->Root();
+  if (cloud) {
+    if (auto total = root.Find("total"); total && total->IsInt()) {
+      identity->projects = static_cast<int>(total->AsInt());
+    }
+  } else if (root.IsList()) {
+    identity->projects = static_cast<int>(root.size());
+  }
+  return identity;
+}
+
+Result<std::vector<JiraField>> JiraSource::FetchFields(std::stop_token stop) {
+  auto response = Get(Api() + "/field", std::move(stop));
+  if (!response) {
+    return std::unexpected(response.error());
+  }
+  auto doc = Read(*response, "list its fields (/field)");
+  if (!doc) {
+    return std::unexpected(doc.error());
+  }
+  auto fields = DecodeJiraFields(doc->Root());
+  if (!fields) {
+    return std::unexpected(fields.error().Wrap("connection " + options_.connection_name));
+  }
+  return fields;
+}
+
+Result<std::vector<std::string>> JiraSource::UnknownFields(const std::vector<std::string>& names) {
+  auto catalogue = FetchFields({});
+  if (!catalogue) {
+    return std::unexpected(catalogue.error());
+  }
+  auto selection = SelectJiraFields(*catalogue, names);
+  if (!selection) {
+    return std::unexpected(selection.error().Wrap("connection " + options_.connection_name));
+  }
+  return selection->unknown;
+}
+
+std::string JiraSource::SearchUrl(const Search& search, const std::string& jql, int max_results,
+                                  std::int64_t start_at, const std::string& token) const {
+  const JiraFieldSelection& selection = search.ids_only ? search.times : search.selection;
+  std::string url = Api();
+  if (options_.deployment == JiraDeployment::kCloud) {
+    url += "/search/jql?jql=" + PercentEncode(jql) +
+           "&fields=" + PercentEncode(JiraFieldsParameter(selection)) +
+           "&maxResults=" + std::to_string(max_results);
+    if (!token.empty()) {
+      url += "&nextPageToken=" + PercentEncode(token);
+    }
+  } else {
+    url += "/search?jql=" + PercentEncode(jql) +
+           "&fields=" + PercentEncode(JiraFieldsParameter(selection)) +
+           "&startAt=" + std::to_string(start_at) + "&maxResults=" + std::to_string(max_results);
+  }
+  return url;
+}
+
+Result<JiraSearchPage> JiraSource::ReadSearch(const Search& search,
+                                              const HttpResponse& response) const {
+  auto doc = Read(response, "search issues");
+  if (!doc) {
+    return std::unexpected(doc.error());
+  }
+  auto page = DecodeJiraSearchPage(doc->Root(), search.ids_only ? search.times : search.selection,
+                                   options_.site);
+  if (!page) {
+    return std::unexpected(page.error().Wrap("connection " + options_.connection_name));
+  }
+  return page;
+}
+
+Result<JiraSearchPage> JiraSource::SearchPage(const Search& search, const std::string& jql,
+                                              int max_results, std::int64_t start_at,
+                                              const std::string& token) const {
+  auto response = Get(SearchUrl(search, jql, max_results, start_at, token), search.stop);
+  if (!response) {
+    return std::unexpected(response.error());
+  }
+  return ReadSearch(search, *response);
+}
+
+Result<WindowPage> JiraSource::FetchWindow(const Search& search,
+                                           const WindowRequest& window) const {
+  // Cloud refuses an unbounded search (no condition at all): a window open
+  // below starts at 1970 there, which selects the same issues.
+  std::optional<std::int64_t> from_ms = window.from_ms;
+  if (!from_ms && search.filter.empty() && options_.deployment == JiraDeployment::kCloud) {
+    from_ms = 0;
+  }
+  auto jql = BuildUpdatedJql(search.filter, from_ms, window.to_ms, search.zone,
+                             window.newest_first ? JqlOrder::kNewestFirst : JqlOrder::kOldestFirst);
+  if (!jql) {
+    return std::unexpected(jql.error().Wrap("connection " + options_.connection_name));
+  }
+  WindowPage out;
+  if (options_.deployment == JiraDeployment::kCloud) {
+    auto page = SearchPage(search, *jql, window.page_size, 0, window.token);
+    if (!page) {
+      return std::unexpected(page.error());
+    }
+    out.issues = std::move(page->issues);
+    out.next_token = page->last ? "" : std::move(page->next_page_token);
+    return out;
+  }
+  // Data Center pages by offset: a page shorter than asked for ends the
+  // window for the engine, so read on until it is full or Jira has no more
+  // (Jira may cap maxResults below what was asked).
+  std::int64_t start_at = window.skip;
+  while (static_cast<int>(out.issues.size()) < window.page_size) {
+    const int wanted = window.page_size - static_cast<int>(out.issues.size());
+    auto page = SearchPage(search, *jql, wanted, start_at, "");
+    if (!page) {
+      return std::unexpected(page.error());
+    }
+    const std::size_t got = page->issues.size();
+    for (Issue& issue : page->issues) {
+      out.issues.push_back(std::move(issue));
+    }
+    start_at += static_cast<std::int64_t>(got);
+    if (page->last || got == 0) {
+      break;
+    }
+  }
+  return out;
+}
+
+Result<void> JiraSource::PullKeys(const Search& search, const std::vector<std::string>& keys,
+                                  int page_size, const PageSink& emit) const {
+  auto queries = BuildKeyJql(keys, kKeysPerQuery);
+  if (!queries) {
+    return std::unexpected(queries.error().Wrap("connection " + options_.connection_name));
+  }
+  for (const std::string& query : *queries) {
+    std::string token;
+    std::int64_t start_at = 0;
+    while (true) {
+      auto response = Get(SearchUrl(search, query, page_size, start_at, token), search.stop);
+      if (!response) {
+        return std::unexpected(response.error());
+      }
+      if (response->status == 400) {
+        // Jira refuses the whole query when one key names no issue the token
+        // can see (deleted, or moved out of sight): ask for the keys one at a
+        // time and leave out those refused alone; the retry list then
+        // forgets them as gone.
+        if (keys.size() > 1) {
+          for (const std::string& key : keys) {
+            if (query.find("\"" + key + "\"") == std::string::npos) {
+              continue;
+            }
+            if (auto single = PullKeys(search, {key}, page_size, emit); !single) {
+              return single;
+            }
+          }
+        }
+        break;
+      }
+      auto page = ReadSearch(search, *response);
+      if (!page) {
+        return std::unexpected(page.error());
+      }
+      const std::size_t got = page->issues.size();
+      if (got > 0) {
+        if (auto sunk = emit(IssuePage{std::move(page->issues), std::nullopt}); !sunk) {
+          return sunk;
+        }
+      }
+      if (page->last || got == 0) {
+        break;
+      }
+      start_at += static_cast<std::int64_t>(got);
+      token = page->next_page_token;
+    }
+  }
+  return {};
+}
+
+Result<void> JiraSource::Pull(const PullRequest& request, const PageSink& on_page) {
+  std::stop_source cancel;
+  std::stop_callback forward(request.stop, [&cancel] { cancel.request_stop(); });
+
+  // The token first: the answer also gives the zone JQL dates are read in.
+  // A session from an earlier pull vouches for both.
+  std::optional<std::string> zone_name;
+  if (request.session && request.session->data.starts_with(kSessionPrefix)) {
+    zone_name = request.session->data.substr(kSessionPrefix.size());
+  }
+  if (!zone_name) {
+    if (!token_checked_ || !zone_name_) {
+      if (auto me = FetchMe(cancel.get_token()); !me) {
+        return std::unexpected(me.error());
+      }
+    }
+    zone_name = zone_name_;
+  }
+  zone_name_ = zone_name;
+
+  Search search;
+  search.filter = request.query;
+  search.ids_only = request.ids_only;
+  search.stop = cancel.get_token();
+  if (auto zone = JiraZone::Load(*zone_name); zone) {
+    search.zone = *zone;
+  } else {
+    // A zone Jira knows and we do not: bounds that hold in any zone.
+    Log(LogLevel::kWarn, "Jira's time zone for the token's user is unknown here; widening "
+                         "the bounds of every search by a day.",
+        {{"connection", options_.connection_name}, {"time_zone", *zone_name}});
+    search.zone = JiraZone::AnyZone();
+  }
+  auto times = SelectJiraFields({}, {});
+  if (!times) {
+    return std::unexpected(times.error());
+  }
+  search.times = std::move(*times);
+  if (!request.ids_only) {
+    auto catalogue = FetchFields(search.stop);
+    if (!catalogue) {
+      return std::unexpected(catalogue.error());
+    }
+    auto selection = SelectJiraFields(*catalogue, request.fields);
+    if (!selection) {
+      return std::unexpected(selection.error().Wrap("connection " + options_.connection_name));
+    }
+    search.selection = std::move(*selection);
+  }
+
+  const int page_size = request.ids_only ? kIdsPageSize
+                        : request.page_size > 0 ? request.page_size
+                                                : kDefaultPageSize;
+  if (!request.keys.empty()) {
+    return Pipelined(
+        [&](const PageSink& emit) { return PullKeys(search, request.keys, page_size, emit); },
+        on_page, cancel);
+  }
+  if (auto checked = CheckJqlFilter(search.filter); !checked) {
+    return std::unexpected(checked.error().Wrap("connection " + options_.connection_name));
+  }
+  UpdatedPullOptions engine;
+  engine.connection_name = options_.connection_name;
+  engine.granularity_ms = UpdatedGranularityMs();
+  engine.paging = options_.deployment == JiraDeployment::kCloud ? WindowPaging::kToken
+                                                                 : WindowPaging::kOffset;
+  PullRequest paged = request;
+  paged.page_size = page_size;
+  return PullByUpdated(
+      paged, engine,
+      [this, &search](const WindowRequest& window) { return FetchWindow(search, window); },
+      on_page, cancel);
+}
+
+std::optional<TrackerSession> JiraSource::Session() const {
+  if (!zone_name_) {
+    return std::nullopt;
+  }
+  return TrackerSession{std::string(kSessionPrefix) + *zone_name_};
+}
+
+}  // namespace boardsync
