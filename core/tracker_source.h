@@ -128,6 +128,15 @@ class TrackerSource {
   // eventually consistent, how long it lags. Issues read again cost no board
   // write.
   virtual std::int64_t CursorOverlapMs() const { return 5 * 60'000; }
+
+  // The names among `fields` (a mapping's source fields) that name no field
+  // of the tracker: test-connection warns about them. An error when the
+  // names cannot be resolved at all (Jira: a name two fields share). None
+  // for a tracker that cannot tell.
+  virtual Result<std::vector<std::string>> UnknownFields(const std::vector<std::string>& fields) {
+    (void)fields;
+    return std::vector<std::string>();
+  }
 };
 
 }  // namespace boardsync

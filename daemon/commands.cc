@@ -271,6 +271,26 @@ int RunTestConnection(const CommandOptions& options, std::ostream& out, std::ost
           << (identity->projects == 1 ? " project" : " projects");
     }
     out << "\n";
+    // The mapping's source fields, where the tracker can tell which it lacks
+    // (a misspelt name reads as null forever, silently). A mapping that does
+    // not load is check's business, not this command's.
+    auto mapping = LoadMappings({c});
+    if (!mapping) {
+      continue;
+    }
+    auto unknown = connected->tracker->UnknownFields(mapping->at(c->name).SourceFields());
+    if (!unknown) {
+      out << c->name << ": FAILED: " << ForDisplay(Redact(unknown.error().message)) << "\n";
+      failed = true;
+    } else if (!unknown->empty()) {
+      std::string names;
+      for (const std::string& name : *unknown) {
+        names += (names.empty() ? "\"" : ", \"") + name + "\"";
+      }
+      out << c->name << ": warning: the mapping reads " << ForDisplay(names)
+          << (unknown->size() == 1 ? ", which names no field" : ", which name no fields")
+          << " of this tracker; they read as empty (null)\n";
+    }
   }
   return failed ? kExitRunFailed : kExitOk;
 }

@@ -21,7 +21,65 @@ constexpr std::size_t kKeysPerQuery = 50;
 // the connector reads on until it has them.
 constexpr int kIdsPageSize = 1000;
 
-constexpr std::string_view kSessionPrefix = "time_zone=";
+// A session: {"time_zone": "Europe/Berlin", "names": [the mapping's source
+// names], "fields": [the catalogue entries they resolved to, as /field gives
+// them]}. With it, an incremental pull whose mapping reads the same names
+// asks neither /myself nor /field: one search when nothing changed.
+struct SavedSession {
+  std::string time_zone;
+  std::vector<std::string> names;
+  std::vector<JiraField> fields;
+};
+
+std::optional<SavedSession> ReadSession(const TrackerSession& session) {
+  auto doc = ParseJsonDocument(session.data);
+  if (!doc || !doc->Root().IsObject()) {
+    return std::nullopt;
+  }
+  const JsonView root = doc->Root();
+  SavedSession saved;
+  saved.time_zone = std::string(root.StringOr("time_zone"));
+  if (saved.time_zone.empty()) {
+    return std::nullopt;
+  }
+  if (auto names = root.Find("names"); names && names->IsList()) {
+    for (JsonView name : names->Elements()) {
+      if (!name.IsString()) {
+        return std::nullopt;
+      }
+      saved.names.emplace_back(name.AsString());
+    }
+  }
+  if (auto fields = root.Find("fields"); fields && fields->IsList()) {
+    auto decoded = DecodeJiraFields(*fields);
+    if (!decoded) {
+      return std::nullopt;
+    }
+    saved.fields = std::move(*decoded);
+  }
+  return saved;
+}
+
+// `field` as /field gives it, for a session.
+Value FieldToValue(const JiraField& field) {
+  Value::Object schema;
+  auto put = [&schema](std::string_view key, const std::string& text) {
+    if (!text.empty()) {
+      schema[key] = Value(text);
+    }
+  };
+  put("type", field.type);
+  put("items", field.items);
+  put("custom", field.custom_type);
+  put("system", field.system);
+  Value::Object out;
+  out["id"] = Value(field.id);
+  out["key"] = Value(field.key);
+  out["name"] = Value(field.name);
+  out["custom"] = Value(field.custom);
+  out["schema"] = Value(std::move(schema));
+  return Value(std::move(out));
+}
 
 // Jira's own words in an error answer: {"errorMessages": [...], "errors":
 // {field: message}}, else {"message"}; "" for any other body.
@@ -181,6 +239,7 @@ Result<TrackerIdentity> JiraSource::FetchMe(std::stop_token stop) {
         ErrorCode::kAuth));
   }
   token_checked_ = true;
+  std::lock_guard lock(mu_);
   zone_name_ = identity.time_zone;
   return identity;
 }
@@ -385,10 +444,13 @@ Result<void> JiraSource::Pull(const PullRequest& request, const PageSink& on_pag
   std::stop_callback forward(request.stop, [&cancel] { cancel.request_stop(); });
 
   // The token first: the answer also gives the zone JQL dates are read in.
-  // A session from an earlier pull vouches for both.
+  // A session from an earlier pull vouches for both (and may hold the
+  // fields the mapping's names resolve to).
+  const std::optional<SavedSession> saved =
+      request.session ? ReadSession(*request.session) : std::nullopt;
   std::optional<std::string> zone_name;
-  if (request.session && request.session->data.starts_with(kSessionPrefix)) {
-    zone_name = request.session->data.substr(kSessionPrefix.size());
+  if (saved) {
+    zone_name = saved->time_zone;
   }
   if (!zone_name) {
     if (!token_checked_ || !zone_name_) {
@@ -396,9 +458,13 @@ Result<void> JiraSource::Pull(const PullRequest& request, const PageSink& on_pag
         return std::unexpected(me.error());
       }
     }
+    std::lock_guard lock(mu_);
     zone_name = zone_name_;
   }
-  zone_name_ = zone_name;
+  {
+    std::lock_guard lock(mu_);
+    zone_name_ = zone_name;
+  }
 
   Search search;
   search.filter = request.query;
@@ -419,15 +485,29 @@ Result<void> JiraSource::Pull(const PullRequest& request, const PageSink& on_pag
   }
   search.times = std::move(*times);
   if (!request.ids_only) {
-    auto catalogue = FetchFields(search.stop);
-    if (!catalogue) {
-      return std::unexpected(catalogue.error());
+    std::vector<JiraField> catalogue;
+    if (saved && saved->names == request.fields) {
+      catalogue = saved->fields;  // what these names resolved to last time
+    } else {
+      auto fetched = FetchFields(search.stop);
+      if (!fetched) {
+        return std::unexpected(fetched.error());
+      }
+      catalogue = std::move(*fetched);
     }
-    auto selection = SelectJiraFields(*catalogue, request.fields);
+    auto selection = SelectJiraFields(catalogue, request.fields);
     if (!selection) {
       return std::unexpected(selection.error().Wrap("connection " + options_.connection_name));
     }
     search.selection = std::move(*selection);
+    std::lock_guard lock(mu_);
+    session_names_ = request.fields;
+    session_fields_.clear();
+    for (const JiraRequestedField& field : search.selection.fields) {
+      if (!field.names.empty()) {
+        session_fields_.push_back(field.field);
+      }
+    }
   }
 
   const int page_size = request.ids_only ? kIdsPageSize
@@ -455,10 +535,23 @@ Result<void> JiraSource::Pull(const PullRequest& request, const PageSink& on_pag
 }
 
 std::optional<TrackerSession> JiraSource::Session() const {
+  std::lock_guard lock(mu_);
   if (!zone_name_) {
     return std::nullopt;
   }
-  return TrackerSession{std::string(kSessionPrefix) + *zone_name_};
+  Value::Object session;
+  session["time_zone"] = Value(*zone_name_);
+  Value::List names;
+  for (const std::string& name : session_names_) {
+    names.emplace_back(name);
+  }
+  session["names"] = Value(std::move(names));
+  Value::List fields;
+  for (const JiraField& field : session_fields_) {
+    fields.push_back(FieldToValue(field));
+  }
+  session["fields"] = Value(std::move(fields));
+  return TrackerSession{Value(std::move(session)).ToJson()};
 }
 
 }  // namespace boardsync

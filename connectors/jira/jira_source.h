@@ -55,7 +55,8 @@ class JiraSource : public TrackerSource {
   Result<void> Pull(const PullRequest& request, const PageSink& on_page) override;
   using TrackerSource::Pull;
 
-  // The user's time zone, once known: "time_zone=Europe/Berlin".
+  // The user's time zone, once known, and the fields the last pull's
+  // mapping names resolved to (JSON).
   std::optional<TrackerSession> Session() const override;
 
   // JQL compares `updated` to the minute.
@@ -67,7 +68,7 @@ class JiraSource : public TrackerSource {
 
   // The mapping's source names that no Jira field has (test-connection warns
   // about them), or the error a sync would give (a name two fields share).
-  Result<std::vector<std::string>> UnknownFields(const std::vector<std::string>& names);
+  Result<std::vector<std::string>> UnknownFields(const std::vector<std::string>& names) override;
 
  private:
   struct Search;
@@ -93,7 +94,11 @@ class JiraSource : public TrackerSource {
   HttpClient& http_;
   HttpAuth auth_;
   bool token_checked_ = false;
+  mutable std::mutex mu_;                 // guards what Session() reads
   std::optional<std::string> zone_name_;  // the user's zone, once known
+  // The names the last pull's mapping read and the fields they resolved to.
+  std::vector<std::string> session_names_;
+  std::vector<JiraField> session_fields_;
 };
 
 }  // namespace boardsync

@@ -251,17 +251,36 @@ TEST_P(JiraSourceTest, ASessionSparesTheTokenCheckAndCarriesTheZone) {
   JiraSource source(OptionsFor(server), http_);
   EXPECT_EQ(source.Session(), std::nullopt);
   ASSERT_TRUE(PullAll(source, PullRequest{}));
-  EXPECT_EQ(source.Session(), TrackerSession{"time_zone=Australia/Sydney"});
+  const std::optional<TrackerSession> session = source.Session();
+  ASSERT_TRUE(session);
+  EXPECT_THAT(session->data, HasSubstr("\"time_zone\":\"Australia/Sydney\""));
 
   JiraSource later(OptionsFor(server), http_);
   server.ClearRequests();
   PullRequest request;
-  request.session = TrackerSession{"time_zone=Australia/Sydney"};
+  request.session = session;
   request.updated_from_ms = NowMs() - 60'000;
   ASSERT_TRUE(PullAll(later, request));
   const std::string api = Cloud() ? "/rest/api/3" : "/rest/api/2";
   EXPECT_EQ(server.RequestCount(api + "/myself"), 0u);
+  EXPECT_EQ(server.RequestCount(api + "/field"), 0u);
   EXPECT_EQ(server.search_requests(), 1u);  // nothing new: one search
+
+  // A session this connector cannot read, or for other names, costs the checks again.
+  for (const char* data : {"time_zone=Australia/Sydney", "{}", "[1]", "{\"time_zone\":7}"}) {
+    JiraSource again(OptionsFor(server), http_);
+    server.ClearRequests();
+    request.session = TrackerSession{data};
+    ASSERT_TRUE(PullAll(again, request)) << data;
+    EXPECT_EQ(server.RequestCount(api + "/myself"), 1u) << data;
+  }
+  JiraSource other_names(OptionsFor(server), http_);
+  server.ClearRequests();
+  request.session = session;
+  request.fields = {"summary"};
+  ASSERT_TRUE(PullAll(other_names, request));
+  EXPECT_EQ(server.RequestCount(api + "/myself"), 0u);
+  EXPECT_EQ(server.RequestCount(api + "/field"), 1u);
 }
 
 TEST_P(JiraSourceTest, ANameTwoFieldsShareIsAnErrorNamingBothIds) {
