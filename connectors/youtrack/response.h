@@ -1,6 +1,7 @@
-// The one place that decides what a YouTrack HTTP answer means: JSON to read,
-// or an Error with the right code and retriable flag. Status decides, not
-// YouTrack's `error` string, which comes in several vocabularies.
+// What a YouTrack HTTP answer means: JSON to read, or an Error with the right
+// code and retriable flag, by the rules every tracker shares
+// (connectors/common/http_status.h). Status decides, not YouTrack's `error`
+// string, which comes in several vocabularies; its error_description explains.
 #pragma once
 
 #include <string_view>

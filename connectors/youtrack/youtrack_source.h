@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "connectors/common/updated_pull.h"
 #include "connectors/youtrack/base_url.h"
 #include "connectors/youtrack/fields.h"
 #include "core/http_client.h"
@@ -46,7 +47,7 @@ class YouTrackSource : public TrackerSource {
   // decoded on a thread of their own, a few ahead of `on_page`, which runs
   // on the calling thread; when it fails, the request in flight is cancelled.
   // With request.concurrency > 1 (and no keys or limit), the range is read
-  // in slices side by side (PullSlices()).
+  // in slices side by side (PullByUpdated()).
   Result<void> Pull(const PullRequest& request, const PageSink& on_page) override;
   using TrackerSource::Pull;
 
@@ -61,8 +62,7 @@ class YouTrackSource : public TrackerSource {
   Result<int> ZoneOffset(const PullRequest& request);
   Result<std::vector<Issue>> FetchPage(const IssueProjection& projection, const std::string& query,
                                        int top, int skip = 0);
-  // The pages of a pull by keys, or by update time (keyset paging), handed
-  // to `on_page` on the calling thread.
+  // The pages of a pull by keys, handed to `on_page`.
   Result<void> PullKeys(const PullRequest& request, const IssueProjection& projection,
                         int page_size, const PageSink& on_page);
   // An issue list answer, decoded; errors carry the connection name.
@@ -70,25 +70,12 @@ class YouTrackSource : public TrackerSource {
   // One request for the issues with these human keys.
   Result<std::vector<Issue>> FetchKeys(const IssueProjection& projection,
                                        const std::vector<std::string>& keys, int page_size);
-  // The issues request's range selects, by keyset paging on `updated`,
-  // each page handed to `on_page` with the newest `updated` handed on so far
-  // as its through_ms. At a short page, `page_on` (when given) says whether
-  // to ask again from there rather than end. Thread-safe with itself.
-  Result<void> PullUpdated(const PullRequest& request, const IssueProjection& projection,
-                           int page_size, int offset, const PageSink& on_page,
-                           const std::function<bool()>& page_on = {});
-  // The range split by update time into about kSlicesPerReader slices per
-  // reader (request.concurrency readers), each read by PullUpdated() with
-  // its pages decoded on its reader's thread, handed to `on_page` on this
-  // one with how far the pull has got in all slices (IssuePage). The first
-  // error stops every reader and is the pull's.
-  Result<void> PullSlices(const PullRequest& request, const IssueProjection& projection,
-                          int page_size, int offset, const PageSink& on_page,
-                          std::stop_source& cancel);
-  // The `updated` of the oldest (or newest) issue the query selects, among
-  // the first few that can be decoded; nullopt when there is none.
-  Result<std::optional<std::int64_t>> EdgeUpdated(const PullRequest& request, int offset,
-                                                  bool newest);
+  // One window of a pull by update time (connectors/common/updated_pull.h):
+  // its bounds written in the zone `offset` minutes east of UTC, to the
+  // second. Thread-safe with itself.
+  Result<WindowPage> FetchWindowPage(const PullRequest& request,
+                                     const IssueProjection& projection, int offset,
+                                     const WindowRequest& window);
   // GET `url` and read the answer as JSON; errors carry the connection name.
   Result<Value> GetJson(const std::string& url);
   Result<HttpResponse> Get(const std::string& url);
