@@ -83,6 +83,7 @@ file(GLOB _boardsync_docs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES README.md ${_boardsync_docs} DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES mappings/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME mappings.md)
 install(FILES connectors/youtrack/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME youtrack.md)
+install(FILES connectors/jira/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME jira.md)
 
 # --- The .deb -----------------------------------------------------------------
 set(CPACK_GENERATOR "DEB")
@@ -108,6 +109,8 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${BOARDSYNC_DEB_MAINTAINER}")
 set(CPACK_DEBIAN_PACKAGE_SECTION "net")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# Jira reads query dates in the user's zone from the system's zone database.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "tzdata")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
 # Every file in /etc is the operator's once installed.
 file(WRITE "${PROJECT_BINARY_DIR}/deploy-install/conffiles"

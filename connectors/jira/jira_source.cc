@@ -343,8 +343,15 @@ Result<JiraSearchPage> JiraSource::SearchPage(const Search& search, const std::s
   return ReadSearch(search, *response);
 }
 
-Result<WindowPage> JiraSource::FetchWindow(const Search& search,
+Result<WindowPage> JiraSource::FetchWindow(const Search& pull,
                                            const WindowRequest& window) const {
+  // A probe reads only id, key and updated: no need for the mapped fields.
+  Search light;
+  if (window.probe && !pull.ids_only) {
+    light = pull;
+    light.ids_only = true;
+  }
+  const Search& search = window.probe && !pull.ids_only ? light : pull;
   // Cloud refuses an unbounded search (no condition at all): a window open
   // below starts at 1970 there, which selects the same issues.
   std::optional<std::int64_t> from_ms = window.from_ms;
