@@ -85,9 +85,10 @@ void AddAuth(const HttpAuth& auth, http::http_request& message) {
       break;
     case HttpAuth::Scheme::kBasic: {
       const std::string pair = auth.user + ":" + auth.secret->Reveal();
-      message.headers().add("Authorization",
-                            "Basic " + utility::conversions::to_base64(
-                                           std::vector<unsigned char>(pair.begin(), pair.end())));
+      const std::string encoded =
+          utility::conversions::to_base64(std::vector<unsigned char>(pair.begin(), pair.end()));
+      RegisterSecret(encoded, "…");  // the token in another spelling: never printed either
+      message.headers().add("Authorization", "Basic " + encoded);
       break;
     }
     case HttpAuth::Scheme::kHeader:

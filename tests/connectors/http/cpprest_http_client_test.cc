@@ -1,4 +1,5 @@
 #include "connectors/http/cpprest_http_client.h"
+#include "core/redact.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -105,6 +106,8 @@ TEST(CpprestHttpClientTest, BasicAndNamedHeaderSchemesCarryTheSecretTheSameWay) 
   // base64("ada@example.com:ApiTokenCanary0123456789")
   EXPECT_EQ(*seen[0].Header("authorization"),
             "Basic YWRhQGV4YW1wbGUuY29tOkFwaVRva2VuQ2FuYXJ5MDEyMzQ1Njc4OQ==");
+  EXPECT_EQ(Redact("sent Basic YWRhQGV4YW1wbGUuY29tOkFwaVRva2VuQ2FuYXJ5MDEyMzQ1Njc4OQ=="),
+            "sent Basic …");  // the encoded pair is a secret too
   EXPECT_EQ(*seen[1].Header("private-token"), api_token.Reveal());
   EXPECT_FALSE(seen[1].Header("authorization"));
 
