@@ -69,6 +69,10 @@ struct TrackerType {
   // `options` is what `parse` returned.
   Result<std::unique_ptr<TrackerSource>> (*make)(const TrackerOptions& options,
                                                  ConnectorContext context);
+  // How many leading characters of `token` may show in messages: a part
+  // that names its owner and is no secret (YouTrack's "perm:<login>.").
+  // nullptr: none; the token shows as "…".
+  std::size_t (*token_shown)(std::string_view token) = nullptr;
 };
 
 }  // namespace boardsync

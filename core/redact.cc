@@ -25,8 +25,9 @@ void RegisterSecret(std::string_view secret, std::string replacement) {
   }
   Registry& r = TheRegistry();
   std::lock_guard lock(r.mu);
-  for (const auto& [s, _] : r.secrets) {
+  for (auto& [s, shown] : r.secrets) {
     if (s == secret) {
+      shown = std::move(replacement);  // the latest word on what may show
       return;
     }
   }

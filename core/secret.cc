@@ -11,26 +11,18 @@ constexpr std::size_t kMinSecretPart = 6;
 
 }  // namespace
 
-Secret::Secret(std::string value) : value_(std::move(value)) {
+Secret::Secret(std::string value, std::size_t shown)
+    : value_(std::move(value)), shown_(shown < value_.size() ? shown : 0) {
   RegisterSecret(value_, Redacted());
-  // The secret part alone too: a server may echo the token percent-encoded
-  // or cut short, and the part after the last '.' is what must not show.
+  // The part after the last '.' alone too, where a token has one: a server
+  // may echo the token percent-encoded or cut short, and with dotted tokens
+  // (YouTrack's, JWTs) the last part is the secret one.
   if (auto dot = value_.rfind('.');
       dot != std::string::npos && value_.size() - dot - 1 >= kMinSecretPart) {
     RegisterSecret(std::string_view(value_).substr(dot + 1), "…");
   }
 }
 
-std::string Secret::Redacted() const {
-  // YouTrack permanent tokens are "perm:<base64 login>.<base64 name or id>.<secret>";
-  // the login part tells an operator whose token it is and is not secret.
-  if (value_.starts_with("perm:") || value_.starts_with("perm-")) {
-    auto dot = value_.find('.');
-    if (dot != std::string::npos && dot + 1 < value_.size()) {
-      return value_.substr(0, dot + 1) + "…";
-    }
-  }
-  return "…";
-}
+std::string Secret::Redacted() const { return value_.substr(0, shown_) + "…"; }
 
 }  // namespace boardsync

@@ -5,6 +5,7 @@
 // through any path has the token replaced.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace boardsync {
@@ -12,16 +13,21 @@ namespace boardsync {
 class Secret {
  public:
   Secret() = default;
-  explicit Secret(std::string value);
+  // `shown`: how many leading characters name the token's owner and are no
+  // secret (a YouTrack token's "perm:<login>."; its connector says, see
+  // TrackerType::token_shown). A later Secret of the same value with another
+  // `shown` changes how the value is redacted everywhere.
+  explicit Secret(std::string value, std::size_t shown = 0);
 
   bool empty() const { return value_.empty(); }
   const std::string& Reveal() const { return value_; }
-  // What may be shown: the owner part of a YouTrack token ("perm:cm9vdA==.…"),
-  // otherwise "…".
+  // What may be shown: the first `shown` characters and "…" ("perm:cm9vdA==.…"),
+  // or "…".
   std::string Redacted() const;
 
  private:
   std::string value_;
+  std::size_t shown_ = 0;
 };
 
 }  // namespace boardsync

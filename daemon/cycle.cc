@@ -40,6 +40,11 @@ Result<ConnectedTracker> ConnectTracker(const ConnectionConfig& connection) {
   http_options.ca_file = connection.ca_file.string();
   http_options.proxy = ProxySettingsFromEnvironment(connection.proxy);
   connected.http = std::make_unique<CpprestHttpClient>(std::move(http_options));
+  // The connector says what of its tokens may show (an owner part).
+  if (const TrackerType* type = FindTrackerType(connection.type);
+      type != nullptr && type->token_shown != nullptr) {
+    *token = Secret(token->Reveal(), type->token_shown(token->Reveal()));
+  }
   auto tracker = MakeTracker(connection, std::move(*token), *connected.http);
   if (!tracker) {
     return std::unexpected(tracker.error());

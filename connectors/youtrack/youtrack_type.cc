@@ -26,6 +26,17 @@ Result<std::unique_ptr<TrackerSource>> Make(const TrackerOptions&, ConnectorCont
       std::make_unique<YouTrackSource>(std::move(options), *context.http));
 }
 
+// Permanent tokens are "perm:<base64 login>.<base64 name or id>.<secret>"
+// ("perm-" in older versions): the login part tells an operator whose token
+// it is and is no secret.
+std::size_t TokenShown(std::string_view token) {
+  if (!token.starts_with("perm:") && !token.starts_with("perm-")) {
+    return 0;
+  }
+  const auto dot = token.find('.');
+  return dot != std::string_view::npos && dot + 1 < token.size() ? dot + 1 : 0;
+}
+
 }  // namespace
 
 const TrackerType kYouTrackType = {
@@ -34,6 +45,7 @@ const TrackerType kYouTrackType = {
     .default_base_url = "",
     .parse = &Parse,
     .make = &Make,
+    .token_shown = &TokenShown,
 };
 
 }  // namespace boardsync

@@ -8,16 +8,25 @@
 namespace boardsync {
 namespace {
 
-TEST(SecretTest, RedactedKeepsOnlyTheOwnerPartOfAYouTrackToken) {
-  Secret token("perm:cm9vdA==.dG9rZW4=.rNZ38ije7uiWwnUTRDdyFDdUkoPUPi");
+TEST(SecretTest, RedactedShowsOnlyThePrefixItsConnectorAllows) {
+  Secret token("perm:cm9vdA==.dG9rZW4=.rNZ38ije7uiWwnUTRDdyFDdUkoPUPi", 14);
   EXPECT_EQ(token.Redacted(), "perm:cm9vdA==.…");
-  EXPECT_EQ(Secret("perm-YWRtaW4=.NDMtMA==.abcdefghijklmnopqrstuvwxyz0123").Redacted(),
-            "perm-YWRtaW4=.…");
+  // core knows no token shapes: without a prefix to show, nothing shows.
+  EXPECT_EQ(Secret("perm-YWRtaW4=.NDMtMA==.abcdefghijklmnopqrstuvwxyz0123").Redacted(), "…");
   EXPECT_EQ(Secret("some-opaque-board-token").Redacted(), "…");
+  EXPECT_EQ(Secret("short-token", 99).Redacted(), "…");  // never the whole of it
+}
+
+TEST(SecretTest, ALaterSecretOfTheSameValueDecidesHowItIsRedacted) {
+  const std::string value = "owner-part.qD7LateSecretPart0000";
+  Secret loaded(value);
+  EXPECT_EQ(Redact("Bearer " + value), "Bearer …");
+  Secret typed(value, 11);  // the connector, once known, says "owner-part." may show
+  EXPECT_EQ(Redact("Bearer " + value), "Bearer owner-part.…");
 }
 
 TEST(SecretTest, EveryConstructedSecretIsRedactedFromText) {
-  Secret token("perm:am9obi5kb2U=.UG9zdG1hbg==.s3cr3tS3cr3tS3cr3tS3cr3tS3cr3t");
+  Secret token("perm:am9obi5kb2U=.UG9zdG1hbg==.s3cr3tS3cr3tS3cr3tS3cr3tS3cr3t", 18);
   std::string text = "GET failed: Authorization: Bearer " + token.Reveal() + " and again " +
                      token.Reveal();
   std::string redacted = Redact(text);
@@ -37,7 +46,7 @@ TEST(SecretTest, ASecretOfAnyLengthIsRedactedWhole) {
 TEST(SecretTest, AShortSecretPartIsCoveredByTheWholeTokenOnly) {
   // The part after the last '.' is registered alone only when it is long
   // enough not to hide ordinary words ("abc" would be cut out of any text).
-  Secret token("perm:c2hvcnQ=.bmFtZQ==.xyz");
+  Secret token("perm:c2hvcnQ=.bmFtZQ==.xyz", 14);
   EXPECT_EQ(Redact("Bearer perm:c2hvcnQ=.bmFtZQ==.xyz"), "Bearer perm:c2hvcnQ=.…");
   EXPECT_EQ(Redact("the xyz axis"), "the xyz axis");
   // A long one is redacted alone, e.g. percent-encoded around it.
