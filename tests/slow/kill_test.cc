@@ -38,12 +38,16 @@
 #include "core/time.h"
 #include "tests/integration/board_testing.h"
 #include "tests/support/sample_tracker.h"
+#include "tests/slow/kill_support.h"
 #include "tests/support/temp_dir.h"
-
-extern char** environ;
 
 namespace boardsync {
 namespace {
+
+using killtest::BoardStamp;
+using killtest::RunBoardsync;
+using killtest::RunResult;
+using killtest::Seed;
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
@@ -55,7 +59,6 @@ constexpr int kChangesPerRun = 400;  // issues changed before each start
 constexpr std::size_t kChangingPool = 3000;
 constexpr int kDeletesPerRun = 2;
 constexpr int kAddsPerRun = 2;
-constexpr auto kRunTimeout = std::chrono::seconds(180);
 constexpr int kExitLocked = 3;  // DESIGN §1: another sync holds the lock
 
 // Two mappings the test switches between: every item carries the summary
@@ -72,83 +75,6 @@ constexpr std::string_view kMappingWithHeadline =
     "  state: State\n"
     "  updated: $updated\n";
 
-struct RunResult {
-  bool killed = false;  // by us, while it ran
-  int exit_code = -1;   // when it exited by itself
-  double seconds = 0;
-  std::string log;
-};
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Runs `boardsync <args>` with its output in `log`; kills it with SIGKILL
-// once `kill_after` has passed (never when empty, but at kRunTimeout).
-// `while_running`, when given, is called every few milliseconds meanwhile.
-RunResult RunBoardsync(const std::vector<std::string>& args, const std::filesystem::path& log,
-                       std::optional<milliseconds> kill_after,
-                       const std::function<void()>& while_running = {}) {
-  const std::string binary = (BinaryDir() / "boardsync").string();
-  std::vector<std::string> all = {binary};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : all) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-  // The tracker's sockets stay with the test.
-  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
-#endif
-  const auto start = Clock::now();
-  pid_t pid = -1;
-  int spawned = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  RunResult result;
-  if (spawned != 0) {
-    ADD_FAILURE() << "cannot start " << binary << ": " << std::strerror(spawned);
-    return result;
-  }
-
-  const auto deadline = start + (kill_after ? *kill_after : milliseconds(kRunTimeout));
-  int status = 0;
-  for (;;) {
-    pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) {
-      break;
-    }
-    if (Clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      // It may have exited on its own just before the signal.
-      result.killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-      if (!kill_after) {
-        ADD_FAILURE() << "boardsync did not finish within " << kRunTimeout.count() << "s";
-      }
-      break;
-    }
-    if (while_running) {
-      while_running();
-    }
-    std::this_thread::sleep_for(milliseconds(2));
-  }
-  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  if (WIFEXITED(status)) {
-    result.exit_code = WEXITSTATUS(status);
-  }
-  result.log = ReadFile(log);
-  return result;
-}
 
 // Live item keys of the board, empty while board.db is missing or half made.
 std::set<std::string> LiveKeys(const std::filesystem::path& board_db) {
@@ -168,29 +94,6 @@ std::set<std::string> LiveKeys(const std::filesystem::path& board_db) {
   return keys;
 }
 
-// Changes whenever a board write lands: rows and the latest synced_at.
-std::string BoardStamp(const std::filesystem::path& board_db) {
-  if (!std::filesystem::exists(board_db)) {
-    return "";
-  }
-  try {
-    SQLite::Database db(board_db.string(), SQLite::OPEN_READONLY);
-    SQLite::Statement q(db, "SELECT count(*), max(synced_at) FROM items");
-    if (q.executeStep()) {
-      return q.getColumn(0).getString() + "|" + q.getColumn(1).getString();
-    }
-  } catch (const SQLite::Exception&) {
-    // killed before the schema was made
-  }
-  return "";
-}
-
-std::uint64_t Seed() {
-  if (const char* text = std::getenv("BOARDSYNC_KILL_SEED")) {
-    return std::strtoull(text, nullptr, 10);
-  }
-  return std::random_device{}();
-}
 
 // The parameter: the connection's `concurrency`.
 class KillTest : public testing::TestWithParam<int> {
