@@ -6,6 +6,7 @@
 // else. Writing is Value::ToJson(). cpprestsdk stays in this folder for HTTP.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <iterator>
 #include <optional>
@@ -201,5 +202,21 @@ void JsonView::ForEachMember(F&& f) const {
 // (or "JSON nested deeper than 64 levels"); they never quote the input,
 // which may hold secrets.
 Result<Value> ParseJson(std::string_view text);
+
+// `v` (a JsonView or a Value) as a whole number: an integer, or a double
+// with no fraction (JSON has one number type, so 600.0 may mean 600) within
+// the range a double holds exactly. False for anything else.
+template <typename Json>
+bool AsInteger(const Json& v, std::int64_t& out) {
+  if (v.IsInt()) {
+    out = v.AsInt();
+    return true;
+  }
+  if (v.IsDouble() && std::trunc(v.AsDouble()) == v.AsDouble() && std::abs(v.AsDouble()) < 9.0e15) {
+    out = static_cast<std::int64_t>(v.AsDouble());
+    return true;
+  }
+  return false;
+}
 
 }  // namespace boardsync

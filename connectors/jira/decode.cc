@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <cmath>
 #include <initializer_list>
 #include <iterator>
 #include <string>
@@ -135,20 +134,6 @@ std::unexpected<Error> Bad(const Where& where, std::string_view what) {
   }
   message += what;
   return Fail(ErrorCode::kBadResponse, std::move(message));
-}
-
-// JSON has one number type; an integral double (e.g. 600.0) is still an
-// integer where Jira means one.
-bool AsInteger(JsonView v, std::int64_t& out) {
-  if (v.IsInt()) {
-    out = v.AsInt();
-    return true;
-  }
-  if (v.IsDouble() && std::trunc(v.AsDouble()) == v.AsDouble() && std::abs(v.AsDouble()) < 9.0e15) {
-    out = static_cast<std::int64_t>(v.AsDouble());
-    return true;
-  }
-  return false;
 }
 
 // A nullable string member: string → string, missing or null → null.

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <iterator>
 #include <regex>
 #include <string>
@@ -84,21 +83,6 @@ std::unexpected<Error> Bad(const Where& where, std::string_view what) {
   }
   message += what;
   return Fail(ErrorCode::kBadResponse, std::move(message));
-}
-
-// JSON has one number type; an integral double (e.g. 123.0) is still an
-// integer where the schema says int.
-template <typename Json>
-bool AsInteger(const Json& v, std::int64_t& out) {
-  if (v.IsInt()) {
-    out = v.AsInt();
-    return true;
-  }
-  if (v.IsDouble() && std::trunc(v.AsDouble()) == v.AsDouble() && std::abs(v.AsDouble()) < 9.0e15) {
-    out = static_cast<std::int64_t>(v.AsDouble());
-    return true;
-  }
-  return false;
 }
 
 // A nullable string member: string → string, missing or null → null.
