@@ -162,6 +162,13 @@ Result<void> Puller::PullWindows(const Range& range, const PageSink& on_page,
         fresh.push_back(std::move(issue));
       }
     }
+    if (page->read_through_ms && (!to || *page->read_through_ms <= *last_ms)) {
+      // Entries the connector dropped (sorted with the issues) count for
+      // where the window goes on, and for how far the pull has got: every
+      // issue before them was on this page or an earlier one.
+      newest = std::max(newest.value_or(*page->read_through_ms), *page->read_through_ms);
+      through = std::max(through.value_or(*page->read_through_ms), *page->read_through_ms);
+    }
     if (!newest) {
       // Nothing with a place in the order: nothing more to page.
       return fresh.empty() ? Result<void>() : on_page(IssuePage{std::move(fresh), through});

@@ -59,6 +59,11 @@ struct WindowPage {
   // WindowPaging::kToken: where the window goes on; empty when this page is
   // its last. Unused with kOffset.
   std::string next_token;
+  // The newest `updated` among everything the tracker's page held, when it
+  // held entries the connector drops on purpose (GitHub lists pull requests
+  // with issues): the window moves on past them as it would past issues, so
+  // a page of them is never read again by offset. Unset: the issues' own.
+  std::optional<std::int64_t> read_through_ms;
 };
 
 // Asks the tracker for one page. Called on the engine's reader threads,

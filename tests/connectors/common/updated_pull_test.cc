@@ -1,5 +1,6 @@
 #include "connectors/common/updated_pull.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,6 +24,8 @@
 
 namespace boardsync {
 namespace {
+
+using ::testing::ElementsAre;
 
 constexpr std::int64_t kSecond = 1000;
 constexpr std::int64_t kMinute = 60'000;
@@ -631,6 +634,63 @@ TEST(UpdatedPullTokenTest, AShortPageWithATokenGoesOnAndAFullOneWithoutEndsTheWi
   ASSERT_TRUE(result.has_value()) << result.error().message;
   EXPECT_EQ(all.Ids().size(), 20u);
   EXPECT_EQ(exact.Requests().size(), 2u);
+}
+
+TEST(UpdatedPullTokenTest, EntriesTheConnectorDropsMoveTheWindowOnAsIssuesWould) {
+  // GitHub lists pull requests among issues: 25 of them, a second apart,
+  // then 4 issues. Dropped by the connector, they still carry the window
+  // on: each page starts a new window after them (no token followed, which
+  // on GitHub is an offset), and the watermark passes them.
+  MemoryTracker tracker(TrackerStyle{WindowPaging::kToken, kSecond, true});
+  std::set<std::string> pulls;
+  for (int i = 0; i < 25; ++i) {
+    tracker.Put(Id(i), kBase + i * kSecond);
+    pulls.insert(Id(i));
+  }
+  for (int i = 25; i < 29; ++i) {
+    tracker.Put(Id(i), kBase + i * kSecond);
+  }
+  FetchWindow dropping = [&](const WindowRequest& window) -> Result<WindowPage> {
+    auto page = tracker.Fetch(window);
+    if (!page) {
+      return page;
+    }
+    std::vector<Issue> kept;
+    for (Issue& issue : page->issues) {
+      page->read_through_ms = std::max(page->read_through_ms.value_or(0), issue.updated_ms);
+      if (!pulls.contains(issue.id)) {
+        kept.push_back(std::move(issue));
+      }
+    }
+    page->issues = std::move(kept);
+    return page;
+  };
+  PullRequest request;
+  request.page_size = 10;
+  request.updated_from_ms = kBase;
+  std::vector<std::optional<std::int64_t>> watermarks;
+  std::vector<std::string> ids;
+  std::stop_source cancel;
+  auto result = PullByUpdated(
+      request, OptionsFor(TrackerStyle{WindowPaging::kToken, kSecond, true}), dropping,
+      [&](IssuePage page) -> Result<void> {
+        for (const Issue& issue : page.issues) {
+          ids.push_back(issue.id);
+        }
+        watermarks.push_back(page.through_ms);
+        return {};
+      },
+      cancel);
+  ASSERT_TRUE(result.has_value()) << result.error().message;
+  EXPECT_THAT(ids, ElementsAre(Id(25), Id(26), Id(27), Id(28)));
+  ASSERT_FALSE(watermarks.empty());
+  EXPECT_EQ(watermarks.back(), kBase + 28 * kSecond);
+  const std::vector<WindowRequest> requests = tracker.Requests();
+  ASSERT_GE(requests.size(), 3u);
+  for (const WindowRequest& asked : requests) {
+    EXPECT_EQ(asked.token, "");  // every page a new window
+  }
+  EXPECT_EQ(requests[1].from_ms, kBase + 9 * kSecond);
 }
 
 TEST(UpdatedPullOptionsTest, APageSizeAboveTheTrackersCapIsCut) {
