@@ -127,6 +127,12 @@ class ConnectionSync {
       if (auto saved = SaveSession(); !saved) {
         return saved;
       }
+    } else if (const auto now = tracker_.Session(); now && *now != *request.session) {
+      // What the pull learnt besides the token (GitHub: the ETag of each
+      // list read whole): kept, but the token check stays as old as it was.
+      if (auto saved = SaveSession(trusted_checked_ms_); !saved) {
+        return saved;
+      }
     }
     if (!reconcile) {
       return {};
@@ -160,15 +166,19 @@ class ConnectionSync {
         (*saved)->checked_ms > now_ms_) {
       return std::optional<TrackerSession>();
     }
+    trusted_checked_ms_ = (*saved)->checked_ms;
     return std::optional((*saved)->session);
   }
 
-  Result<void> SaveSession() {
+  // The tracker's session, as of a token check at `checked_ms` (default:
+  // this sync's).
+  Result<void> SaveSession(std::optional<std::int64_t> checked_ms = std::nullopt) {
     const std::optional<TrackerSession> session = tracker_.Session();
     if (!session || options_.dry_run) {
       return {};
     }
-    return state_.SaveSession(connection_.name, SavedSession{*session, now_ms_});
+    return state_.SaveSession(connection_.name,
+                              SavedSession{*session, checked_ms.value_or(now_ms_)});
   }
 
   // A number no earlier sweep of this connection used: its start time, made
@@ -452,6 +462,7 @@ class ConnectionSync {
   const std::int64_t now_ms_;
   SyncCursor cursor_;
   std::optional<std::int64_t> sweep_;  // set while reconciling
+  std::int64_t trusted_checked_ms_ = 0;  // when the session handed to the pull was checked
   // Issues that failed before this sync (by source key; and the source key
   // by item key), less those that succeeded since.
   std::map<std::string, IssueFailure> failing_;

@@ -27,9 +27,18 @@ class MemoryTracker : public TrackerSource {
   std::vector<IssuePage> script;
   std::optional<Error> fail_after_script;
 
+  // What Session() reports; a pull given a session sets it to that plus
+  // `session_learns` (as GitHub adds the ETags of the lists it read).
+  std::optional<TrackerSession> session;
+  std::string session_learns;
+
   Result<TrackerIdentity> WhoAmI() override { return TrackerIdentity{"me", "Me", 1, 0}; }
+  std::optional<TrackerSession> Session() const override { return session; }
   Result<void> Pull(const PullRequest& request, const PageSink& on_page) override {
     requests.push_back(request);
+    if (request.session) {
+      session = TrackerSession{request.session->data + session_learns};
+    }
     if (!script.empty() && request.keys.empty()) {
       std::vector<IssuePage> pages = std::move(script);
       script.clear();
@@ -515,6 +524,32 @@ TEST_F(SyncTest, LaterSyncsAskOnlyForIssuesUpdatedSinceTheCursor) {
   EXPECT_EQ(*second.updated_from_ms, 1'700'000'000'005 - 5 * 60'000);
   EXPECT_GE(*second.updated_to_ms, NowMs() - 60'000);
   EXPECT_FALSE(second.ids_only);
+}
+
+TEST_F(SyncTest, WhatAnIncrementalPullLearnsIsKeptButTheTokenCheckKeepsItsAge) {
+  tracker_.session = TrackerSession{"zone"};
+  Pull();  // checks the token: the session is saved as of now
+  auto first = state_->Session("acme");
+  ASSERT_TRUE(first && *first);
+  EXPECT_EQ((*first)->session.data, "zone");
+  const std::int64_t checked = (*first)->checked_ms;
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  tracker_.session_learns = "+etag";
+  Pull();  // given the session: what it learnt is saved, checked_ms unchanged
+  ASSERT_EQ(tracker_.requests.size(), 2u);
+  ASSERT_TRUE(tracker_.requests[1].session);
+  auto second = state_->Session("acme");
+  ASSERT_TRUE(second && *second);
+  EXPECT_EQ((*second)->session.data, "zone+etag");
+  EXPECT_EQ((*second)->checked_ms, checked);
+
+  tracker_.session_learns.clear();
+  Pull();  // nothing new learnt: nothing saved
+  auto third = state_->Session("acme");
+  ASSERT_TRUE(third && *third);
+  EXPECT_EQ((*third)->session.data, "zone+etag");
+  EXPECT_EQ((*third)->checked_ms, checked);
 }
 
 TEST_F(SyncTest, TheCursorStopsAtTheLastStagedPage) {
