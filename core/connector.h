@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 #include "core/http_client.h"
@@ -34,6 +35,15 @@ class OptionReader {
                                             std::span<const std::string_view> choices) = 0;
   // A whole number in [min, max].
   virtual std::optional<int> Int(std::string_view key, int min, int max) = 0;
+  // A list of non-empty strings (GitHub's `repos`, `labels`); a lone string
+  // is not taken for a list of one. Empty when the key is absent.
+  virtual std::optional<std::vector<std::string>> StringList(std::string_view key,
+                                                             bool required) = 0;
+  // The keys of the mapping under `key` (GitHub's `project: {owner,
+  // number}`), read the same way and checked against `keys`; nullptr when
+  // the key is absent or not a mapping (reported).
+  virtual std::unique_ptr<OptionReader> Section(std::string_view key,
+                                                std::span<const std::string_view> keys) = 0;
   // A problem with `key` (the connection when it is absent) found by the
   // connector itself, e.g. two keys that do not go together.
   virtual void Error(std::string_view key, std::string message) = 0;

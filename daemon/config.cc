@@ -278,6 +278,48 @@ class NodeOptions : public OptionReader {
   std::optional<int> Int(std::string_view key, int min, int max) override {
     return r_.Int(node_, std::string(key).c_str(), min, max);
   }
+  std::optional<std::vector<std::string>> StringList(std::string_view key,
+                                                     bool required) override {
+    const YAML::Node value = node_[std::string(key)];
+    if (!value || value.IsNull()) {
+      if (required) {
+        r_.Error(node_.Mark(), "missing required key \"" + std::string(key) + "\"");
+        return std::nullopt;
+      }
+      return std::vector<std::string>();
+    }
+    const std::string must = "\"" + std::string(key) + "\" must be a list of strings, e.g. [a, b]";
+    if (!value.IsSequence()) {
+      r_.Error(value.Mark(), must);
+      return std::nullopt;
+    }
+    std::vector<std::string> list;
+    bool ok = true;
+    for (const YAML::Node& item : value) {
+      if (!item.IsScalar() || item.Scalar().empty()) {
+        r_.Error(item.Mark(), must + " (this entry is " +
+                                  (item.IsScalar() ? "empty" : "not a string") + ")");
+        ok = false;
+        continue;
+      }
+      list.push_back(item.Scalar());
+    }
+    if (ok && required && list.empty()) {
+      r_.Error(value.Mark(), "\"" + std::string(key) + "\" must name at least one");
+      return std::nullopt;
+    }
+    return ok ? std::optional(std::move(list)) : std::nullopt;
+  }
+  std::unique_ptr<OptionReader> Section(std::string_view key,
+                                        std::span<const std::string_view> keys) override {
+    const YAML::Node value = node_[std::string(key)];
+    if (!value || value.IsNull() || !r_.IsMap(value, "\"" + std::string(key) + "\"")) {
+      return nullptr;
+    }
+    r_.CheckKeys(value, std::set<std::string>(keys.begin(), keys.end()),
+                 "\"" + std::string(key) + "\"");
+    return std::make_unique<NodeOptions>(r_, value);
+  }
   void Error(std::string_view key, std::string message) override {
     const YAML::Node value = node_[std::string(key)];
     r_.Error(value ? value.Mark() : node_.Mark(), std::move(message));
@@ -285,7 +327,7 @@ class NodeOptions : public OptionReader {
 
  private:
   Reader& r_;
-  const YAML::Node& node_;
+  YAML::Node node_;  // a handle into the document
 };
 
 void ParseConnection(Reader& r, const YAML::Node& node, ConnectionConfig& c, const fs::path& base) {
