@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -664,6 +665,399 @@ TEST(GitHubServerTest, FaultsArePerPathAndSpendNoBudget) {
   EXPECT_EQ(api.Get("/user").status, 502);
   EXPECT_EQ(api.Get("/rate_limit").status, 502);
   EXPECT_EQ(api.Get("/user").status, 200);
+}
+
+// ---------------------------------------------------------------------------
+// GraphQL (Projects v2)
+
+// acme/app with issues 1 (in the project, with values), 2 (in the project,
+// no values), 3 (not in it) and pull request 4 (in it); project acme/7.
+struct ProjectWorld {
+  std::vector<GitHubIssueRef> issues;
+  GitHubIssueRef pr;
+};
+
+ProjectWorld MakeProjectWorld(GitHubServer& server) {
+  ProjectWorld world;
+  world.issues = AddMinuteApart(server, 3);
+  GitHubIssue pr;
+  pr.repo = "acme/app";
+  pr.title = "A change";
+  world.pr = server.AddPullRequest(pr).value_or(GitHubIssueRef{});
+  GitHubProjectField priority{"Priority", GitHubFieldType::kSingleSelect, {"P0", "P1", "P2"}, {}};
+  GitHubProjectField size{"Size", GitHubFieldType::kNumber, {}, {}};
+  GitHubProjectField notes{"Notes", GitHubFieldType::kText, {}, {}};
+  GitHubProjectField due{"Due", GitHubFieldType::kDate, {}, {}};
+  GitHubProjectField sprint{"Sprint", GitHubFieldType::kIteration, {}, {}};
+  sprint.iterations = {{"Sprint 1", "2024-04-22", 14, true}, {"Sprint 2", "2024-05-06", 14, false}};
+  auto project = server.AddProject("acme", 7, "Roadmap", {priority, size, notes, due, sprint});
+  EXPECT_TRUE(project.has_value()) << (project ? "" : project.error().message);
+  for (std::int64_t id : {world.issues[0].id, world.issues[1].id, world.pr.id}) {
+    EXPECT_TRUE(server.AddProjectItem("acme", 7, id).has_value());
+  }
+  std::int64_t one = world.issues[0].id;
+  EXPECT_TRUE(server.SetFieldValue("acme", 7, one, "Priority", GitHubFieldValue::Text("P1")).has_value());
+  EXPECT_TRUE(server.SetFieldValue("acme", 7, one, "Size", GitHubFieldValue::Number(3.5)).has_value());
+  EXPECT_TRUE(server.SetFieldValue("acme", 7, one, "Notes", GitHubFieldValue::Text("ship it")).has_value());
+  EXPECT_TRUE(server.SetFieldValue("acme", 7, one, "Due", GitHubFieldValue::Text("2024-06-01")).has_value());
+  EXPECT_TRUE(server.SetFieldValue("acme", 7, one, "Sprint", GitHubFieldValue::Text("Sprint 2")).has_value());
+  return world;
+}
+
+Value Query(Api& api, std::string query, Value variables = Value(Value::Object{}),
+            std::optional<std::string> authorization = std::nullopt) {
+  auto r = api.GraphQL(Value(Value::Object{{"query", Value(std::move(query))},
+                                           {"variables", std::move(variables)}}),
+                       authorization);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(HeaderOr(r, "x-ratelimit-resource"), "graphql");
+  return MustParse(r.body);
+}
+
+std::string FirstErrorType(const Value& answer) {
+  const Value* errors = answer.Find("errors");
+  if (!errors || !errors->IsList() || errors->AsList().empty()) {
+    return "";
+  }
+  return std::string(errors->AsList()[0].StringOr("type"));
+}
+
+constexpr std::string_view kProjectQuery = R"(
+  query($owner: String!, $number: Int!) {
+    organization(login: $owner) {
+      projectV2(number: $number) {
+        id title
+        fields(first: 50) {
+          nodes {
+            __typename
+            ... on ProjectV2FieldCommon { id name dataType }
+            ... on ProjectV2SingleSelectField { options { id name } }
+          }
+        }
+      }
+    }
+  })";
+
+TEST(GitHubServerTest, GraphQLResolvesAProjectAndItsFields) {
+  GitHubServer server(Frozen());
+  MakeProjectWorld(server);
+  Api api(server);
+  Value answer = Query(api, std::string(kProjectQuery),
+                       Value(Value::Object{{"owner", Value("acme")}, {"number", Value(7)}}));
+  ASSERT_EQ(answer.Find("errors"), nullptr) << answer.ToJson();
+  const Value* project = answer.Find("data")->Find("organization")->Find("projectV2");
+  ASSERT_NE(project, nullptr);
+  EXPECT_EQ(project->StringOr("title"), "Roadmap");
+  EXPECT_TRUE(project->StringOr("id").starts_with("PVT_"));
+  EXPECT_EQ(project->Find("number"), nullptr);  // not selected, not answered
+  const auto& fields = project->Find("fields")->Find("nodes")->AsList();
+  std::vector<std::string> names;
+  for (const Value& f : fields) {
+    names.push_back(std::string(f.StringOr("name")) + ":" + std::string(f.StringOr("dataType")));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"Title:TITLE", "Assignees:ASSIGNEES", "Labels:LABELS",
+                                             "Milestone:MILESTONE", "Repository:REPOSITORY",
+                                             "Priority:SINGLE_SELECT", "Size:NUMBER", "Notes:TEXT",
+                                             "Due:DATE", "Sprint:ITERATION"}));
+  EXPECT_EQ(fields[5].StringOr("__typename"), "ProjectV2SingleSelectField");
+  EXPECT_EQ(fields[5].Find("options")->AsList().size(), 3u);
+  EXPECT_EQ(fields[6].StringOr("__typename"), "ProjectV2Field");
+  EXPECT_EQ(fields[6].Find("options"), nullptr);
+  EXPECT_EQ(fields[9].StringOr("__typename"), "ProjectV2IterationField");
+
+  // The same through user(login:) fails: acme is an organization.
+  Value as_user = Query(api, R"({ user(login: "acme") { projectV2(number: 7) { id } } })");
+  EXPECT_TRUE(as_user.Find("data")->Find("user")->IsNull());
+  EXPECT_EQ(FirstErrorType(as_user), "NOT_FOUND");
+  Value missing = Query(api, R"({ organization(login: "acme") { projectV2(number: 8) { id } } })");
+  EXPECT_TRUE(missing.Find("data")->Find("organization")->Find("projectV2")->IsNull());
+  EXPECT_EQ(missing.Find("errors")->AsList()[0].StringOr("message"),
+            "Could not resolve to a ProjectV2 with the number 8.");
+  EXPECT_EQ(missing.Find("errors")->AsList()[0].Find("path")->ToJson(),
+            R"(["organization","projectV2"])");
+
+  // A user-owned project answers through user(login:).
+  ASSERT_TRUE(server.AddProject("octocat", 1, "Mine", {}, /*owner_is_org=*/false).has_value());
+  Value mine = Query(api, R"({ user(login: "octocat") { projectV2(number: 1) { title } } })");
+  EXPECT_EQ(mine.Find("data")->Find("user")->Find("projectV2")->StringOr("title"), "Mine");
+}
+
+constexpr std::string_view kValuesQuery = R"(
+  query($ids: [ID!]!) {
+    nodes(ids: $ids) {
+      ... on Issue {
+        id number updatedAt
+        projectItems(first: 10) {
+          nodes {
+            project { id number }
+            fieldValues(first: 50) {
+              nodes {
+                __typename
+                ... on ProjectV2ItemFieldNumberValue { number field { ... on ProjectV2FieldCommon { name } } }
+                ... on ProjectV2ItemFieldTextValue { text field { ... on ProjectV2FieldCommon { name } } }
+                ... on ProjectV2ItemFieldSingleSelectValue { name optionId field { ... on ProjectV2FieldCommon { name } } }
+                ... on ProjectV2ItemFieldIterationValue { title startDate duration field { ... on ProjectV2FieldCommon { name } } }
+                ... on ProjectV2ItemFieldDateValue { date field { ... on ProjectV2FieldCommon { name } } }
+              }
+            }
+          }
+        }
+      }
+    }
+  })";
+
+// Field name -> value text, for one issue node of kValuesQuery's answer.
+std::map<std::string, std::string> ValuesOf(const Value& node) {
+  std::map<std::string, std::string> out;
+  const Value* items = node.Find("projectItems");
+  if (!items) {
+    return out;
+  }
+  for (const Value& item : items->Find("nodes")->AsList()) {
+    for (const Value& v : item.Find("fieldValues")->Find("nodes")->AsList()) {
+      const Value* field = v.Find("field");
+      std::string name(field ? field->StringOr("name") : v.StringOr("__typename"));
+      for (const char* key : {"number", "text", "name", "title", "date"}) {
+        if (const Value* x = v.Find(key)) {
+          out[name] = x->ToText();
+        }
+      }
+      if (!out.contains(name)) {
+        out[name] = "";
+      }
+    }
+  }
+  return out;
+}
+
+TEST(GitHubServerTest, GraphQLGivesFieldValuesForABatchOfIssues) {
+  GitHubServer server(Frozen());
+  ProjectWorld world = MakeProjectWorld(server);
+  ASSERT_TRUE(server.DeleteIssue(world.issues[2].id));  // #3: deleted
+  Api api(server);
+  Value::List ids;
+  for (const auto& ref : world.issues) {
+    ids.push_back(Value(ref.node_id));
+  }
+  ids.push_back(Value(world.pr.node_id));
+  ids.push_back(Value("I_kwDOnothing"));
+  Value answer = Query(api, std::string(kValuesQuery), Value(Value::Object{{"ids", Value(ids)}}));
+  const auto& nodes = answer.Find("data")->Find("nodes")->AsList();
+  ASSERT_EQ(nodes.size(), 5u) << answer.ToJson();
+
+  EXPECT_EQ(nodes[0].StringOr("id"), world.issues[0].node_id);
+  auto values = ValuesOf(nodes[0]);
+  EXPECT_EQ(values, (std::map<std::string, std::string>{{"Title", "Issue 1"},
+                                                        {"ProjectV2ItemFieldRepositoryValue", ""},
+                                                        {"Priority", "P1"},
+                                                        {"Size", "3.5"},
+                                                        {"Notes", "ship it"},
+                                                        {"Due", "2024-06-01"},
+                                                        {"Sprint", "Sprint 2"}}));
+  const Value& item = nodes[0].Find("projectItems")->Find("nodes")->AsList()[0];
+  EXPECT_EQ(item.Find("project")->Find("number")->AsInt(), 7);
+  for (const Value& v : item.Find("fieldValues")->Find("nodes")->AsList()) {
+    if (v.StringOr("__typename") == "ProjectV2ItemFieldIterationValue") {
+      EXPECT_EQ(v.StringOr("startDate"), "2024-05-06");
+      EXPECT_EQ(v.Find("duration")->AsInt(), 14);
+    }
+    if (v.StringOr("__typename") == "ProjectV2ItemFieldSingleSelectValue") {
+      EXPECT_EQ(v.StringOr("optionId").size(), 8u);
+    }
+  }
+  // #2 is in the project with the Title and Repository only.
+  EXPECT_EQ(ValuesOf(nodes[1]).size(), 2u);
+  // Deleted and unknown ids: null, each with a NOT_FOUND error at its index.
+  EXPECT_TRUE(nodes[2].IsNull());
+  EXPECT_TRUE(nodes[4].IsNull());
+  // The pull request matches no `... on Issue`: an empty object, as GitHub answers.
+  EXPECT_EQ(nodes[3], Value(Value::Object{}));
+  const auto& errors = answer.Find("errors")->AsList();
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].StringOr("type"), "NOT_FOUND");
+  EXPECT_EQ(errors[0].Find("path")->ToJson(), R"(["nodes",2])");
+  EXPECT_EQ(errors[1].StringOr("message"),
+            "Could not resolve to a node with the global id of 'I_kwDOnothing'");
+}
+
+TEST(GitHubServerTest, GraphQLFieldEditsLeaveUpdatedAtUnlessTold) {
+  GitHubServer server(Frozen());
+  ProjectWorld world = MakeProjectWorld(server);
+  std::int64_t id = world.issues[1].id;
+  std::int64_t before = server.GetIssue(id)->updated_at;
+  server.SetNow(kT0 + 5000);
+  ASSERT_TRUE(server.SetFieldValue("acme", 7, id, "Size", GitHubFieldValue::Number(8)).has_value());
+  EXPECT_EQ(server.GetIssue(id)->updated_at, before);
+  Api api(server);
+  Value answer = Query(api, std::string(kValuesQuery),
+                       Value(Value::Object{{"ids", Value(Value::List{Value(world.issues[1].node_id)})}}));
+  EXPECT_EQ(ValuesOf(answer.Find("data")->Find("nodes")->AsList()[0])["Size"], "8");
+
+  // Cleared: gone from fieldValues.
+  ASSERT_TRUE(server.SetFieldValue("acme", 7, id, "Size", std::nullopt).has_value());
+  answer = Query(api, std::string(kValuesQuery),
+                 Value(Value::Object{{"ids", Value(Value::List{Value(world.issues[1].node_id)})}}));
+  EXPECT_FALSE(ValuesOf(answer.Find("data")->Find("nodes")->AsList()[0]).contains("Size"));
+
+  server.SetProjectEditBumpsUpdated(true);
+  server.SetNow(kT0 + 6000);
+  ASSERT_TRUE(server.SetFieldValue("acme", 7, id, "Priority", GitHubFieldValue::Text("P0")).has_value());
+  EXPECT_EQ(server.GetIssue(id)->updated_at, kT0 + 6000);
+
+  // Bad values are refused.
+  EXPECT_FALSE(server.SetFieldValue("acme", 7, id, "Priority", GitHubFieldValue::Text("P9")).has_value());
+  EXPECT_FALSE(server.SetFieldValue("acme", 7, id, "Due", GitHubFieldValue::Text("June")).has_value());
+  EXPECT_FALSE(server.SetFieldValue("acme", 7, id, "Title", GitHubFieldValue::Text("x")).has_value());
+  EXPECT_FALSE(server.SetFieldValue("acme", 7, world.issues[2].id, "Size",
+                                    GitHubFieldValue::Number(1)).has_value());
+}
+
+TEST(GitHubServerTest, GraphQLErrorsAreGitHubs) {
+  GitHubServer server(Frozen());
+  MakeProjectWorld(server);
+  Api api(server);
+
+  Value unknown = Query(api, R"({ organization(login: "acme") { projectV2(number: 7) { colour } } })");
+  EXPECT_EQ(unknown.Find("data"), nullptr);
+  EXPECT_EQ(unknown.Find("errors")->AsList()[0].StringOr("message"),
+            "Field 'colour' doesn't exist on type 'ProjectV2'");
+
+  Value unpaged = Query(api, R"({ organization(login: "acme") { projectV2(number: 7) { fields { nodes { __typename } } } } })");
+  EXPECT_EQ(FirstErrorType(unpaged), "MISSING_PAGINATION_BOUNDARIES");
+  EXPECT_EQ(unpaged.Find("data"), nullptr);
+  Value too_many = Query(api, R"({ organization(login: "acme") { projectV2(number: 7) { fields(first: 101) { totalCount } } } })");
+  EXPECT_EQ(FirstErrorType(too_many), "EXCESSIVE_PAGINATION");
+
+  Value nobody = Query(api, R"({ organization(login: "nobody") { id } })");
+  EXPECT_TRUE(nobody.Find("data")->Find("organization")->IsNull());
+  EXPECT_EQ(nobody.Find("errors")->AsList()[0].StringOr("message"),
+            "Could not resolve to an Organization with the login of 'nobody'.");
+
+  Value broken = Query(api, "{ organization(login: \"acme\") { id }");
+  EXPECT_EQ(broken.Find("data"), nullptr);
+  EXPECT_EQ(broken.Find("errors")->AsList()[0].StringOr("message"), "Unexpected end of document");
+  Value parse = Query(api, "{ organization(login: \"acme\") { id } } }");
+  EXPECT_EQ(parse.Find("errors")->AsList()[0].StringOr("message"),
+            "Parse error on \"}\" (RCURLY) at [1, 40]");
+
+  Value mutation = Query(api, R"(mutation { addProjectV2ItemById(input: {projectId: "x", contentId: "y"}) { item { id } } })");
+  EXPECT_EQ(FirstErrorType(mutation), "UNSUPPORTED");
+
+  Value missing_variable = Query(api, std::string(kProjectQuery));
+  EXPECT_EQ(missing_variable.Find("errors")->AsList()[0].StringOr("message"),
+            "Variable $owner of type String! was provided invalid value");
+
+  Value no_query = MustParse(api.GraphQL(Value(Value::Object{{"variables", Value(nullptr)}})).body);
+  EXPECT_EQ(no_query.Find("errors")->AsList()[0].StringOr("message"),
+            "A query attribute must be specified and must be a string.");
+  EXPECT_EQ(api.GraphQL(Value("just text")).status, 400);
+  HttpTestClient raw(server.server().base_url());
+  auto bad = raw.Send("POST", server.graphql_url().substr(server.server().base_url().size()),
+                      {{"Authorization", Bearer(kGitHubClassicToken)}}, "{not json");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(MustParse(bad.body).StringOr("message"), "Problems parsing JSON");
+  auto anonymous = api.GraphQL(Value(Value::Object{{"query", Value("{ viewer { login } }")}}), "");
+  EXPECT_EQ(anonymous.status, 401);
+}
+
+TEST(GitHubServerTest, GraphQLProjectAccessFollowsTheToken) {
+  GitHubServer server(Frozen());
+  MakeProjectWorld(server);
+  GitHubToken repo_only;
+  repo_only.token = "ghp_RepoOnlyRepoOnlyRepoOnlyRepoOnlyRepo";
+  repo_only.scopes = {"repo"};
+  server.AddToken(repo_only);
+  GitHubToken fine;
+  fine.token = "github_pat_11NOPROJECTS00000000000_nOpRoJeCtSnOpRoJeCtSnOpRoJeCtSnOpRoJeCtSnOpRoJeCtSnOpR";
+  fine.kind = GitHubTokenKind::kFineGrained;
+  fine.projects = false;
+  server.AddToken(fine);
+  Api api(server);
+  std::string q = R"({ organization(login: "acme") { projectV2(number: 7) { title } } })";
+
+  Value scopes = Query(api, q, Value(Value::Object{}), Bearer(repo_only.token));
+  EXPECT_EQ(FirstErrorType(scopes), "INSUFFICIENT_SCOPES");
+  EXPECT_EQ(scopes.Find("data"), nullptr);
+  Value forbidden = Query(api, q, Value(Value::Object{}), Bearer(fine.token));
+  EXPECT_EQ(FirstErrorType(forbidden), "FORBIDDEN");
+  EXPECT_TRUE(forbidden.Find("data")->Find("organization")->Find("projectV2")->IsNull());
+  for (std::string_view token : {kGitHubClassicToken, kGitHubFineGrainedToken, kGitHubInstallationToken}) {
+    Value ok = Query(api, q, Value(Value::Object{}), Bearer(token));
+    EXPECT_EQ(ok.Find("data")->Find("organization")->Find("projectV2")->StringOr("title"), "Roadmap")
+        << token.substr(0, 4);
+  }
+}
+
+TEST(GitHubServerTest, GraphQLReadsAliasesFragmentsAndPages) {
+  GitHubServer server(Frozen());
+  MakeProjectWorld(server);
+  Api api(server);
+  Value answer = Query(api, R"(
+    # a comment
+    query Items($after: String) {
+      org: organization(login: "acme") {
+        board: projectV2(number: 7) {
+          ...Paged
+        }
+      }
+      rateLimit { cost remaining limit }
+    }
+    fragment Paged on ProjectV2 {
+      items(first: 2, after: $after) {
+        totalCount
+        pageInfo { hasNextPage endCursor }
+        edges { cursor node { type content { ... on Issue { number } ... on PullRequest { number } } } }
+      }
+    })");
+  ASSERT_EQ(answer.Find("errors"), nullptr) << answer.ToJson();
+  const Value* items = answer.Find("data")->Find("org")->Find("board")->Find("items");
+  ASSERT_NE(items, nullptr) << answer.ToJson();
+  EXPECT_EQ(items->Find("totalCount")->AsInt(), 3);
+  EXPECT_TRUE(items->Find("pageInfo")->Find("hasNextPage")->AsBool());
+  const auto& edges = items->Find("edges")->AsList();
+  ASSERT_EQ(edges.size(), 2u);
+  EXPECT_EQ(edges[0].Find("node")->Find("content")->Find("number")->AsInt(), 1);
+  std::string end(items->Find("pageInfo")->StringOr("endCursor"));
+  const Value* rate = answer.Find("data")->Find("rateLimit");
+  EXPECT_EQ(rate->Find("cost")->AsInt(), 1);
+  EXPECT_EQ(rate->Find("remaining")->AsInt(), 4999);
+
+  Value next = Query(api, R"(
+    query($after: String) { organization(login: "acme") { projectV2(number: 7) {
+      items(first: 2, after: $after) { pageInfo { hasNextPage } nodes { type } } } } })",
+                     Value(Value::Object{{"after", Value(end)}}));
+  const Value* page2 = next.Find("data")->Find("organization")->Find("projectV2")->Find("items");
+  ASSERT_NE(page2, nullptr) << next.ToJson();
+  EXPECT_FALSE(page2->Find("pageInfo")->Find("hasNextPage")->AsBool());
+  ASSERT_EQ(page2->Find("nodes")->AsList().size(), 1u);
+  EXPECT_EQ(page2->Find("nodes")->AsList()[0].StringOr("type"), "PULL_REQUEST");
+}
+
+TEST(GitHubServerTest, GraphQLHasItsOwnBudget) {
+  GitHubServer server(Frozen());
+  Api api(server);
+  server.SetGraphQLRateLimit(5000, 1, kT0 + 60);
+  auto first = api.GraphQL(Value(Value::Object{{"query", Value("{ viewer { login } }")}}));
+  ASSERT_EQ(first.status, 200);
+  EXPECT_EQ(MustParse(first.body).Find("data")->Find("viewer")->StringOr("login"), "octocat");
+  EXPECT_EQ(HeaderOr(first, "x-ratelimit-remaining"), "0");
+  auto limited = api.GraphQL(Value(Value::Object{{"query", Value("{ viewer { login } }")}}));
+  EXPECT_EQ(limited.status, 200);
+  EXPECT_EQ(FirstErrorType(MustParse(limited.body)), "RATE_LIMITED");
+  EXPECT_EQ(HeaderOr(limited, "x-ratelimit-remaining"), "0");
+  EXPECT_EQ(HeaderOr(limited, "x-ratelimit-resource"), "graphql");
+  // The REST budget is untouched.
+  EXPECT_EQ(server.rate_remaining(), 5000);
+  server.SetNow(kT0 + 60);
+  auto after = api.GraphQL(Value(Value::Object{{"query", Value("{ viewer { login } }")}}));
+  EXPECT_EQ(HeaderOr(after, "x-ratelimit-remaining"), "4999");
+  EXPECT_EQ(server.graphql_requests(), 3u);
+  EXPECT_EQ(server.requests().back().graphql_query, "{ viewer { login } }");
+
+  server.ScriptSecondaryLimit(1, 10);
+  auto secondary = api.GraphQL(Value(Value::Object{{"query", Value("{ viewer { login } }")}}));
+  EXPECT_EQ(secondary.status, 403);
+  EXPECT_EQ(HeaderOr(secondary, "retry-after"), "10");
 }
 
 }  // namespace

@@ -1114,6 +1114,191 @@ void GitHubServer::SetProjectEditBumpsUpdated(bool bumps) {
   state_->project_edit_bumps_updated = bumps;
 }
 
+// ---- Projects v2 ----
+
+namespace {
+
+using github_sample::Field;
+using github_sample::Item;
+using github_sample::Project;
+
+constexpr std::string_view kOptionColors[] = {"GRAY", "BLUE", "GREEN", "YELLOW",
+                                              "ORANGE", "RED", "PINK", "PURPLE"};
+
+}  // namespace
+
+Result<std::string> GitHubServer::AddProject(std::string owner, int number, std::string title,
+                                             std::vector<GitHubProjectField> fields,
+                                             bool owner_is_org) {
+  std::lock_guard lock(state_->mu);
+  State& s = *state_;
+  if (owner.empty() || number <= 0) {
+    return Fail(ErrorCode::kConfig, "a project needs an owner and a number above 0");
+  }
+  if (s.FindProject(owner, number)) {
+    return Fail(ErrorCode::kConfig, "duplicate project " + owner + "/" + std::to_string(number));
+  }
+  s.owners.emplace(AsciiLower(owner), owner_is_org);
+  Project project;
+  project.owner = owner;
+  project.number = number;
+  project.title = std::move(title);
+  project.database_id = s.next_small_id++;
+  project.id = MakeNodeId("PVT_kwDO", github_sample::UserId(owner), project.database_id);
+  project.created_at = s.Now();
+  project.updated_at = project.created_at;
+  auto add_field = [&](std::string name, std::string data_type) -> Field& {
+    Field field;
+    field.database_id = s.next_small_id++;
+    std::string_view prefix = data_type == "SINGLE_SELECT" ? "PVTSSF_lADO"
+                              : data_type == "ITERATION"   ? "PVTIF_lADO"
+                                                           : "PVTF_lADO";
+    field.id = MakeNodeId(prefix, project.database_id, field.database_id);
+    field.name = std::move(name);
+    field.data_type = std::move(data_type);
+    project.fields.push_back(std::move(field));
+    return project.fields.back();
+  };
+  for (const auto& [name, type] : {std::pair{"Title", "TITLE"}, std::pair{"Assignees", "ASSIGNEES"},
+                                   std::pair{"Labels", "LABELS"}, std::pair{"Milestone", "MILESTONE"},
+                                   std::pair{"Repository", "REPOSITORY"}}) {
+    add_field(name, type);
+  }
+  for (GitHubProjectField& spec : fields) {
+    for (const Field& existing : project.fields) {
+      if (EqualsIgnoreCase(existing.name, spec.name)) {
+        return Fail(ErrorCode::kConfig, "duplicate field name " + spec.name);
+      }
+    }
+    static constexpr std::string_view kTypes[] = {"NUMBER", "TEXT", "SINGLE_SELECT", "ITERATION",
+                                                  "DATE"};
+    Field& field = add_field(spec.name, std::string(kTypes[static_cast<int>(spec.type)]));
+    for (std::size_t i = 0; i < spec.options.size(); ++i) {
+      field.options.push_back({Fnv1a64Hex(field.id + "/" + spec.options[i]).substr(0, 8),
+                               spec.options[i], std::string(kOptionColors[i % 8])});
+    }
+    for (const auto& it : spec.iterations) {
+      if (!ParseIsoUtc(it.start_date) || it.start_date.size() != 10) {
+        return Fail(ErrorCode::kConfig, "iteration start " + it.start_date + " is not YYYY-MM-DD");
+      }
+      field.iterations.push_back({Fnv1a64Hex(field.id + "/" + it.title).substr(0, 8), it.title,
+                                  it.start_date, it.duration_days, it.completed});
+    }
+  }
+  std::string id = project.id;
+  s.projects.push_back(std::move(project));
+  return id;
+}
+
+Result<std::string> GitHubServer::AddProjectItem(std::string_view owner, int number,
+                                                 std::int64_t issue_id) {
+  std::lock_guard lock(state_->mu);
+  State& s = *state_;
+  Project* project = s.FindProject(owner, number);
+  if (!project) {
+    return Fail(ErrorCode::kConfig, "no project " + std::string(owner) + "/" + std::to_string(number));
+  }
+  if (!s.Live(issue_id)) {
+    return Fail(ErrorCode::kConfig, "no issue with id " + std::to_string(issue_id));
+  }
+  for (const Item& item : project->items) {
+    if (item.issue_id == issue_id) {
+      return item.id;
+    }
+  }
+  Item item;
+  item.database_id = s.next_small_id++;
+  item.id = MakeNodeId("PVTI_lADO", project->database_id, item.database_id);
+  item.issue_id = issue_id;
+  item.created_at = s.Now();
+  item.updated_at = item.created_at;
+  project->items.push_back(item);
+  return item.id;
+}
+
+Result<void> GitHubServer::SetFieldValue(std::string_view owner, int number, std::int64_t issue_id,
+                                         std::string_view field_name,
+                                         std::optional<GitHubFieldValue> value) {
+  std::lock_guard lock(state_->mu);
+  State& s = *state_;
+  Project* project = s.FindProject(owner, number);
+  if (!project) {
+    return Fail(ErrorCode::kConfig, "no project " + std::string(owner) + "/" + std::to_string(number));
+  }
+  Item* item = nullptr;
+  for (Item& candidate : project->items) {
+    if (candidate.issue_id == issue_id) {
+      item = &candidate;
+    }
+  }
+  if (!item) {
+    return Fail(ErrorCode::kConfig, "issue " + std::to_string(issue_id) + " is not in the project");
+  }
+  const Field* field = nullptr;
+  for (const Field& candidate : project->fields) {
+    if (candidate.name == field_name) {
+      field = &candidate;
+    }
+  }
+  if (!field) {
+    return Fail(ErrorCode::kConfig, "no field " + std::string(field_name));
+  }
+  const std::string& type = field->data_type;
+  std::int64_t now = s.Now();
+  if (!value) {
+    item->values.erase(field->id);
+  } else {
+    github_sample::ItemValue v;
+    if (auto it = item->values.find(field->id); it != item->values.end()) {
+      v = it->second;
+    } else {
+      v.database_id = s.next_small_id++;
+      v.id = MakeNodeId("PVTFSV_lQDO", item->database_id, v.database_id);
+      v.created_at = now;
+    }
+    v.updated_at = now;
+    std::string text = value->text.value_or("");
+    if (type == "NUMBER") {
+      if (!value->number) {
+        return Fail(ErrorCode::kConfig, "field " + field->name + " takes a number");
+      }
+      v.number = value->number;
+    } else if (type == "TEXT") {
+      v.text = text;
+    } else if (type == "DATE") {
+      if (text.size() != 10 || !ParseIsoUtc(text)) {
+        return Fail(ErrorCode::kConfig, "date " + text + " is not YYYY-MM-DD");
+      }
+      v.text = text;
+    } else if (type == "SINGLE_SELECT") {
+      auto it = std::find_if(field->options.begin(), field->options.end(),
+                             [&](const auto& o) { return o.name == text; });
+      if (it == field->options.end()) {
+        return Fail(ErrorCode::kConfig, "field " + field->name + " has no option " + text);
+      }
+      v.text = it->id;
+    } else if (type == "ITERATION") {
+      auto it = std::find_if(field->iterations.begin(), field->iterations.end(),
+                             [&](const auto& i) { return i.title == text; });
+      if (it == field->iterations.end()) {
+        return Fail(ErrorCode::kConfig, "field " + field->name + " has no iteration " + text);
+      }
+      v.text = it->id;
+    } else {
+      return Fail(ErrorCode::kConfig, "field " + field->name + " is built in (" + type + ")");
+    }
+    item->values[field->id] = std::move(v);
+  }
+  item->updated_at = now;
+  project->updated_at = now;
+  if (s.project_edit_bumps_updated) {
+    if (github_sample::Record* record = s.Live(issue_id)) {
+      record->issue.updated_at = now;
+    }
+  }
+  return {};
+}
+
 // ---- Faults and the log ----
 
 void GitHubServer::InjectFault(Fault fault) {
@@ -1699,6 +1884,10 @@ HttpServerResponse GitHubServer::Handle(const HttpServerRequest& request) {
     } else if (!token) {
       response = GitHubError(401, "Bad credentials",
                              graphql ? "https://docs.github.com/graphql" : kDocs);
+    } else if (graphql && s.secondary_count > 0) {
+      ++s.graphql_requests;
+      response = SecondaryLimited(s);
+      AddBudgetHeaders(response.headers, s.graphql, "graphql");
     } else if (graphql) {
       ++s.graphql_requests;
       if (auto parsed = ParseJson(request.body); parsed && parsed->IsObject()) {

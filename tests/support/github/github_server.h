@@ -158,7 +158,10 @@
 // ({"type":"UNSUPPORTED",...}), a syntax error ("Parse error on ..."), and an
 // exhausted budget ({"errors":[{"type":"RATE_LIMITED","message":"API rate
 // limit already exceeded for user ID 1."}]}, remaining 0). A body that is not
-// JSON: 400 {"message":"Problems parsing JSON",...}.
+// a JSON object: 400 {"message":"Problems parsing JSON",...}. Fields are
+// checked where they are executed: a field inside a fragment that matches no
+// object of the answer is not checked. viewer is the token's user (a Bot for
+// installation tokens). Secondary limits apply to GraphQL too.
 //
 // Control API: every public member is thread-safe and may be called while
 // requests are served. Times are epoch seconds on the server clock, which
