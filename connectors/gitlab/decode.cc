@@ -177,6 +177,37 @@ Result<Value> DecodeLabels(JsonView labels, std::string_view issue) {
   return Value(std::move(out));
 }
 
+// {"priority": "high", "workflow": "in review"} from "priority::high" and
+// "workflow::in review": a scope is everything before the last "::" (scopes
+// nest: "workflow::backend::review" is scope "workflow::backend"). GitLab
+// keeps one label per scope on its paid tiers; on the free tier an issue may
+// carry several, and the scope then gives a list of their values.
+Result<Value> DecodeScopedLabels(JsonView labels, std::string_view issue) {
+  auto names = DecodeLabels(labels, issue);
+  if (!names) {
+    return names;
+  }
+  Value::Object out;
+  for (const Value& label : names->AsList()) {
+    const std::string& text = label.AsString();
+    const std::size_t at = text.rfind("::");
+    if (at == std::string::npos || at == 0 || at + 2 >= text.size()) {
+      continue;
+    }
+    const std::string scope = text.substr(0, at);
+    Value value(text.substr(at + 2));
+    auto existing = out.find(scope);
+    if (existing == out.end()) {
+      out.emplace(scope, std::move(value));
+    } else if (existing->second.IsList()) {
+      existing->second.AsList().push_back(std::move(value));
+    } else {
+      existing->second = Value(Value::List{std::move(existing->second), std::move(value)});
+    }
+  }
+  return Value(std::move(out));
+}
+
 Result<Value> DecodeUsers(JsonView users, std::string_view issue, std::string_view member) {
   if (!users.IsList()) {
     return Bad(issue, std::string(member) + " is not a list");
@@ -316,6 +347,9 @@ Result<Value> GitLabMemberValue(std::string_view name, std::optional<JsonView> v
   if (name == "labels") {
     return null ? Value(Value::List()) : DecodeLabels(*value, issue_key);
   }
+  if (name == kGitLabScopedLabels) {
+    return null ? Value(Value::Object()) : DecodeScopedLabels(*value, issue_key);
+  }
   if (name == "assignees") {
     return null ? Value(Value::List()) : DecodeUsers(*value, issue_key, name);
   }
@@ -395,7 +429,9 @@ Result<Issue> DecodeGitLabIssue(JsonView json, const GitLabDecodeContext& contex
   std::vector<std::pair<std::string, Value>> members;
   members.reserve(context.names.size());
   for (const std::string& name : context.names) {
-    auto value = GitLabMemberValue(name, json.Find(name), issue.key);
+    auto value = GitLabMemberValue(
+        name, json.Find(name == kGitLabScopedLabels ? std::string_view("labels") : name),
+        issue.key);
     if (!value) {
       return std::unexpected(value.error());
     }

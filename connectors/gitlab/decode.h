@@ -56,10 +56,19 @@ Result<Issue> DecodeGitLabIssue(JsonView json, const GitLabDecodeContext& contex
 // as decode_error.
 Issue UndecodedGitLabIssue(JsonView json, std::string reason);
 
+// A field of the connector's own beside GitLab's members: the scoped labels
+// ("priority::high") by scope, {"priority": "high"}, so a mapping can read
+// one scope as a single value (scoped_labels.priority). Made from `labels`.
+inline constexpr std::string_view kGitLabScopedLabels = "scoped_labels";
+
 // The value the mapping sees for member `name` of an issue (`value` is the
 // member, nullopt when absent):
 //   labels → a list of names (strings; objects of with_labels_details by
 //     their name), [] when null;
+//   scoped_labels (`value` is then the labels member) → {scope: value} for
+//     each label "scope::value" (the scope is what comes before the last
+//     "::"), a list of values when several labels share a scope (the free
+//     tier allows it), {} when none;
 //   assignees → a list of users, [] when null;
 //   assignee, author, closed_by, and any other user object → a user:
 //     {"login": username, "name": name (else the login), "email": `email`,

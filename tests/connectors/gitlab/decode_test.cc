@@ -182,6 +182,27 @@ TEST(DecodeGitLabIssueList, AMovedIssueIsTheClosedOldOneAsGitLabSendsIt) {
   EXPECT_EQ(F(issue, "description"), Value(""));
 }
 
+TEST(DecodeGitLabIssueList, ScopedLabelsByScope) {
+  const std::string text = R"([
+    {"id": 1, "iid": 1, "references": {"full": "g/p#1"}, "updated_at": "2024-05-01T10:00:00Z",
+     "labels": ["priority::high", "bug", "workflow::backend::review", "::odd", "odd::"]},
+    {"id": 2, "iid": 2, "references": {"full": "g/p#2"}, "updated_at": "2024-05-01T10:00:00Z",
+     "labels": ["team::web", "team::api", "team::ops"]},
+    {"id": 3, "iid": 3, "references": {"full": "g/p#3"}, "updated_at": "2024-05-01T10:00:00Z",
+     "labels": null},
+    {"id": 4, "iid": 4, "references": {"full": "g/p#4"}, "updated_at": "2024-05-01T10:00:00Z",
+     "labels": [7]}])";
+  const std::vector<Issue> issues = DecodeList(text, Context({"scoped_labels"}));
+  ASSERT_EQ(issues.size(), 4u);
+  EXPECT_EQ(F(issues[0], "scoped_labels"),
+            Object({{"priority", "high"}, {"workflow::backend", "review"}}));
+  EXPECT_FALSE(issues[0].fields.contains("labels"));  // not asked for
+  // The free tier lets an issue carry several labels of one scope.
+  EXPECT_EQ(F(issues[1], "scoped_labels"), Object({{"team", List({"web", "api", "ops"})}}));
+  EXPECT_EQ(F(issues[2], "scoped_labels"), Value(Value::Object()));
+  EXPECT_THAT(issues[3].decode_error, HasSubstr("issue g/p#4: labels: a label is not a name"));
+}
+
 TEST(DecodeGitLabIssueList, OnlyTheNamedMembersAreDecoded) {
   // A milestone without a title would fail the issue, but nobody reads it.
   const std::string text = R"([{"id": 5, "iid": 1, "references": {"full": "g/p#1"},
