@@ -4,8 +4,8 @@
 // shapes (validation errors alone, resolution errors beside null data).
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
-#include <cstdio>
 #include <functional>
 #include <map>
 
@@ -666,8 +666,6 @@ std::optional<std::int64_t> ReadCursor(std::string_view cursor) {
   }
   return n - 1;
 }
-
-std::string ShortHex(std::string_view seed) { return Fnv1a64Hex(seed).substr(0, 8); }
 
 Value LocationOf(const Selection& sel) {
   return Value(Value::List{Value(Value::Object{{"line", Value(sel.line)},
