@@ -515,6 +515,12 @@ TEST(GitLabServer, UserVersionProjectAndGroupShapes) {
   EXPECT_EQ(user.StringOr("email"), "sync.bot@example.com");
   EXPECT_EQ(user.StringOr("state"), "active");
 
+  Value self = MustParse(api.Get("/personal_access_tokens/self").body);
+  EXPECT_EQ(self.Find("scopes")->ToJson(), R"(["read_api"])");
+  EXPECT_EQ(self.Find("user_id")->AsInt(), 24);
+  EXPECT_TRUE(self.Find("active")->AsBool());
+  EXPECT_EQ(self.StringOr("expires_at"), "2027-11-01");
+
   Value version = MustParse(api.Get("/version").body);
   EXPECT_EQ(version.StringOr("version"), "18.5.1-ee");
   EXPECT_FALSE(version.StringOr("revision").empty());

@@ -247,6 +247,7 @@ struct Route {
     kProjectIssue,
     kGroup,
     kGroupIssues,
+    kTokenSelf,
   };
   Kind kind = kUnknown;
   std::string id;  // project or group: a number or a full path
@@ -272,6 +273,8 @@ Route ParseRoute(std::string_view api_path) {
     route.kind = Route::kUser;
   } else if (parts.size() == 1 && head == "version") {
     route.kind = Route::kVersion;
+  } else if (parts.size() == 2 && head == "personal_access_tokens" && parts[1] == "self") {
+    route.kind = Route::kTokenSelf;
   } else if (head == "projects" && parts.size() >= 2) {
     route.id = parts[1];
     if (parts.size() == 2) {
@@ -1872,6 +1875,25 @@ HttpServerResponse GitLabServer::State::Serve(const HttpServerRequest& request,
     return *refused;
   }
   const GitLabToken& token = *who.token;
+  if (route.kind == Route::kTokenSelf) {
+    Value::List scopes;
+    for (const std::string& scope : token.scopes) {
+      scopes.emplace_back(scope);
+    }
+    return JsonAnswer(
+        200, Value(Value::Object{
+                 {"id", static_cast<std::int64_t>(Fnv1a64(token.value) % 100000)},
+                 {"name", token.name},
+                 {"revoked", false},
+                 {"created_at", FormatIsoUtc(kDefaultCreatedMs)},
+                 {"description", Value()},
+                 {"scopes", Value(std::move(scopes))},
+                 {"user_id", who.user_id},
+                 {"last_used_at", FormatIsoUtc(Now())},
+                 {"active", true},
+                 {"expires_at", token.expires_at ? Value(*token.expires_at) : Value()},
+             }));
+  }
   if (route.kind == Route::kUser || route.kind == Route::kVersion) {
     if (!HasScope(token, {"read_user", "read_api", "api"})) {
       return InsufficientScope("api read_api read_user");

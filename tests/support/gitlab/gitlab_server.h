@@ -11,7 +11,11 @@
 //                 created_at, bio, public_email, bot, ..., email}; `email`
 //                 only because it is the token's own user. Needs read_user,
 //                 read_api or api.
-//   /version   -> {version, revision}. Needs read_user, read_api or api.
+//   /version   -> {version, revision, kas, enterprise}. Needs read_user,
+//                 read_api or api.
+//   /personal_access_tokens/self -> {id, name, revoked, created_at,
+//                 description, scopes, user_id, last_used_at, active,
+//                 expires_at}, for any token kind and scope.
 //   /projects/:id          -> {id, name, path, path_with_namespace,
 //                 name_with_namespace, web_url, visibility, archived,
 //                 namespace {id, name, path, kind, full_path, parent_id, web_url}, ...}
@@ -126,8 +130,8 @@
 //            secret (20, private; member root only)
 //   projects acme/roadmap (101), acme/platform/api (102),
 //            secret/vault (201, private to root)
-// Issue ids start at 1001, iids at 1 per project, group and project ids
-// made by AddGroup/AddProject at 1000 and 2000 unless given.
+// Issue ids start at 1001, iids at 1 per project; ids made for groups,
+// projects, users and milestones start at 1000, 2000, 100 and 500.
 //
 // Control API: every public member is thread-safe and may be called while
 // requests are served.
@@ -185,6 +189,10 @@ struct GitLabToken {
   std::string resource;
   bool expired = false;
   bool revoked = false;
+  std::string name = "boardsync";
+  // What /personal_access_tokens/self shows ("2027-11-01"); not enforced
+  // (ExpireToken() expires a token). nullopt: null.
+  std::optional<std::string> expires_at = "2027-11-01";
 };
 
 // The tokens above with their scopes and users.
