@@ -131,8 +131,7 @@ TEST(GitLabServer, OffsetPagesCarryGitLabHeaders) {
   EXPECT_TRUE(next.starts_with(server.api_url() + "/projects/101/issues?")) << next;
   EXPECT_NE(next.find("&page=2"), std::string::npos) << next;
   EXPECT_NE(next.find("order_by=updated_at"), std::string::npos) << next;
-  EXPECT_TRUE(LinkOnApi(next, server.api_url() + "/projects/101/issues", server.api_url()))
-      << next;
+  EXPECT_TRUE(LinkOnApi(next, server.api_url() + "/projects/101/issues", server.api_url())) << next;
 
   auto second = api.Follow(next);
   EXPECT_EQ(Iids(second), (std::vector<std::int64_t>{3, 4}));
@@ -189,9 +188,8 @@ TEST(GitLabServer, MaxOffsetRefusesDeepPagesWith405) {
             std::string::npos)
       << deep.body;
   // Keyset is not limited.
-  auto keyset = api.Get("/projects/101/issues", {{"pagination", "keyset"},
-                                                 {"order_by", "id"},
-                                                 {"per_page", "5"}});
+  auto keyset = api.Get("/projects/101/issues",
+                        {{"pagination", "keyset"}, {"order_by", "id"}, {"per_page", "5"}});
   EXPECT_EQ(keyset.status, 200);
 }
 
@@ -200,8 +198,8 @@ TEST(GitLabServer, KeysetPagesLinkWithACursorAndEndWithoutLink) {
   AddMinuteApart(server, 5);
   Api api(server);
 
-  Params params{{"pagination", "keyset"}, {"order_by", "updated_at"}, {"sort", "asc"},
-                {"per_page", "2"}};
+  Params params{
+      {"pagination", "keyset"}, {"order_by", "updated_at"}, {"sort", "asc"}, {"per_page", "2"}};
   auto page = api.Get("/projects/101/issues", params);
   ASSERT_EQ(page.status, 200) << page.body;
   EXPECT_EQ(Iids(page), (std::vector<std::int64_t>{1, 2}));
@@ -234,10 +232,9 @@ TEST(GitLabServer, KeysetPagesLinkWithACursorAndEndWithoutLink) {
   EXPECT_EQ(HeaderOr(page, "link"), "<absent>");
 
   // Descending works the same way.
-  auto desc = api.Get("/projects/101/issues", {{"pagination", "keyset"},
-                                               {"order_by", "id"},
-                                               {"sort", "desc"},
-                                               {"per_page", "3"}});
+  auto desc =
+      api.Get("/projects/101/issues",
+              {{"pagination", "keyset"}, {"order_by", "id"}, {"sort", "desc"}, {"per_page", "3"}});
   EXPECT_EQ(Iids(desc), (std::vector<std::int64_t>{5, 4, 3}));
   EXPECT_EQ(Iids(api.Follow(*NextLink(desc))), (std::vector<std::int64_t>{2, 1}));
 
@@ -260,10 +257,9 @@ TEST(GitLabServer, KeysetContinuesAfterItsCursorWithinOneMillisecond) {
     ids.push_back(server.AddIssue(issue)->id);
   }
   Api api(server);
-  auto page = api.Get("/projects/101/issues", {{"pagination", "keyset"},
-                                               {"order_by", "updated_at"},
-                                               {"sort", "asc"},
-                                               {"per_page", "2"}});
+  auto page = api.Get(
+      "/projects/101/issues",
+      {{"pagination", "keyset"}, {"order_by", "updated_at"}, {"sort", "asc"}, {"per_page", "2"}});
   std::vector<std::int64_t> seen = Iids(page);
   // Between pages, the first issue changes (moves to the end) and a new one
   // comes in at the same instant: the cursor's (updated_at, id) decides.
@@ -379,9 +375,9 @@ TEST(GitLabServer, LabelsStateScopeAndIidsFilter) {
     return server.AddIssue(issue)->iid;
   };
   add({"bug", "priority::high"}, "opened", "alice", {"sync.bot"});  // 1
-  add({"bug"}, "closed", "sync.bot", {});                            // 2
-  add({}, "opened", "bob", {"alice", "sync.bot"});                   // 3
-  add({"feature"}, "opened", "alice", {});                           // 4
+  add({"bug"}, "closed", "sync.bot", {});                           // 2
+  add({}, "opened", "bob", {"alice", "sync.bot"});                  // 3
+  add({"feature"}, "opened", "alice", {});                          // 4
   Api api(server);
   auto iids = [&](Params params) {
     params.emplace_back("sort", "asc");
@@ -420,8 +416,7 @@ TEST(GitLabServer, GroupListsCoverSubgroupsAndOnlyWhatTheTokenSees) {
     refs.push_back(std::string(issue.Find("references")->StringOr("full")) + " " +
                    std::string(issue.Find("references")->StringOr("relative")));
   }
-  EXPECT_EQ(refs, (std::vector<std::string>{"acme/roadmap#1 roadmap#1",
-                                            "acme/roadmap#2 roadmap#2",
+  EXPECT_EQ(refs, (std::vector<std::string>{"acme/roadmap#1 roadmap#1", "acme/roadmap#2 roadmap#2",
                                             "acme/platform/api#1 platform/api#1",
                                             "acme/platform/api#2 platform/api#2"}));
   // The archived project's issues only when asked.
@@ -542,15 +537,14 @@ TEST(GitLabServer, UserVersionProjectAndGroupShapes) {
 
   // Nothing answers at the root without the prefix.
   HttpTestClient raw(server.server().base_url());
-  EXPECT_EQ(raw.Get("/api/v4/version", {{"PRIVATE-TOKEN", std::string(kGitLabToken)}}).status,
-            404);
+  EXPECT_EQ(raw.Get("/api/v4/version", {{"PRIVATE-TOKEN", std::string(kGitLabToken)}}).status, 404);
 }
 
 TEST(GitLabServer, IssueJsonHasGitLabsShape) {
   GitLabServer server;
   server.SetNow(kT0);
-  ASSERT_TRUE(server.AddMilestone("acme/roadmap", GitLabMilestone{0, 0, "v4.0", "", "active",
-                                                                  "2024-06-30", std::nullopt}));
+  ASSERT_TRUE(server.AddMilestone(
+      "acme/roadmap", GitLabMilestone{0, 0, "v4.0", "", "active", "2024-06-30", std::nullopt}));
   GitLabIssue issue;
   issue.title = "Ship the board";
   issue.description = "Steps:\n- [x] design\n- [ ] build";

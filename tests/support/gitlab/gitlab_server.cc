@@ -198,8 +198,7 @@ std::pair<int, int> CountTasks(const std::optional<std::string>& description) {
 }
 
 HttpServerResponse Message(int status, std::string_view message) {
-  return HttpServerResponse::Json(status,
-                                  Value(Value::Object{{"message", message}}).ToJson());
+  return HttpServerResponse::Json(status, Value(Value::Object{{"message", message}}).ToJson());
 }
 
 HttpServerResponse GrapeError(int status, std::string_view error) {
@@ -264,8 +263,8 @@ Route ParseRoute(std::string_view api_path) {
   for (std::string& part : parts) {
     part = PercentDecode(part);
   }
-  if (parts.empty() || std::any_of(parts.begin(), parts.end(),
-                                   [](const std::string& p) { return p.empty(); })) {
+  if (parts.empty() ||
+      std::any_of(parts.begin(), parts.end(), [](const std::string& p) { return p.empty(); })) {
     return route;
   }
   const std::string& head = parts[0];
@@ -336,13 +335,19 @@ std::string RedactTarget(std::string_view target) {
 std::vector<GitLabToken> GitLabSampleTokens() {
   return {
       GitLabToken{std::string(kGitLabToken), GitLabTokenKind::kPersonal, {"read_api"}, "sync.bot"},
-      GitLabToken{std::string(kGitLabReadUserToken), GitLabTokenKind::kPersonal, {"read_user"},
-                  "sync.bot"},
+      GitLabToken{
+          std::string(kGitLabReadUserToken), GitLabTokenKind::kPersonal, {"read_user"}, "sync.bot"},
       GitLabToken{std::string(kGitLabApiToken), GitLabTokenKind::kPersonal, {"api"}, "sync.bot"},
-      GitLabToken{std::string(kGitLabProjectToken), GitLabTokenKind::kProjectAccess,
-                  {"read_api"}, "project_101_bot_3f9c1a", "acme/roadmap"},
-      GitLabToken{std::string(kGitLabGroupToken), GitLabTokenKind::kGroupAccess, {"read_api"},
-                  "group_10_bot_8e2d4b", "acme"},
+      GitLabToken{std::string(kGitLabProjectToken),
+                  GitLabTokenKind::kProjectAccess,
+                  {"read_api"},
+                  "project_101_bot_3f9c1a",
+                  "acme/roadmap"},
+      GitLabToken{std::string(kGitLabGroupToken),
+                  GitLabTokenKind::kGroupAccess,
+                  {"read_api"},
+                  "group_10_bot_8e2d4b",
+                  "acme"},
       GitLabToken{std::string(kGitLabOAuthToken), GitLabTokenKind::kOAuth, {"api"}, "sync.bot"},
   };
 }
@@ -723,8 +728,8 @@ struct GitLabServer::State {
     if (issue.iid == 0) {
       issue.iid = project->next_iid;
     } else if (iids.contains({project->data.id, issue.iid})) {
-      return Fail(ErrorCode::kConfig, "duplicate iid " + std::to_string(issue.iid) + " in " +
-                                          issue.project);
+      return Fail(ErrorCode::kConfig,
+                  "duplicate iid " + std::to_string(issue.iid) + " in " + issue.project);
     }
     if (issue.state != "opened" && issue.state != "closed") {
       return Fail(ErrorCode::kConfig, "state must be opened or closed, not " + issue.state);
@@ -984,9 +989,10 @@ struct GitLabServer::State {
     for (std::string ns = ParentPath(p.path_with_namespace); !ns.empty(); ns = ParentPath(ns)) {
       const Group* group = FindGroup(ns);
       const GitLabUser* user = group ? nullptr : FindUser(ns);
-      name_with_namespace =
-          (group ? group->data.name : user ? user->name : LastSegment(ns)) + " / " +
-          name_with_namespace;
+      name_with_namespace = (group  ? group->data.name
+                             : user ? user->name
+                                    : LastSegment(ns)) +
+                            " / " + name_with_namespace;
     }
     std::string web_url = External() + "/" + p.path_with_namespace;
     std::string api = ApiUrl() + "/projects/" + std::to_string(p.id);
@@ -1010,15 +1016,14 @@ struct GitLabServer::State {
         {"star_count", 0},
         {"last_activity_at", FormatIsoUtc(Now())},
         {"namespace", NamespaceJson(project)},
-        {"_links",
-         Value(Value::Object{{"self", api},
-                             {"issues", api + "/issues"},
-                             {"merge_requests", api + "/merge_requests"},
-                             {"repo_branches", api + "/repository/branches"},
-                             {"labels", api + "/labels"},
-                             {"events", api + "/events"},
-                             {"members", api + "/members"},
-                             {"cluster_agents", api + "/cluster_agents"}})},
+        {"_links", Value(Value::Object{{"self", api},
+                                       {"issues", api + "/issues"},
+                                       {"merge_requests", api + "/merge_requests"},
+                                       {"repo_branches", api + "/repository/branches"},
+                                       {"labels", api + "/labels"},
+                                       {"events", api + "/events"},
+                                       {"members", api + "/members"},
+                                       {"cluster_agents", api + "/cluster_agents"}})},
         {"archived", p.archived},
         {"visibility", p.is_public ? "public" : "private"},
         {"issues_enabled", true},
@@ -1055,8 +1060,7 @@ struct GitLabServer::State {
     const Project& project = *FindProject(issue.project);
     const std::string& path = project.data.path_with_namespace;
     std::string iid = std::to_string(issue.iid);
-    std::string api =
-        ApiUrl() + "/projects/" + std::to_string(project.data.id) + "/issues/" + iid;
+    std::string api = ApiUrl() + "/projects/" + std::to_string(project.data.id) + "/issues/" + iid;
 
     Value::List labels;
     for (const std::string& label : issue.labels) {
@@ -1105,25 +1109,25 @@ struct GitLabServer::State {
         {"discussion_locked", issue.discussion_locked},
         {"web_url", External() + "/" + path + "/-/issues/" + iid},
         {"time_stats",
-         Value(Value::Object{{"time_estimate", issue.time_estimate_seconds},
-                             {"total_time_spent", issue.total_time_spent_seconds},
-                             {"human_time_estimate", HumanDuration(issue.time_estimate_seconds)},
-                             {"human_total_time_spent",
-                              HumanDuration(issue.total_time_spent_seconds)}})},
+         Value(Value::Object{
+             {"time_estimate", issue.time_estimate_seconds},
+             {"total_time_spent", issue.total_time_spent_seconds},
+             {"human_time_estimate", HumanDuration(issue.time_estimate_seconds)},
+             {"human_total_time_spent", HumanDuration(issue.total_time_spent_seconds)}})},
         {"task_completion_status",
          Value(Value::Object{{"count", task_count}, {"completed_count", tasks_done}})},
         {"has_tasks", task_count > 0},
         {"task_status", std::to_string(tasks_done) + " of " + std::to_string(task_count) +
                             " checklist item" + (task_count == 1 ? "" : "s") + " completed"},
-        {"_links", Value(Value::Object{
-                       {"self", api},
-                       {"notes", api + "/notes"},
-                       {"award_emoji", api + "/award_emoji"},
-                       {"project", ApiUrl() + "/projects/" + std::to_string(project.data.id)},
-                       {"closed_as_duplicate_of", Value()}})},
-        {"references", Value(Value::Object{{"short", "#" + iid},
-                                           {"relative", relative},
-                                           {"full", path + "#" + iid}})},
+        {"_links",
+         Value(Value::Object{{"self", api},
+                             {"notes", api + "/notes"},
+                             {"award_emoji", api + "/award_emoji"},
+                             {"project", ApiUrl() + "/projects/" + std::to_string(project.data.id)},
+                             {"closed_as_duplicate_of", Value()}})},
+        {"references",
+         Value(Value::Object{
+             {"short", "#" + iid}, {"relative", relative}, {"full", path + "#" + iid}})},
         {"severity", "UNKNOWN"},
         {"moved_to_id", issue.moved_to_id ? Value(*issue.moved_to_id) : Value()},
         {"service_desk_reply_to", Value()},
@@ -1203,12 +1207,12 @@ GitLabServer::GitLabServer(GitLabServerOptions options) : options_(std::move(opt
       user.bio = std::string(u.bio);
       (void)s.AddUser(std::move(user));
     }
-    (void)s.AddGroup(GitLabGroup{10, "acme", "Acme", "Acme Corp.", false,
-                                 {"sync.bot", "alice", "bob"}});
+    (void)s.AddGroup(
+        GitLabGroup{10, "acme", "Acme", "Acme Corp.", false, {"sync.bot", "alice", "bob"}});
     (void)s.AddGroup(GitLabGroup{11, "acme/platform", "Platform", "", false, {}});
     (void)s.AddGroup(GitLabGroup{20, "secret", "Secret", "", false, {"root"}});
-    (void)s.AddProject(GitLabProject{101, "acme/roadmap", "Roadmap", "What comes next.", false,
-                                     false, {}});
+    (void)s.AddProject(
+        GitLabProject{101, "acme/roadmap", "Roadmap", "What comes next.", false, false, {}});
     (void)s.AddProject(GitLabProject{102, "acme/platform/api", "API", "", false, false, {}});
     (void)s.AddProject(GitLabProject{201, "secret/vault", "Vault", "", false, false, {}});
   }
@@ -1353,8 +1357,7 @@ bool GitLabServer::DeleteIssue(std::int64_t id) {
   return true;
 }
 
-std::optional<GitLabIssueRef> GitLabServer::MoveIssue(std::int64_t id,
-                                                      std::string_view to_project,
+std::optional<GitLabIssueRef> GitLabServer::MoveIssue(std::int64_t id, std::string_view to_project,
                                                       std::string_view by) {
   std::lock_guard lock(state_->mu);
   State& s = *state_;
@@ -1701,14 +1704,15 @@ HttpServerResponse JsonAnswer(int status, const Value& value) {
 HttpServerResponse InsufficientScope(std::string_view scopes) {
   constexpr std::string_view kDescription =
       "The request requires higher privileges than provided by the access token.";
-  HttpServerResponse response = JsonAnswer(
-      403, Value(Value::Object{{"error", "insufficient_scope"},
-                               {"error_description", kDescription},
-                               {"scope", scopes}}));
-  response.headers.emplace_back(
-      "WWW-Authenticate", "Bearer realm=\"GitLab\", error=\"insufficient_scope\", "
-                          "error_description=\"" + std::string(kDescription) + "\", scope=\"" +
-                          std::string(scopes) + "\"");
+  HttpServerResponse response =
+      JsonAnswer(403, Value(Value::Object{{"error", "insufficient_scope"},
+                                          {"error_description", kDescription},
+                                          {"scope", scopes}}));
+  response.headers.emplace_back("WWW-Authenticate",
+                                "Bearer realm=\"GitLab\", error=\"insufficient_scope\", "
+                                "error_description=\"" +
+                                    std::string(kDescription) + "\", scope=\"" +
+                                    std::string(scopes) + "\"");
   return response;
 }
 
@@ -1813,11 +1817,12 @@ std::optional<HttpServerResponse> GitLabServer::State::Authenticate(
             token.revoked ? "Token was revoked. You have to re-authorize from the user profile."
                           : "Token has expired.";
         HttpServerResponse response = JsonAnswer(
-            401, Value(Value::Object{{"error", "invalid_token"},
-                                     {"error_description", description}}));
+            401,
+            Value(Value::Object{{"error", "invalid_token"}, {"error_description", description}}));
         response.headers.emplace_back("WWW-Authenticate",
                                       "Bearer realm=\"GitLab\", error=\"invalid_token\", "
-                                      "error_description=\"" + description + "\"");
+                                      "error_description=\"" +
+                                          description + "\"");
         return response;
       }
       const GitLabUser* user = FindUser(token.username);
@@ -1859,8 +1864,8 @@ const GitLabServer::State::Group* GitLabServer::State::ResolveGroup(
   return group && CanSeeGroup(who, *group) ? group : nullptr;
 }
 
-HttpServerResponse GitLabServer::State::Serve(const HttpServerRequest& request,
-                                              const Route& route, bool in_api) {
+HttpServerResponse GitLabServer::State::Serve(const HttpServerRequest& request, const Route& route,
+                                              bool in_api) {
   if (!in_api) {
     return HttpServerResponse::Text(404, std::string(kNotFoundPage), "text/html; charset=utf-8");
   }
@@ -1880,19 +1885,19 @@ HttpServerResponse GitLabServer::State::Serve(const HttpServerRequest& request,
     for (const std::string& scope : token.scopes) {
       scopes.emplace_back(scope);
     }
-    return JsonAnswer(
-        200, Value(Value::Object{
-                 {"id", static_cast<std::int64_t>(Fnv1a64(token.value) % 100000)},
-                 {"name", token.name},
-                 {"revoked", false},
-                 {"created_at", FormatIsoUtc(kDefaultCreatedMs)},
-                 {"description", Value()},
-                 {"scopes", Value(std::move(scopes))},
-                 {"user_id", who.user_id},
-                 {"last_used_at", FormatIsoUtc(Now())},
-                 {"active", true},
-                 {"expires_at", token.expires_at ? Value(*token.expires_at) : Value()},
-             }));
+    return JsonAnswer(200,
+                      Value(Value::Object{
+                          {"id", static_cast<std::int64_t>(Fnv1a64(token.value) % 100000)},
+                          {"name", token.name},
+                          {"revoked", false},
+                          {"created_at", FormatIsoUtc(kDefaultCreatedMs)},
+                          {"description", Value()},
+                          {"scopes", Value(std::move(scopes))},
+                          {"user_id", who.user_id},
+                          {"last_used_at", FormatIsoUtc(Now())},
+                          {"active", true},
+                          {"expires_at", token.expires_at ? Value(*token.expires_at) : Value()},
+                      }));
   }
   if (route.kind == Route::kUser || route.kind == Route::kVersion) {
     if (!HasScope(token, {"read_user", "read_api", "api"})) {
@@ -1956,8 +1961,7 @@ HttpServerResponse GitLabServer::State::Serve(const HttpServerRequest& request,
 }
 
 HttpServerResponse GitLabServer::State::ServeList(const HttpServerRequest& request,
-                                                  const ResolvedToken& who,
-                                                  const Project* project,
+                                                  const ResolvedToken& who, const Project* project,
                                                   const Group* group) const {
   Query q;
   q.per_page = options.default_per_page;
@@ -2189,8 +2193,8 @@ HttpServerResponse GitLabServer::State::ServeList(const HttpServerRequest& reque
         JsonAnswer(200, render(std::span(matches).subspan(begin, end - begin)));
     if (end < matches.size() && end > begin) {
       response.headers.emplace_back(
-          "Link", "<" + link("cursor", MakeCursor(*matches[end - 1], q.order_by)) +
-                      ">; rel=\"next\"");
+          "Link",
+          "<" + link("cursor", MakeCursor(*matches[end - 1], q.order_by)) + ">; rel=\"next\"");
     }
     return response;
   }
@@ -2207,13 +2211,13 @@ HttpServerResponse GitLabServer::State::ServeList(const HttpServerRequest& reque
   bool counted = total <= options.count_limit;
   std::int64_t total_pages = std::max<std::int64_t>(1, (total + q.per_page - 1) / q.per_page);
   bool has_next = end < total;
-  HttpServerResponse response = JsonAnswer(
-      200, render(std::span(matches).subspan(static_cast<std::size_t>(offset),
-                                             static_cast<std::size_t>(end - offset))));
+  HttpServerResponse response =
+      JsonAnswer(200, render(std::span(matches).subspan(static_cast<std::size_t>(offset),
+                                                        static_cast<std::size_t>(end - offset))));
   std::string links;
   auto add_link = [&](std::int64_t page, std::string_view rel) {
-    links += (links.empty() ? "" : ", ") + std::string("<") +
-             link("page", std::to_string(page)) + ">; rel=\"" + std::string(rel) + "\"";
+    links += (links.empty() ? "" : ", ") + std::string("<") + link("page", std::to_string(page)) +
+             ">; rel=\"" + std::string(rel) + "\"";
   };
   if (q.page > 1) {
     add_link(q.page - 1, "prev");

@@ -235,7 +235,7 @@ struct GitLabMilestone {
   std::int64_t iid = 0;  // 0: the next in the project
   std::string title;
   std::string description;
-  std::string state = "active";  // active|closed
+  std::string state = "active";           // active|closed
   std::optional<std::string> due_date;    // "2024-06-30"
   std::optional<std::string> start_date;  // "2024-06-01"
   std::int64_t created_ms = 0;            // 0: the server clock
@@ -258,9 +258,9 @@ struct GitLabIssue {
   std::optional<std::int64_t> weight;  // shown only on the paid tier
   std::int64_t time_estimate_seconds = 0;
   std::int64_t total_time_spent_seconds = 0;
-  std::optional<std::string> due_date;  // "2016-07-22"
-  std::int64_t created_ms = 0;          // 0 on AddIssue(): the server clock
-  std::int64_t updated_ms = 0;          // 0 on AddIssue(): created_ms
+  std::optional<std::string> due_date;    // "2016-07-22"
+  std::int64_t created_ms = 0;            // 0 on AddIssue(): the server clock
+  std::int64_t updated_ms = 0;            // 0 on AddIssue(): created_ms
   std::optional<std::int64_t> closed_ms;  // state closed on AddIssue() without it: updated_ms
   std::optional<std::string> closed_by;   // a username
   bool confidential = false;
@@ -341,8 +341,8 @@ class GitLabServer {
     // now + reset_seconds), RateLimit-ResetTime (HTTP date of the same) and
     // Retry-After (reset_seconds) unless `with_retry_after` is false, as
     // some GitLab 429s lack it.
-    static Fault RateLimited(int reset_seconds = 60, bool with_retry_after = true,
-                             bool json = true, int limit = 2000);
+    static Fault RateLimited(int reset_seconds = 60, bool with_retry_after = true, bool json = true,
+                             int limit = 2000);
     // 500 {"message":"500 Internal Server Error"}.
     static Fault ServerError();
     // 502 with GitLab's HTML "GitLab is not responding" page.
@@ -372,7 +372,13 @@ class GitLabServer {
   };
 
   // Which way a request carried its token; the token itself is never kept.
-  enum class AuthMethod { kNone, kBearer, kPrivateTokenHeader, kPrivateTokenParam, kAccessTokenParam };
+  enum class AuthMethod {
+    kNone,
+    kBearer,
+    kPrivateTokenHeader,
+    kPrivateTokenParam,
+    kAccessTokenParam
+  };
 
   struct RecordedRequest {
     std::string method;
