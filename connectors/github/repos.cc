@@ -114,7 +114,7 @@ std::optional<GitHubKeyParts> ParseGitHubKey(std::string_view key) {
   }
   const std::string_view repo = key.substr(0, hash);
   const std::string_view digits = key.substr(hash + 1);
-  if (!GitHubRepoProblem(repo).empty() || digits.empty() || digits.size() > 18) {
+  if (!GitHubRepoProblem(repo).empty() || digits.empty() || digits.size() > 19) {
     return std::nullopt;
   }
   std::int64_t number = 0;
