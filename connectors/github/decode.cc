@@ -448,6 +448,8 @@ std::optional<GitHubGraphQlErrors> ReadGitHubGraphQlErrors(JsonView root) {
     const std::string_view type = error.IsObject() ? error.StringOr("type") : "";
     out.rate_limited = out.rate_limited || type == "RATE_LIMITED";
     out.not_found = out.not_found && type == "NOT_FOUND";
+    out.insufficient_scopes =
+        out.insufficient_scopes || type == "INSUFFICIENT_SCOPES" || type == "FORBIDDEN";
     const std::string_view message = error.IsObject() ? error.StringOr("message") : "";
     if (!message.empty()) {
       out.message += (out.message.empty() ? "" : "; ") + std::string(message);

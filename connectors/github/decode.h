@@ -92,6 +92,7 @@ struct GitHubGraphQlErrors {
   std::string message;
   bool rate_limited = false;
   bool not_found = false;  // every error is NOT_FOUND
+  bool insufficient_scopes = false;  // one is INSUFFICIENT_SCOPES (or FORBIDDEN)
 };
 std::optional<GitHubGraphQlErrors> ReadGitHubGraphQlErrors(JsonView root);
 

@@ -689,23 +689,149 @@ std::optional<TrackerSession> GitHubSource::Session() const {
   return TrackerSession{Value(std::move(session)).ToJson()};
 }
 
+Result<JsonDocument> GitHubSource::ReadGraphQl(const HttpResponse& response,
+                                               std::string_view what) const {
+  if (!response.Ok()) {
+    return std::unexpected(StatusError(response, what, ""));
+  }
+  auto doc = ReadJsonAnswer(response, TrackerAnswerContext{options_.connection_name, "GitHub", {}});
+  if (!doc) {
+    return doc;
+  }
+  if (auto errors = ReadGitHubGraphQlErrors(doc->Root()); errors && errors->rate_limited) {
+    // GraphQL says so with HTTP 200; its budget is its own.
+    const GitHubRateHeaders headers = ReadGitHubRateHeaders(response);
+    return std::unexpected(Contextual(
+        "GitHub's GraphQL rate limit for this token is spent" +
+            (headers.reset_ms ? " until " + FormatIsoUtc(*headers.reset_ms) : std::string()) +
+            " (to " + std::string(what) + "); the next sync after that goes on",
+        ErrorCode::kRateLimited, /*retriable=*/true));
+  }
+  return doc;
+}
+
 Result<GitHubProjectInfo> GitHubSource::ResolveProject(std::stop_token stop) const {
-  (void)stop;
-  return Fail(ErrorCode::kConfig, "not yet");
+  std::lock_guard lock(project_mu_);
+  if (project_) {
+    return *project_;
+  }
+  const GitHubProject& project = *options_.project;
+  const std::string named =
+      "project " + std::to_string(project.number) + " of " + project.owner;
+  const std::string what = "read " + named + " (GraphQL)";
+  auto response = Send("POST", GitHubGraphQlUrl(options_.api),
+                       GitHubProjectQuery(project.owner, project.number), {}, "graphql", stop);
+  if (!response) {
+    return std::unexpected(response.error());
+  }
+  auto doc = ReadGraphQl(*response, what);
+  if (!doc) {
+    return std::unexpected(doc.error());
+  }
+  auto found = DecodeGitHubProject(doc->Root());
+  if (!found) {
+    return std::unexpected(found.error().Wrap("connection " + options_.connection_name));
+  }
+  if (!*found) {
+    // Asked as an organization's and a user's at once: one of them is
+    // always NOT_FOUND. Only when neither has it do the errors tell why.
+    const auto errors = ReadGitHubGraphQlErrors(doc->Root());
+    if (errors && errors->insufficient_scopes) {
+      return std::unexpected(Contextual(
+          "the token may not " + what + ": " + errors->message +
+              " (a classic token needs the read:project scope; a GitHub App, the "
+              "organization permission Projects: read)",
+          ErrorCode::kAuth));
+    }
+    return std::unexpected(Contextual(
+        named + " was not found, or the token cannot see it" +
+            (errors && !errors->message.empty() ? " (" + errors->message + ")" : std::string()) +
+            ": check `project` (owner and number as in the project's URL, "
+            "https://github.com/orgs/<owner>/projects/<number>) and that the token may read it "
+            "(classic: read:project)",
+        ErrorCode::kConfig));
+  }
+  project_ = std::move(**found);
+  return *project_;
 }
 
 Result<void> GitHubSource::AddProjectValues(Pulling& pull, std::vector<Issue>& issues,
                                             const std::vector<std::string>& node_ids) const {
-  (void)pull;
-  (void)issues;
-  (void)node_ids;
+  const std::vector<std::string>& names = pull.selection.others;
+  if (!options_.project || names.empty() || issues.empty()) {
+    return {};
+  }
+  auto project = ResolveProject(pull.stop);
+  if (!project) {
+    return std::unexpected(project.error());
+  }
+  // The issues that have a node id (undecodable ones keep no fields).
+  std::vector<std::size_t> asked;
+  for (std::size_t i = 0; i < issues.size() && i < node_ids.size(); ++i) {
+    if (issues[i].decode_error.empty() && !node_ids[i].empty()) {
+      asked.push_back(i);
+    }
+  }
+  for (std::size_t first = 0; first < asked.size(); first += kProjectBatch) {
+    const std::size_t end = std::min(asked.size(), first + kProjectBatch);
+    std::vector<std::string> ids;
+    for (std::size_t k = first; k < end; ++k) {
+      ids.push_back(node_ids[asked[k]]);
+    }
+    const std::string what = "read the project fields of " + std::to_string(ids.size()) +
+                             " issues (GraphQL)";
+    auto response = Send("POST", GitHubGraphQlUrl(options_.api), GitHubProjectValuesQuery(ids),
+                         {}, "graphql", pull.stop);
+    if (!response) {
+      return std::unexpected(response.error());
+    }
+    auto doc = ReadGraphQl(*response, what);
+    if (!doc) {
+      return std::unexpected(doc.error());
+    }
+    auto values = DecodeGitHubProjectValues(doc->Root(), project->id, names);
+    if (!values) {
+      const auto errors = ReadGitHubGraphQlErrors(doc->Root());
+      return std::unexpected(Contextual(
+          "GitHub could not " + what +
+              (errors ? ": " + errors->message : ": " + values.error().message),
+          errors && errors->insufficient_scopes ? ErrorCode::kAuth : ErrorCode::kBadResponse));
+    }
+    for (std::size_t k = first; k < end; ++k) {
+      Issue& issue = issues[asked[k]];
+      auto found = values->find(node_ids[asked[k]]);
+      for (const std::string& name : names) {
+        Value value;
+        if (found != values->end()) {
+          if (auto it = found->second.find(name); it != found->second.end()) {
+            value = std::move(it->second);
+          }
+        }
+        issue.fields.insert_or_assign(name, std::move(value));
+      }
+    }
+  }
   return {};
 }
 
 Result<std::vector<std::string>> GitHubSource::UnknownFields(
     const std::vector<std::string>& names) {
   GitHubFieldSelection selection = SelectGitHubFields(names);
-  return selection.others;
+  if (!options_.project || selection.others.empty()) {
+    return selection.others;
+  }
+  auto project = ResolveProject({});
+  if (!project) {
+    return std::unexpected(project.error());
+  }
+  std::vector<std::string> unknown;
+  for (const std::string& name : selection.others) {
+    if (std::find(project->fields.begin(), project->fields.end(), name) ==
+        project->fields.end()) {
+      unknown.push_back(name);
+    }
+  }
+  return unknown;
 }
 
 }  // namespace boardsync

@@ -107,7 +107,12 @@ class GitHubSource : public TrackerSource {
   // mapping reads any.
   Result<void> AddProjectValues(Pulling& pull, std::vector<Issue>& issues,
                                 const std::vector<std::string>& node_ids) const;
+  // The configured project, looked up once (GraphQL).
   Result<GitHubProjectInfo> ResolveProject(std::stop_token stop) const;
+  // A GraphQL answer as JSON without errors that stop it: a spent budget
+  // (RATE_LIMITED) is kRateLimited; other errors are left to the caller,
+  // whose data may still be there.
+  Result<JsonDocument> ReadGraphQl(const HttpResponse& response, std::string_view what) const;
 
   GitHubOptions options_;
   HttpClient& http_;
@@ -118,7 +123,8 @@ class GitHubSource : public TrackerSource {
   std::string login_;      // who the token is, once checked
   // The ETags of the last complete pull by update time: list URL → ETag.
   std::map<std::string, std::string> etags_;
-  mutable std::optional<GitHubProjectInfo> project_;  // resolved once
+  mutable std::mutex project_mu_;  // held while the project is looked up
+  mutable std::optional<GitHubProjectInfo> project_;  // once looked up
 };
 
 }  // namespace boardsync

@@ -666,3 +666,170 @@ TEST_F(GitHubSourceTest, AWrongTokenNeverShowsInAnError) {
 
 }  // namespace
 }  // namespace boardsync
+
+namespace boardsync {
+namespace {
+
+// A project with a field of every kind, issues 1 and 2 of acme/app on it.
+struct ProjectFixture {
+  explicit ProjectFixture(bool owner_is_org = true, std::string owner = "acme")
+      : server([] {
+          GitHubServerOptions options;
+          options.now = kT0 + 3600;
+          return options;
+        }()) {
+    ids = Seed(server, owner + "/app", 5, kT0 + 3000, 1, 2);
+    std::vector<GitHubProjectField> fields;
+    fields.push_back({.name = "Priority", .type = GitHubFieldType::kSingleSelect,
+                      .options = {"P0", "P1", "P2"}});
+    fields.push_back({.name = "Size", .type = GitHubFieldType::kNumber});
+    fields.push_back({.name = "Notes", .type = GitHubFieldType::kText});
+    fields.push_back({.name = "Target", .type = GitHubFieldType::kDate});
+    GitHubProjectField iteration{.name = "Iteration", .type = GitHubFieldType::kIteration};
+    iteration.iterations = {{"Iteration 1", "2024-04-22", 14, true},
+                            {"Iteration 2", "2024-05-06", 14, false}};
+    fields.push_back(iteration);
+    auto project = server.AddProject(owner, 7, "Roadmap", fields, owner_is_org);
+    EXPECT_TRUE(project) << (project ? "" : project.error().message);
+    for (int i : {0, 1}) {
+      EXPECT_TRUE(server.AddProjectItem(owner, 7, std::stoll(ids[i])));
+    }
+    auto set = [&](int i, std::string_view field, GitHubFieldValue value) {
+      auto done = server.SetFieldValue(owner, 7, std::stoll(ids[i]), field, value);
+      EXPECT_TRUE(done) << (done ? "" : done.error().message);
+    };
+    set(0, "Priority", GitHubFieldValue::Text("P1"));
+    set(0, "Size", GitHubFieldValue::Number(3));
+    set(0, "Notes", GitHubFieldValue::Text("needs design"));
+    set(0, "Target", GitHubFieldValue::Text("2024-05-20"));
+    set(0, "Iteration", GitHubFieldValue::Text("Iteration 2"));
+    set(1, "Size", GitHubFieldValue::Number(0.5));
+  }
+
+  GitHubOptions Options(std::string owner = "acme", std::string_view token = kGitHubClassicToken) {
+    GitHubOptions options = OptionsFor(server, {owner + "/app"}, token);
+    options.project = GitHubProject{owner, 7};
+    return options;
+  }
+
+  GitHubServer server;
+  std::vector<std::string> ids;
+};
+
+std::size_t GraphQlRequests(const GitHubServer& server) {
+  std::size_t n = 0;
+  for (const auto& request : server.requests()) {
+    n += request.method == "POST" ? 1 : 0;
+  }
+  return n;
+}
+
+TEST(GitHubProjectTest, TheMappingReadsTheProjectsFieldsByName) {
+  for (bool org : {true, false}) {
+    SCOPED_TRACE(org ? "an organization's project" : "a user's project");
+    const std::string owner = org ? "acme" : "octocat";
+    ProjectFixture fixture(org, owner);
+    CpprestHttpClient http;
+    GitHubSource source(fixture.Options(owner), http);
+    PullRequest request;
+    request.fields = {"title", "Priority", "Size", "Notes", "Target", "Iteration", "Missing"};
+    auto pulled = PullAll(source, request);
+    ASSERT_TRUE(pulled) << pulled.error().message;
+    ASSERT_EQ(pulled->issues.size(), 5u);
+    std::map<std::string, Value::Object> by_id;
+    for (const Issue& issue : pulled->issues) {
+      by_id[issue.id] = issue.fields;
+    }
+    const Value::Object& first = by_id[fixture.ids[0]];
+    EXPECT_EQ(first.at("title"), Value(owner + "/app issue 0"));
+    EXPECT_EQ(first.at("Priority"), Value("P1"));
+    EXPECT_EQ(first.at("Size").AsNumber(), 3.0);
+    EXPECT_EQ(first.at("Notes"), Value("needs design"));
+    EXPECT_EQ(first.at("Target"), Value("2024-05-20"));
+    EXPECT_EQ(first.at("Iteration"), Value("Iteration 2"));
+    EXPECT_EQ(first.at("Missing"), Value());
+    const Value::Object& second = by_id[fixture.ids[1]];
+    EXPECT_EQ(second.at("Size"), Value(0.5));
+    EXPECT_EQ(second.at("Priority"), Value());  // on the project, no value
+    const Value::Object& off = by_id[fixture.ids[4]];  // not on the project
+    EXPECT_EQ(off.at("Size"), Value());
+    EXPECT_EQ(off.at("Priority"), Value());
+    // The project once, then one query for the page's issues.
+    EXPECT_EQ(GraphQlRequests(fixture.server), 2u);
+  }
+}
+
+TEST(GitHubProjectTest, ANoChangeSyncStillCostsOne304PerRepositoryAndNoGraphQl) {
+  ProjectFixture fixture;
+  CpprestHttpClient http;
+  GitHubSource source(fixture.Options(), http);
+  PullRequest full;
+  full.fields = {"title", "Priority"};
+  auto first = PullAll(source, full);
+  ASSERT_TRUE(first) << first.error().message;
+  const std::int64_t now_ms = fixture.server.Now() * 1000;
+  PullRequest again = Incremental(source, *first->cursor, now_ms);
+  again.fields = full.fields;
+  ASSERT_TRUE(PullAll(source, again));
+  fixture.server.ClearRequests();
+  PullRequest quiet = Incremental(source, *first->cursor, now_ms);
+  quiet.fields = full.fields;
+  auto third = PullAll(source, quiet);
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_EQ(fixture.server.requests().size(), 1u);
+  EXPECT_EQ(NotModified(fixture.server), 1u);
+}
+
+TEST(GitHubProjectTest, TestConnectionNamesFieldsTheProjectLacks) {
+  ProjectFixture fixture;
+  CpprestHttpClient http;
+  GitHubSource source(fixture.Options(), http);
+  auto unknown = source.UnknownFields({"title", "Priority", "Sizes", "milestone", "Status!"});
+  ASSERT_TRUE(unknown) << unknown.error().message;
+  EXPECT_THAT(*unknown, testing::ElementsAre("Sizes", "Status!"));
+  // Without a project, every name that is no member is unknown.
+  GitHubSource plain(OptionsFor(fixture.server, {"acme/app"}), http);
+  auto without = plain.UnknownFields({"title", "Priority"});
+  ASSERT_TRUE(without);
+  EXPECT_THAT(*without, testing::ElementsAre("Priority"));
+}
+
+TEST(GitHubProjectTest, AMissingProjectOrAMissingScopeIsNamed) {
+  ProjectFixture fixture;
+  CpprestHttpClient http;
+  GitHubOptions wrong = fixture.Options();
+  wrong.project = GitHubProject{"acme", 8};
+  GitHubSource missing(std::move(wrong), http);
+  PullRequest request;
+  request.fields = {"Priority"};
+  auto pulled = PullAll(missing, request);
+  ASSERT_FALSE(pulled);
+  EXPECT_EQ(pulled.error().code, ErrorCode::kConfig);
+  EXPECT_THAT(pulled.error().message,
+              AllOf(HasSubstr("project 8 of acme was not found"), HasSubstr("read:project")));
+
+  constexpr std::string_view kNoProjects = "ghp_NoProjectScope0000000000000000000000";
+  fixture.server.AddToken(GitHubToken{.token = std::string(kNoProjects), .scopes = {"repo"}});
+  GitHubSource narrow(fixture.Options("acme", kNoProjects), http);
+  auto refused = PullAll(narrow, request);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kAuth);
+  EXPECT_THAT(refused.error().message, HasSubstr("read:project"));
+}
+
+TEST(GitHubProjectTest, ASpentGraphQlBudgetStopsThePullNamingIt) {
+  ProjectFixture fixture;
+  fixture.server.SetGraphQLRateLimit(5000, 0, kT0 + 7200);
+  CpprestHttpClient http;
+  GitHubSource source(fixture.Options(), http);
+  PullRequest request;
+  request.fields = {"Priority"};
+  auto pulled = PullAll(source, request);
+  ASSERT_FALSE(pulled);
+  EXPECT_EQ(pulled.error().code, ErrorCode::kRateLimited);
+  EXPECT_THAT(pulled.error().message, HasSubstr("GraphQL rate limit"));
+  EXPECT_LE(GraphQlRequests(fixture.server), 1u);
+}
+
+}  // namespace
+}  // namespace boardsync
