@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "connectors/github/repos.h"
 #include "connectors/http/cpprest_http_client.h"
@@ -829,6 +830,68 @@ TEST(GitHubProjectTest, ASpentGraphQlBudgetStopsThePullNamingIt) {
   EXPECT_EQ(pulled.error().code, ErrorCode::kRateLimited);
   EXPECT_THAT(pulled.error().message, HasSubstr("GraphQL rate limit"));
   EXPECT_LE(GraphQlRequests(fixture.server), 1u);
+}
+
+}  // namespace
+}  // namespace boardsync
+
+namespace boardsync {
+namespace {
+
+TEST(GitHubEnterpriseTest, AnApiUnderApiV3IsPagedByItsLinksAndItsProjectsReadAtApiGraphql) {
+  GitHubServerOptions options;
+  options.path_prefix = "/api/v3";
+  options.now = kT0 + 100;
+  options.max_per_page = 3;
+  GitHubServer server(options);
+  std::vector<std::string> ids = Seed(server, "platform/infra", 11, kT0 + 10, 11, 4);  // one second
+  ASSERT_TRUE(server.AddProject("platform", 2, "Ops",
+                                {{.name = "Size", .type = GitHubFieldType::kNumber}}));
+  ASSERT_TRUE(server.AddProjectItem("platform", 2, std::stoll(ids[3])));
+  ASSERT_TRUE(server.SetFieldValue("platform", 2, std::stoll(ids[3]), "Size",
+                                   GitHubFieldValue::Number(8)));
+  CpprestHttpClient http;
+  GitHubOptions github = OptionsFor(server, {"platform/infra"});
+  EXPECT_THAT(github.api, testing::EndsWith("/api/v3"));
+  github.project = GitHubProject{"platform", 2};
+  GitHubSource source(std::move(github), http);
+  PullRequest request;
+  request.fields = {"title", "Size"};
+  auto pulled = PullAll(source, request);
+  ASSERT_TRUE(pulled) << pulled.error().message;
+  EXPECT_EQ(pulled->times_by_id.size(), 11u);
+  for (const auto& [id, times] : pulled->times_by_id) {
+    EXPECT_EQ(times, 1) << id;
+  }
+  for (const Issue& issue : pulled->issues) {
+    EXPECT_EQ(issue.fields.at("Size"), issue.id == ids[3] ? Value(8) : Value()) << issue.key;
+  }
+  // One second held more than a page: GitHub's links were followed, on the API.
+  bool followed = false;
+  for (const auto& sent : server.requests()) {
+    followed = followed || sent.api_path.starts_with("/repositories/");
+  }
+  EXPECT_TRUE(followed);
+}
+
+TEST(GitHubCancelTest, AStoppedPullEndsWithoutWaitingForTheReset) {
+  GitHubServer server;  // the real clock
+  Seed(server, "acme/app", 3, server.Now() - 100);
+  server.SetRateLimit(5000, 0, server.Now() + 4);  // near: waited for
+  CpprestHttpClient http;
+  GitHubSource source(OptionsFor(server, {"acme/app"}), http);
+  std::stop_source stop;
+  PullRequest request;
+  request.stop = stop.get_token();
+  std::jthread stopper([&stop] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop.request_stop();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto pulled = PullAll(source, request);
+  ASSERT_FALSE(pulled);
+  EXPECT_EQ(pulled.error().code, ErrorCode::kCancelled);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
 }
 
 }  // namespace
