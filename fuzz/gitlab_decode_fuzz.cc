@@ -84,8 +84,8 @@ void Touch(const Issue& issue) {
   Require(issue.created_ms >= 0 && issue.created_ms <= kMaxIsoMs);
   Require(FormatIsoUtc(issue.updated_ms).size() == 24);
   Require(!issue.resolved_ms || IsIsoWritable(*issue.resolved_ms));
-  Require(issue.url.empty() || issue.url.starts_with("http://") ||
-          issue.url.starts_with("https://"));
+  const std::string scheme = AsciiLower(issue.url.substr(0, 8));
+  Require(issue.url.empty() || scheme.starts_with("http://") || scheme == "https://");
   std::string out;
   for (const auto& [name, value] : issue.fields) {
     value.AppendJson(out);

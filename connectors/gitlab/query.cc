@@ -62,6 +62,9 @@ Result<std::string> GitLabRootUrl(std::string_view base_url) {
   } else if (const auto api = path.find(std::string(kApiPath) + "/"); api != std::string::npos) {
     path.resize(api);
   }
+  while (path.ends_with('/')) {
+    path.pop_back();  // "https://host//api/v4"
+  }
   if ((url->host == "gitlab.com" || url->host == "www.gitlab.com") && !path.empty()) {
     return Fail(ErrorCode::kConfig,
                 "base_url is GitLab's root URL, https://gitlab.com, not a page on it (" +

@@ -30,6 +30,7 @@ TEST(GitLabRootUrl, TheInstanceRootWithItsRelativePath) {
   EXPECT_EQ(Root("https://gitlab.com/api/v4"), "https://gitlab.com");
   EXPECT_EQ(Root("https://host.example/gitlab/api/v4/"), "https://host.example/gitlab");
   EXPECT_EQ(Root("https://host.example/api/v4/projects/101/issues"), "https://host.example");
+  EXPECT_EQ(Root("https://host.example/gitlab//api/v4"), "https://host.example/gitlab");
 }
 
 TEST(GitLabRootUrl, RefusesWhatIsNoRoot) {
