@@ -197,6 +197,26 @@ TEST_P(GitLabSourceTest, AFirstPullReadsEveryIssueOnceWithTheMappedMembers) {
   EXPECT_GE(*pulled->through.back(), pulled->issues.back().updated_ms);
 }
 
+TEST_P(GitLabSourceTest, AServerThatCapsPagesBelowWhatWasAskedLosesNothing) {
+  GitLabServerOptions options = ServerOptions(Keyset());
+  options.max_per_page = 30;  // an instance whose cap is lower than 100
+  GitLabServer server(options);
+  // Bursts of 45 issues within one second, more than a capped page.
+  std::vector<std::int64_t> ids;
+  for (int burst = 0; burst < 4; ++burst) {
+    for (auto id : AddIssues(server, "acme/roadmap", 45, kStart + burst * 5'000, 10)) {
+      ids.push_back(id);
+    }
+  }
+  GitLabSource source(OptionsFor(server), http_);
+  PullRequest request;
+  request.fields = {"title"};
+  request.page_size = 100;
+  auto pulled = PullAll(source, request);
+  ASSERT_TRUE(pulled) << pulled.error().message;
+  ExpectEachOnce(*pulled, ids);
+}
+
 TEST_P(GitLabSourceTest, ManyIssuesInOneSecondAcrossPageBoundaries) {
   for (int page_size : {2, 3}) {
     SCOPED_TRACE("page size " + std::to_string(page_size));
@@ -830,6 +850,22 @@ TEST(GitLabSource, AGarbledXNextPageStopsThePull) {
   ASSERT_FALSE(pulled);
   EXPECT_EQ(pulled.error().code, ErrorCode::kBadResponse);
   EXPECT_THAT(pulled.error().message, HasSubstr("X-Next-Page"));
+}
+
+TEST(GitLabSource, GitLabsOffsetLimitInOneSecondOfAGroupStopsThePullWithItsMessage) {
+  GitLabServerOptions options = ServerOptions();
+  options.max_offset = 4;
+  GitLabServer server(options);
+  AddIssues(server, "acme/roadmap", 10, kStart, 0);
+  CpprestHttpClient http;
+  GitLabSource source(OptionsFor(server, "acme", GitLabScope::kGroup), http);
+  PullRequest request;
+  request.page_size = 2;
+  auto pulled = PullAll(source, request);
+  ASSERT_FALSE(pulled);
+  EXPECT_EQ(pulled.error().code, ErrorCode::kBadResponse);
+  EXPECT_THAT(pulled.error().message, HasSubstr("maximum allowed offset of 4"));
+  EXPECT_THAT(pulled.error().message, HasSubstr("HTTP 405"));
 }
 
 TEST(GitLabSource, AnAnswerThatIsNotGitLabsFailsThePullAndAnIssueThatIsNotFailsAlone) {
