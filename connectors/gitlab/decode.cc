@@ -315,6 +315,19 @@ bool HttpUrl(std::string_view text) {
 
 }  // namespace
 
+bool IsKnownGitLabMember(std::string_view name) {
+  static constexpr std::string_view kMembers[] = {
+      "_links", "assignee", "assignees", "author", "blocking_issues_count", "closed_at",
+      "closed_by", "confidential", "created_at", "description", "discussion_locked",
+      "downvotes", "due_date", "epic", "epic_iid", "has_tasks", "health_status", "id", "iid",
+      "imported", "imported_from", "issue_type", "iteration", "labels", "merge_requests_count",
+      "milestone", "moved_to_id", "project_id", "references", "service_desk_reply_to",
+      "severity", "state", "subscribed", "task_completion_status", "task_status", "time_stats",
+      "title", "type", "updated_at", "upvotes", "user_notes_count", "web_url", "weight",
+      kGitLabScopedLabels};
+  return std::find(std::begin(kMembers), std::end(kMembers), name) != std::end(kMembers);
+}
+
 std::optional<std::int64_t> ParseGitLabTime(std::string_view text) {
   // "2016-01-04T15:31:51.081Z": a date, 'T', a time to the second at least,
   // and its zone. ParseIsoUtc() would read less (a date alone, no zone).

@@ -90,6 +90,12 @@ inline constexpr std::string_view kGitLabScopedLabels = "scoped_labels";
 Result<Value> GitLabMemberValue(std::string_view name, std::optional<JsonView> value,
                                 std::string_view issue_key);
 
+// Whether `name` is a member GitLab documents for issues (REST v4 "List
+// issues", the paid tiers' included) or the connector's own scoped_labels.
+// A mapping name that is not, and that a sample issue of the connection does
+// not carry either, is taken for a misspelling (test-connection warns).
+bool IsKnownGitLabMember(std::string_view name);
+
 // GitLab's timestamps ("2016-01-04T15:31:51.081Z"; an offset such as
 // "+01:00" is read too) as epoch milliseconds; nullopt for anything else,
 // a missing zone included.

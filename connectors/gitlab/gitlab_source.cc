@@ -485,6 +485,50 @@ Result<void> GitLabSource::Pull(const PullRequest& request, const PageSink& on_p
       on_page, cancel);
 }
 
+Result<std::vector<std::string>> GitLabSource::UnknownFields(
+    const std::vector<std::string>& names) {
+  std::vector<std::string> unknown;
+  for (const std::string& name : names) {
+    if (!IsKnownGitLabMember(name)) {
+      unknown.push_back(name);
+    }
+  }
+  if (unknown.empty()) {
+    return unknown;
+  }
+  std::optional<std::int64_t> target_id;
+  {
+    std::lock_guard lock(mu_);
+    target_id = target_id_;
+  }
+  if (!target_id) {
+    if (auto checked = CheckToken({}); !checked) {
+      return std::unexpected(checked.error());
+    }
+    std::lock_guard lock(mu_);
+    target_id = target_id_;
+  }
+  // A member a newer GitLab added: the newest issue shows it.
+  GitLabListQuery list;
+  list.scope = options_.scope;
+  list.id = std::to_string(*target_id);
+  list.labels = options_.labels;
+  list.state = options_.state;
+  list.newest_first = true;
+  list.per_page = 1;
+  auto response = Get(GitLabListUrl(Api(), list), {});
+  if (!response || !response->Ok()) {
+    return unknown;
+  }
+  auto doc = ParseJsonDocument(response->body);
+  if (!doc || !doc->Root().IsList() || doc->Root().size() == 0) {
+    return unknown;
+  }
+  const JsonView sample = *doc->Root().Elements().begin();
+  std::erase_if(unknown, [&sample](const std::string& name) { return sample.Find(name).has_value(); });
+  return unknown;
+}
+
 std::optional<TrackerSession> GitLabSource::Session() const {
   std::lock_guard lock(mu_);
   if (user_.empty() || !target_id_) {

@@ -72,6 +72,12 @@ class GitLabSource : public TrackerSource {
   // updated_after/updated_before are written to the second.
   std::int64_t UpdatedGranularityMs() const override { return 1000; }
 
+  // The mapping's names that are neither a member GitLab documents for
+  // issues (IsKnownGitLabMember()) nor one the connection's most recently
+  // updated issue carries (a newer GitLab's, read with one list request of
+  // one issue; left out when that request fails).
+  Result<std::vector<std::string>> UnknownFields(const std::vector<std::string>& names) override;
+
  private:
   struct Search;
   std::string Api() const;

@@ -868,6 +868,33 @@ TEST(GitLabSource, GitLabsOffsetLimitInOneSecondOfAGroupStopsThePullWithItsMessa
   EXPECT_THAT(pulled.error().message, HasSubstr("HTTP 405"));
 }
 
+TEST(GitLabSource, MisspeltNamesAreReportedAndANewerGitLabsMembersAreNot) {
+  GitLabServer server(ServerOptions());
+  CpprestHttpClient http;
+  const std::vector<std::string> names = {"title", "tittle", "weight", "scoped_labels",
+                                          "time_stats", "work_item_status"};
+  {
+    GitLabSource empty(OptionsFor(server), http);
+    auto unknown = empty.UnknownFields(names);
+    ASSERT_TRUE(unknown) << unknown.error().message;
+    EXPECT_EQ(*unknown, (std::vector<std::string>{"tittle", "work_item_status"}));
+  }
+  const auto ids = AddIssues(server, "acme/roadmap", 3, kStart, 1'000);
+  ASSERT_TRUE(server.EditIssueInPlace(ids.back(), [](GitLabIssue& issue) {
+    issue.raw_fields["work_item_status"] = Value("In progress");  // as a newer GitLab might add
+  }));
+  GitLabSource source(OptionsFor(server), http);
+  auto unknown = source.UnknownFields(names);
+  ASSERT_TRUE(unknown) << unknown.error().message;
+  EXPECT_EQ(*unknown, (std::vector<std::string>{"tittle"}));
+  // Names GitLab documents cost no request at all.
+  server.ClearRequests();
+  auto known = source.UnknownFields({"title", "labels", "milestone"});
+  ASSERT_TRUE(known);
+  EXPECT_TRUE(known->empty());
+  EXPECT_EQ(server.total_requests(), 0u);
+}
+
 TEST(GitLabSource, AnAnswerThatIsNotGitLabsFailsThePullAndAnIssueThatIsNotFailsAlone) {
   GitLabServer server(ServerOptions());
   const auto ids = AddIssues(server, "acme/roadmap", 4, kStart, 1'000);
