@@ -3,6 +3,8 @@
 #include "connectors/board/http_board.h"
 #include "connectors/board/sqlite_board.h"
 #include "connectors/http/cpprest_http_client.h"
+#include "connectors/github/github_type.h"
+#include "connectors/gitlab/gitlab_type.h"
 #include "connectors/jira/jira_type.h"
 #include "connectors/youtrack/youtrack_type.h"
 #include "daemon/token.h"
@@ -14,6 +16,8 @@ namespace {
 constexpr const TrackerType* kTrackerTypes[] = {
     &kYouTrackType,
     &kJiraType,
+    &kGitHubType,
+    &kGitLabType,
 };
 
 }  // namespace
