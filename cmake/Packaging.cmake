@@ -84,6 +84,8 @@ install(FILES README.md ${_boardsync_docs} DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES mappings/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME mappings.md)
 install(FILES connectors/youtrack/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME youtrack.md)
 install(FILES connectors/jira/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME jira.md)
+install(FILES connectors/github/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME github.md)
+install(FILES connectors/gitlab/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME gitlab.md)
 
 # --- The .deb -----------------------------------------------------------------
 set(CPACK_GENERATOR "DEB")
