@@ -38,12 +38,18 @@ void Require(bool promise) {
 // Every member kind the decoder tells apart, GitLab's others as they come,
 // the connector's own scoped_labels, and a name GitLab never sends.
 const GitLabDecodeContext& Context(bool in_project) {
-  static const std::vector<std::string> names = {
-      "title",        "description", "state",         "labels",     "scoped_labels",
-      "assignees",    "assignee",    "author",        "closed_by",  "milestone",
-      "time_stats",   "weight",      "due_date",      "references", "created_at",
-      "updated_at",   "closed_at",   "iid",           "epic",       "moved_to_id",
-      "confidential", "task_completion_status",       "nothing"};
+  static const std::vector<std::string> names = {"title",         "description",
+                                                 "state",         "labels",
+                                                 "scoped_labels", "assignees",
+                                                 "assignee",      "author",
+                                                 "closed_by",     "milestone",
+                                                 "time_stats",    "weight",
+                                                 "due_date",      "references",
+                                                 "created_at",    "updated_at",
+                                                 "closed_at",     "iid",
+                                                 "epic",          "moved_to_id",
+                                                 "confidential",  "task_completion_status",
+                                                 "nothing"};
   static const GitLabDecodeContext project = [] {
     GitLabDecodeContext context;
     context.names = names;

@@ -147,7 +147,7 @@ Result<Value> DecodeUser(JsonView user, std::string_view issue, std::string_view
     return Bad(issue, std::string(member) + ": a user has no username");
   }
   Value display = usable(*name) ? std::move(*name) : Value(*username);
-  Value mail = usable(*email) ? std::move(*email)
+  Value mail = usable(*email)          ? std::move(*email)
                : usable(*public_email) ? std::move(*public_email)
                                        : Value();
   // Emplaced in key order, each at the end.
@@ -316,6 +316,7 @@ bool HttpUrl(std::string_view text) {
 }  // namespace
 
 bool IsKnownGitLabMember(std::string_view name) {
+  // clang-format off
   static constexpr std::string_view kMembers[] = {
       "_links", "assignee", "assignees", "author", "blocking_issues_count", "closed_at",
       "closed_by", "confidential", "created_at", "description", "discussion_locked",
@@ -325,6 +326,7 @@ bool IsKnownGitLabMember(std::string_view name) {
       "severity", "state", "subscribed", "task_completion_status", "task_status", "time_stats",
       "title", "type", "updated_at", "upvotes", "user_notes_count", "web_url", "weight",
       kGitLabScopedLabels};
+  // clang-format on
   return std::find(std::begin(kMembers), std::end(kMembers), name) != std::end(kMembers);
 }
 
@@ -346,8 +348,8 @@ std::optional<std::int64_t> ParseGitLabTime(std::string_view text) {
     }
     const char h1 = zone[0], h2 = zone[1], m1 = zone[colon ? 3 : 2], m2 = zone[colon ? 4 : 3];
     auto digit = [](char c) { return c >= '0' && c <= '9'; };
-    if (!digit(h1) || !digit(h2) || !digit(m1) || !digit(m2) ||
-        (h1 - '0') * 10 + (h2 - '0') > 23 || m1 > '5') {
+    if (!digit(h1) || !digit(h2) || !digit(m1) || !digit(m2) || (h1 - '0') * 10 + (h2 - '0') > 23 ||
+        m1 > '5') {
       return std::nullopt;
     }
   }
@@ -369,8 +371,7 @@ Result<Value> GitLabMemberValue(std::string_view name, std::optional<JsonView> v
   if (null) {
     return Value();
   }
-  if (std::find(std::begin(kUserMembers), std::end(kUserMembers), name) !=
-      std::end(kUserMembers)) {
+  if (std::find(std::begin(kUserMembers), std::end(kUserMembers), name) != std::end(kUserMembers)) {
     return DecodeUser(*value, issue_key, name);
   }
   if (name == "milestone") {

@@ -37,8 +37,7 @@ struct GitLabDecodeContext {
 // element, in order. A page that is not an array fails as a whole
 // (kBadResponse); an issue that cannot be decoded comes back as
 // UndecodedGitLabIssue(), so the others go on.
-Result<std::vector<Issue>> DecodeGitLabIssueList(JsonView json,
-                                                 const GitLabDecodeContext& context);
+Result<std::vector<Issue>> DecodeGitLabIssueList(JsonView json, const GitLabDecodeContext& context);
 
 // Decodes one issue. Its id is GitLab's global `id` (digits, as text), its
 // key references.full ("group/name#12"; without it, the project's path and

@@ -238,16 +238,16 @@ Result<JsonDocument> GitLabSource::Read(const HttpResponse& response, std::strin
       } else if (auto reset_ms = RateLimitResetMs(response)) {
         when = ": it resets at " + FormatIsoUtc(*reset_ms);
       }
-      return std::unexpected(Contextual(
-          "GitLab's rate limit was reached" + status + " while trying to " + std::string(what) +
-              when + "; the next sync tries again",
-          ErrorCode::kRateLimited, true));
+      return std::unexpected(Contextual("GitLab's rate limit was reached" + status +
+                                            " while trying to " + std::string(what) + when +
+                                            "; the next sync tries again",
+                                        ErrorCode::kRateLimited, true));
     }
     default:
       break;
   }
-  return ReadJsonAnswer(response,
-                        TrackerAnswerContext{options_.connection_name, "GitLab", &GitLabReasonText});
+  return ReadJsonAnswer(
+      response, TrackerAnswerContext{options_.connection_name, "GitLab", &GitLabReasonText});
 }
 
 std::string GitLabSource::TargetNotFound() const {
@@ -255,7 +255,9 @@ std::string GitLabSource::TargetNotFound() const {
   return std::string(kind) + " \"" + options_.path +
          "\" was not found, or the token cannot see it: check `" + std::string(kind) +
          "` (the full path, as in its URL) and base_url; a personal access token sees what its "
-         "user sees (the " + std::string(kind) + " must be public or the user a member), a "
+         "user sees (the " +
+         std::string(kind) +
+         " must be public or the user a member), a "
          "project access token only its own project, a group access token only its group's "
          "projects";
 }
@@ -274,8 +276,8 @@ Result<TrackerIdentity> GitLabSource::CheckToken(std::stop_token stop) {
   }
   auto user = DecodeGitLabUser(doc->Root());
   if (!user) {
-    return std::unexpected(Contextual(
-        user.error().message + ": the token was not taken for a user", ErrorCode::kAuth));
+    return std::unexpected(Contextual(user.error().message + ": the token was not taken for a user",
+                                      ErrorCode::kAuth));
   }
 
   std::string url = Api() + (options_.scope == GitLabScope::kProject ? "/projects/" : "/groups/") +
@@ -294,10 +296,10 @@ Result<TrackerIdentity> GitLabSource::CheckToken(std::stop_token stop) {
   }
   auto target = DecodeGitLabNamespace(doc->Root());
   if (!target) {
-    return std::unexpected(Contextual(
-        "GitLab's answer for " + std::string(ScopeName(options_.scope)) + " " + options_.path +
-            ": " + target.error().message,
-        ErrorCode::kBadResponse));
+    return std::unexpected(Contextual("GitLab's answer for " +
+                                          std::string(ScopeName(options_.scope)) + " " +
+                                          options_.path + ": " + target.error().message,
+                                      ErrorCode::kBadResponse));
   }
   {
     std::lock_guard lock(mu_);
@@ -332,9 +334,10 @@ Result<WindowPage> GitLabSource::FetchWindow(const Search& search,
   if (!response) {
     return std::unexpected(response.error());
   }
-  auto doc = Read(*response, "list the issues of " + std::string(ScopeName(options_.scope)) +
-                                 " " + options_.path,
-                  TargetNotFound());
+  auto doc =
+      Read(*response,
+           "list the issues of " + std::string(ScopeName(options_.scope)) + " " + options_.path,
+           TargetNotFound());
   if (!doc) {
     return std::unexpected(doc.error());
   }
@@ -354,8 +357,8 @@ Result<WindowPage> GitLabSource::FetchWindow(const Search& search,
     const std::size_t query = url.find('?');
     from = response->url + (query == std::string::npos ? "" : url.substr(query));
   }
-  auto next = GitLabNextPageUrl(response->Header("link"), response->Header("x-next-page"), from,
-                                Api());
+  auto next =
+      GitLabNextPageUrl(response->Header("link"), response->Header("x-next-page"), from, Api());
   if (!next) {
     // A Link off the API (a proxy that rewrites hosts, or a hostile
     // server): offset pages say the same in X-Next-Page, built on our own
@@ -386,8 +389,8 @@ Result<void> GitLabSource::PullKeys(const Search& search, const std::vector<std:
       continue;
     }
     auto response = Get(Api() + "/projects/" + GitLabPathId(parsed->project) + "/issues/" +
-                             std::to_string(parsed->iid),
-                         search.stop);
+                            std::to_string(parsed->iid),
+                        search.stop);
     if (!response) {
       return std::unexpected(response.error());
     }
@@ -424,8 +427,7 @@ Result<void> GitLabSource::Pull(const PullRequest& request, const PageSink& on_p
   // stays when the project is renamed or moved. A session from an earlier
   // pull vouches for both.
   const std::optional<SavedSession> saved =
-      request.session ? ReadSession(*request.session, options_.scope, options_.path)
-                      : std::nullopt;
+      request.session ? ReadSession(*request.session, options_.scope, options_.path) : std::nullopt;
   std::optional<std::int64_t> target_id;
   if (saved) {
     std::lock_guard lock(mu_);
@@ -464,9 +466,9 @@ Result<void> GitLabSource::Pull(const PullRequest& request, const PageSink& on_p
   search.ids_only = request.ids_only;
   search.stop = cancel.get_token();
 
-  const int page_size =
-      request.ids_only || request.page_size <= 0 ? kDefaultPageSize
-                                                 : std::min(request.page_size, kMaxPageSize);
+  const int page_size = request.ids_only || request.page_size <= 0
+                            ? kDefaultPageSize
+                            : std::min(request.page_size, kMaxPageSize);
   if (!request.keys.empty()) {
     return Pipelined(
         [&](const PageSink& emit) { return PullKeys(search, request.keys, page_size, emit); },
@@ -481,8 +483,8 @@ Result<void> GitLabSource::Pull(const PullRequest& request, const PageSink& on_p
   paged.page_size = page_size;
   return PullByUpdated(
       paged, engine,
-      [this, &search](const WindowRequest& window) { return FetchWindow(search, window); },
-      on_page, cancel);
+      [this, &search](const WindowRequest& window) { return FetchWindow(search, window); }, on_page,
+      cancel);
 }
 
 Result<std::vector<std::string>> GitLabSource::UnknownFields(
@@ -525,7 +527,8 @@ Result<std::vector<std::string>> GitLabSource::UnknownFields(
     return unknown;
   }
   const JsonView sample = *doc->Root().Elements().begin();
-  std::erase_if(unknown, [&sample](const std::string& name) { return sample.Find(name).has_value(); });
+  std::erase_if(unknown,
+                [&sample](const std::string& name) { return sample.Find(name).has_value(); });
   return unknown;
 }
 

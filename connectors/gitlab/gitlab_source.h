@@ -101,7 +101,7 @@ class GitLabSource : public TrackerSource {
   HttpAuth auth_;
   mutable std::mutex mu_;  // guards what Session() reads
   bool token_checked_ = false;
-  std::string user_;                      // the token's username, once checked
+  std::string user_;                       // the token's username, once checked
   std::optional<std::int64_t> target_id_;  // the project's or group's numeric id
 };
 

@@ -24,13 +24,15 @@ std::shared_ptr<const TrackerOptions> Parse(OptionReader& reader) {
   const std::optional<std::string> project = reader.String("project", false);
   const std::optional<std::string> group = reader.String("group", false);
   if (project && group) {
-    reader.Error("group", "give either \"project\" or \"group\", not both: \"project\" reads one "
-                          "project's issues, \"group\" those of every project in the group and "
-                          "its subgroups");
+    reader.Error("group",
+                 "give either \"project\" or \"group\", not both: \"project\" reads one "
+                 "project's issues, \"group\" those of every project in the group and "
+                 "its subgroups");
   } else if (!project && !group && !reader.Has("project") && !reader.Has("group")) {
-    reader.Error("project", "a gitlab connection needs \"project\" (a full path such as "
-                            "group/name) or \"group\" (a full path such as group or "
-                            "group/subgroup)");
+    reader.Error("project",
+                 "a gitlab connection needs \"project\" (a full path such as "
+                 "group/name) or \"group\" (a full path such as group or "
+                 "group/subgroup)");
   }
   if (project) {
     options->scope = GitLabScope::kProject;
@@ -58,8 +60,9 @@ std::shared_ptr<const TrackerOptions> Parse(OptionReader& reader) {
     options->state = *state == "open" ? "opened" : *state;
   }
   if (reader.Has("query")) {
-    reader.Error("query", "gitlab selects issues by project or group, labels and state; it takes "
-                          "no query");
+    reader.Error("query",
+                 "gitlab selects issues by project or group, labels and state; it takes "
+                 "no query");
   }
   if (auto base_url = reader.String("base_url", false)) {
     if (auto root = GitLabRootUrl(*base_url); !root) {
@@ -69,7 +72,8 @@ std::shared_ptr<const TrackerOptions> Parse(OptionReader& reader) {
   return options;
 }
 
-Result<std::unique_ptr<TrackerSource>> Make(const TrackerOptions& parsed, ConnectorContext context) {
+Result<std::unique_ptr<TrackerSource>> Make(const TrackerOptions& parsed,
+                                            ConnectorContext context) {
   const auto& options = static_cast<const GitLabTypeOptions&>(parsed);
   auto root = GitLabRootUrl(context.base_url);
   if (!root) {

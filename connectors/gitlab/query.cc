@@ -76,14 +76,13 @@ Result<std::string> GitLabRootUrl(std::string_view base_url) {
 
 Result<void> CheckGitLabPath(std::string_view path, GitLabScope scope) {
   const std::string key(KeyName(scope));
-  const std::string example =
-      scope == GitLabScope::kProject ? "group/name or group/subgroup/name" : "group or group/subgroup";
+  const std::string example = scope == GitLabScope::kProject ? "group/name or group/subgroup/name"
+                                                             : "group or group/subgroup";
   if (AllDigits(path) && path.size() <= 18) {
     return {};  // a numeric id, as GitLab shows it on the page
   }
   if (path.find("://") != std::string_view::npos) {
-    return Fail(ErrorCode::kConfig, "\"" + key + "\" is the " + key +
-                                        "'s full path (" + example +
+    return Fail(ErrorCode::kConfig, "\"" + key + "\" is the " + key + "'s full path (" + example +
                                         "), not a URL: the instance goes in base_url");
   }
   if (path.empty() || path.front() == '/' || path.back() == '/') {
@@ -103,7 +102,8 @@ Result<void> CheckGitLabPath(std::string_view path, GitLabScope scope) {
     }
     if (!std::all_of(segment.begin(), segment.end(), PathChar)) {
       return Fail(ErrorCode::kConfig,
-                  "\"" + key + "\" must be the " + key + "'s path as in its URL (letters, digits, " +
+                  "\"" + key + "\" must be the " + key +
+                      "'s path as in its URL (letters, digits, " +
                       "'_', '-' and '.', segments joined by '/'), not its display name: \"" +
                       std::string(path) + "\"");
     }
@@ -112,7 +112,8 @@ Result<void> CheckGitLabPath(std::string_view path, GitLabScope scope) {
   if (scope == GitLabScope::kProject && segments < 2) {
     return Fail(ErrorCode::kConfig,
                 "\"project\" must be the project's full path with its group or user (" + example +
-                    "), not \"" + std::string(path) + "\" alone; for all of a group's projects, "
+                    "), not \"" + std::string(path) +
+                    "\" alone; for all of a group's projects, "
                     "use \"group\" instead");
   }
   return {};

@@ -41,7 +41,7 @@ std::string GitLabPathId(std::string_view path);
 // What one list request asks for.
 struct GitLabListQuery {
   GitLabScope scope = GitLabScope::kProject;
-  std::string id;  // GitLabPathId() of the path, or the numeric id once known
+  std::string id;                   // GitLabPathId() of the path, or the numeric id once known
   std::vector<std::string> labels;  // all must match (GitLab: comma-separated)
   std::string state = "all";        // all | opened | closed
   bool newest_first = false;        // sort=desc (the probes of a sliced pull)

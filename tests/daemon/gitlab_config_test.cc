@@ -104,9 +104,8 @@ std::vector<RecordingHttp::Sent> PullRequests(const ConnectionConfig& connection
   }
   PullRequest request;
   request.fields = {"title"};
-  auto pulled = tracker->Pull(request, IssueSink([](std::vector<Issue>) -> Result<void> {
-                                return {};
-                              }));
+  auto pulled =
+      tracker->Pull(request, IssueSink([](std::vector<Issue>) -> Result<void> { return {}; }));
   EXPECT_TRUE(pulled) << (pulled ? "" : pulled.error().message);
   return http.sent;
 }
@@ -208,14 +207,14 @@ TEST(GitLabConfigTest, ExactlyOneOfProjectAndGroup) {
 }
 
 TEST(GitLabConfigTest, PathsThatAreNoFullPathAreRefusedAtTheirLine) {
-  EXPECT_THAT(Errors(GitLabConnection("    project: roadmap\n")),
-              ElementsAre(AllOf(StartsWith("gitlab.yaml:7:14: "),
-                                HasSubstr("use \"group\" instead"))));
+  EXPECT_THAT(
+      Errors(GitLabConnection("    project: roadmap\n")),
+      ElementsAre(AllOf(StartsWith("gitlab.yaml:7:14: "), HasSubstr("use \"group\" instead"))));
   EXPECT_THAT(Errors(GitLabConnection("    project: https://gitlab.com/acme/roadmap\n")),
               ElementsAre(AllOf(StartsWith("gitlab.yaml:7:14: "), HasSubstr("not a URL"))));
-  EXPECT_THAT(Errors(GitLabConnection("    group: Acme Corp\n")),
-              ElementsAre(AllOf(StartsWith("gitlab.yaml:7:12: "),
-                                HasSubstr("not its display name"))));
+  EXPECT_THAT(
+      Errors(GitLabConnection("    group: Acme Corp\n")),
+      ElementsAre(AllOf(StartsWith("gitlab.yaml:7:12: "), HasSubstr("not its display name"))));
 }
 
 TEST(GitLabConfigTest, AQueryIsRefusedAtItsLine) {

@@ -78,8 +78,8 @@ TEST(GitLabExampleMappingTest, ParsesAndReadsGitLabsMembersByTheirJsonNames) {
   EXPECT_GE(mapping.fields.size(), 15u);
   const std::vector<std::string> names = mapping.SourceFields();
   // What a pull asks the decoder for: GitLab's members and the scopes.
-  for (const char* name : {"title", "description", "labels", "assignees", "milestone",
-                           "time_stats", "weight", "scoped_labels", "due_date", "state"}) {
+  for (const char* name : {"title", "description", "labels", "assignees", "milestone", "time_stats",
+                           "weight", "scoped_labels", "due_date", "state"}) {
     EXPECT_THAT(names, Contains(name));
   }
   ASSERT_EQ(mapping.skip.size(), 1u);
@@ -108,7 +108,7 @@ TEST(GitLabExampleMappingTest, MapsAPaidTierIssue) {
   EXPECT_EQ(F(f, "author"), Value("eileen.lowe"));
   EXPECT_EQ(F(f, "urgency"), Value(3));  // priority::high
   EXPECT_EQ(F(f, "weight"), Value(3));
-  EXPECT_EQ(F(f, "effort"), Value(3.5));          // 12600 s
+  EXPECT_EQ(F(f, "effort"), Value(3.5));            // 12600 s
   EXPECT_EQ(F(f, "spent_hours"), Value(1.5 / 60));  // 90 s
 }
 

@@ -80,11 +80,11 @@ Value Object(std::initializer_list<std::pair<std::string, Value>> members) {
 }
 
 const std::vector<std::string> kEveryKind = {
-    "title",     "description", "state",      "labels",      "assignees",
-    "assignee",  "author",      "closed_by",  "milestone",   "time_stats",
-    "weight",    "due_date",    "references", "created_at",  "updated_at",
-    "closed_at", "iid",         "confidential", "epic",      "task_completion_status",
-    "moved_to_id", "issue_type", "nonexistent"};
+    "title",       "description", "state",        "labels",     "assignees",
+    "assignee",    "author",      "closed_by",    "milestone",  "time_stats",
+    "weight",      "due_date",    "references",   "created_at", "updated_at",
+    "closed_at",   "iid",         "confidential", "epic",       "task_completion_status",
+    "moved_to_id", "issue_type",  "nonexistent"};
 
 TEST(DecodeGitLabIssueList, APaidTierIssueWithEveryKindOfMember) {
   const std::vector<Issue> issues = DecodeList(kGitLabProjectList, Context(kEveryKind));
@@ -102,9 +102,8 @@ TEST(DecodeGitLabIssueList, APaidTierIssueWithEveryKindOfMember) {
             Value("Consequatur vero maxime deserunt laboriosam est voluptas dolorem."));
   EXPECT_EQ(F(issue, "state"), Value("opened"));
   EXPECT_EQ(F(issue, "labels"), List({"priority::high", "bug"}));
-  EXPECT_EQ(F(issue, "assignees"),
-            List({User("root", "Administrator", Value()),
-                  User("alice", "Alice Example", "alice@example.com")}));
+  EXPECT_EQ(F(issue, "assignees"), List({User("root", "Administrator", Value()),
+                                         User("alice", "Alice Example", "alice@example.com")}));
   EXPECT_EQ(F(issue, "assignee"), User("root", "Administrator", Value()));
   // An empty public_email is no e-mail.
   EXPECT_EQ(F(issue, "author"), User("eileen.lowe", "Alexandra Bashirian", Value()));
@@ -117,9 +116,8 @@ TEST(DecodeGitLabIssueList, APaidTierIssueWithEveryKindOfMember) {
                                             {"human_total_time_spent", "1m 30s"}}));
   EXPECT_EQ(F(issue, "weight"), Value(3));
   EXPECT_EQ(F(issue, "due_date"), Value("2016-07-22"));
-  EXPECT_EQ(F(issue, "references"), Object({{"short", "#6"},
-                                            {"relative", "#6"},
-                                            {"full", "my-group/my-project#6"}}));
+  EXPECT_EQ(F(issue, "references"),
+            Object({{"short", "#6"}, {"relative", "#6"}, {"full", "my-group/my-project#6"}}));
   EXPECT_EQ(F(issue, "created_at"), Value("2016-01-04T15:31:51.081Z"));
   EXPECT_EQ(F(issue, "updated_at"), Value("2016-01-04T15:31:51.081Z"));
   EXPECT_EQ(F(issue, "closed_at"), Value());
@@ -224,8 +222,8 @@ TEST(DecodeGitLabIssueList, OnlyTheNamedMembersAreDecoded) {
 }
 
 TEST(DecodeGitLabIssueList, EachFaultStaysWithItsIssue) {
-  const std::vector<std::string> names = {"title",      "labels", "assignees", "author",
-                                          "milestone",  "time_stats", "weight", "due_date",
+  const std::vector<std::string> names = {"title",      "labels",     "assignees", "author",
+                                          "milestone",  "time_stats", "weight",    "due_date",
                                           "created_at", "closed_at"};
   const std::vector<Issue> issues = DecodeList(kGitLabHostileList, Context(names, "g/p"));
   ASSERT_EQ(issues.size(), 19u);  // one per element, whatever it holds

@@ -65,9 +65,7 @@ struct Waits {
 
 HttpClientOptions ClientOptions(Waits& waits) {
   HttpClientOptions options;
-  options.sleep = [&waits](std::chrono::milliseconds wait, std::stop_token) {
-    waits.Record(wait);
-  };
+  options.sleep = [&waits](std::chrono::milliseconds wait, std::stop_token) { waits.Record(wait); };
   return options;
 }
 
@@ -467,14 +465,12 @@ TEST(GitLabSource, WhoAmINamesTheUserForEveryKindOfToken) {
     GitLabScope scope;
     std::string login;
   };
-  for (const Case& c : {Case{kGitLabToken, "acme/roadmap", GitLabScope::kProject, "sync.bot"},
-                        Case{kGitLabOAuthToken, "acme", GitLabScope::kGroup, "sync.bot"},
-                        Case{kGitLabApiToken, "acme/platform/api", GitLabScope::kProject,
-                             "sync.bot"},
-                        Case{kGitLabProjectToken, "acme/roadmap", GitLabScope::kProject,
-                             "project_101_bot_3f9c1a"},
-                        Case{kGitLabGroupToken, "acme/platform", GitLabScope::kGroup,
-                             "group_10_bot_8e2d4b"}}) {
+  for (const Case& c :
+       {Case{kGitLabToken, "acme/roadmap", GitLabScope::kProject, "sync.bot"},
+        Case{kGitLabOAuthToken, "acme", GitLabScope::kGroup, "sync.bot"},
+        Case{kGitLabApiToken, "acme/platform/api", GitLabScope::kProject, "sync.bot"},
+        Case{kGitLabProjectToken, "acme/roadmap", GitLabScope::kProject, "project_101_bot_3f9c1a"},
+        Case{kGitLabGroupToken, "acme/platform", GitLabScope::kGroup, "group_10_bot_8e2d4b"}}) {
     SCOPED_TRACE(c.login + " " + c.path);
     GitLabSource source(OptionsFor(server, c.path, c.scope, c.token), http);
     auto me = source.WhoAmI();
@@ -534,16 +530,16 @@ TEST(GitLabSource, TheReasonsFor401And403And404) {
   server.AddToken(expired);
   ASSERT_TRUE(server.RevokeToken(revoked.value));
   ASSERT_TRUE(server.ExpireToken(expired.value));
-  EXPECT_THAT(CheckFails(server, http, "acme/roadmap", GitLabScope::kProject, revoked.value)
-                  .message,
-              HasSubstr("revoked"));
-  EXPECT_THAT(CheckFails(server, http, "acme/roadmap", GitLabScope::kProject, expired.value)
-                  .message,
-              HasSubstr("expired"));
+  EXPECT_THAT(
+      CheckFails(server, http, "acme/roadmap", GitLabScope::kProject, revoked.value).message,
+      HasSubstr("revoked"));
+  EXPECT_THAT(
+      CheckFails(server, http, "acme/roadmap", GitLabScope::kProject, expired.value).message,
+      HasSubstr("expired"));
 
   // read_user reads /user, and nothing else: the scope is named.
-  Error scope = CheckFails(server, http, "acme/roadmap", GitLabScope::kProject,
-                           kGitLabReadUserToken);
+  Error scope =
+      CheckFails(server, http, "acme/roadmap", GitLabScope::kProject, kGitLabReadUserToken);
   EXPECT_EQ(scope.code, ErrorCode::kAuth);
   EXPECT_THAT(scope.message, HasSubstr("insufficient_scope"));
   EXPECT_THAT(scope.message, HasSubstr("read_api"));
@@ -552,13 +548,14 @@ TEST(GitLabSource, TheReasonsFor401And403And404) {
   for (const std::string& path : {std::string("acme/nothing"), std::string("secret/vault")}) {
     Error missing = CheckFails(server, http, path, GitLabScope::kProject, kGitLabToken);
     EXPECT_EQ(missing.code, ErrorCode::kConfig);
-    EXPECT_THAT(missing.message, HasSubstr("project \"" + path + "\" was not found, or the token "
+    EXPECT_THAT(missing.message, HasSubstr("project \"" + path +
+                                           "\" was not found, or the token "
                                            "cannot see it"));
     EXPECT_THAT(missing.message, HasSubstr("(HTTP 404)"));
   }
   // A project token reaches only its own project.
-  Error other = CheckFails(server, http, "acme/platform/api", GitLabScope::kProject,
-                           kGitLabProjectToken);
+  Error other =
+      CheckFails(server, http, "acme/platform/api", GitLabScope::kProject, kGitLabProjectToken);
   EXPECT_THAT(other.message, HasSubstr("a project access token only its own project"));
   Error group = CheckFails(server, http, "nope", GitLabScope::kGroup, kGitLabToken);
   EXPECT_THAT(group.message, HasSubstr("group \"nope\" was not found"));
@@ -636,8 +633,8 @@ TEST(GitLabSource, KeysReadEachIssueAndLeaveOutTheGoneOnes) {
   GitLabSource source(OptionsFor(server), http);
   PullRequest request;
   request.fields = {"title", "state", "moved_to_id"};
-  request.keys = {"acme/roadmap#1", "acme/roadmap#2", "acme/roadmap#3", "acme/platform/api#3",
-                  "RAP-7", "acme/roadmap#99", "acme/platform/api#1"};
+  request.keys = {"acme/roadmap#1", "acme/roadmap#2",  "acme/roadmap#3",     "acme/platform/api#3",
+                  "RAP-7",          "acme/roadmap#99", "acme/platform/api#1"};
   std::vector<std::optional<std::int64_t>> through;
   auto pulled = PullAll(source, request);
   ASSERT_TRUE(pulled) << pulled.error().message;
@@ -713,8 +710,8 @@ TEST(GitLabSource, A429WithoutRetryAfterWaitsForANearResetOnceAndNeverStorms) {
   // The HTTP client tries a 429 four times (with backoff); the reset is near,
   // so the connector waits for it once and asks again.
   const int attempts = HttpRequest{}.max_attempts;
-  server.InjectFault(GitLabServer::Fault::RateLimited(20, /*with_retry_after=*/false)
-                         .Times(attempts));
+  server.InjectFault(
+      GitLabServer::Fault::RateLimited(20, /*with_retry_after=*/false).Times(attempts));
   {
     GitLabSource source(options_for(), http);
     PullRequest request;
@@ -871,8 +868,8 @@ TEST(GitLabSource, GitLabsOffsetLimitInOneSecondOfAGroupStopsThePullWithItsMessa
 TEST(GitLabSource, MisspeltNamesAreReportedAndANewerGitLabsMembersAreNot) {
   GitLabServer server(ServerOptions());
   CpprestHttpClient http;
-  const std::vector<std::string> names = {"title", "tittle", "weight", "scoped_labels",
-                                          "time_stats", "work_item_status"};
+  const std::vector<std::string> names = {"title",         "tittle",     "weight",
+                                          "scoped_labels", "time_stats", "work_item_status"};
   {
     GitLabSource empty(OptionsFor(server), http);
     auto unknown = empty.UnknownFields(names);
@@ -898,9 +895,8 @@ TEST(GitLabSource, MisspeltNamesAreReportedAndANewerGitLabsMembersAreNot) {
 TEST(GitLabSource, AnAnswerThatIsNotGitLabsFailsThePullAndAnIssueThatIsNotFailsAlone) {
   GitLabServer server(ServerOptions());
   const auto ids = AddIssues(server, "acme/roadmap", 4, kStart, 1'000);
-  ASSERT_TRUE(server.EditIssueInPlace(ids[1], [](GitLabIssue& issue) {
-    issue.raw_fields["milestone"] = Value("not an object");
-  }));
+  ASSERT_TRUE(server.EditIssueInPlace(
+      ids[1], [](GitLabIssue& issue) { issue.raw_fields["milestone"] = Value("not an object"); }));
   CpprestHttpClient http;
   GitLabSource source(OptionsFor(server), http);
   PullRequest request;

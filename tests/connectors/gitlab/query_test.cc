@@ -47,8 +47,8 @@ TEST(GitLabRootUrl, RefusesWhatIsNoRoot) {
 }
 
 TEST(CheckGitLabPath, FullPathsAndNumericIds) {
-  for (std::string_view path : {"acme/roadmap", "acme/platform/api", "my.group/my-project_1",
-                                "alice/notes", "101"}) {
+  for (std::string_view path :
+       {"acme/roadmap", "acme/platform/api", "my.group/my-project_1", "alice/notes", "101"}) {
     EXPECT_TRUE(CheckGitLabPath(path, GitLabScope::kProject)) << path;
   }
   for (std::string_view path : {"acme", "acme/platform", "10"}) {
@@ -153,8 +153,8 @@ TEST(GitLabNextPageUrl, XNextPageWhenTheLinkSaysNothing) {
             "https://gitlab.example.com/api/v4/projects/101/issues?scope=all&per_page=2&page=3");
   // A Link without rel="next" (the last page's prev and first).
   auto only_prev = GitLabNextPageUrl(
-      "<https://gitlab.example.com/api/v4/projects/101/issues?page=1>; rel=\"prev\"", "",
-      kFrom, kApi);
+      "<https://gitlab.example.com/api/v4/projects/101/issues?page=1>; rel=\"prev\"", "", kFrom,
+      kApi);
   ASSERT_TRUE(only_prev);
   EXPECT_EQ(*only_prev, "");
   // Neither: the last page.
@@ -162,9 +162,8 @@ TEST(GitLabNextPageUrl, XNextPageWhenTheLinkSaysNothing) {
   ASSERT_TRUE(last);
   EXPECT_EQ(*last, "");
   // A first page without page= gets one.
-  auto first = GitLabNextPageUrl(std::nullopt, "2",
-                                 "https://gitlab.example.com/api/v4/groups/10/issues?state=all",
-                                 kApi);
+  auto first = GitLabNextPageUrl(
+      std::nullopt, "2", "https://gitlab.example.com/api/v4/groups/10/issues?state=all", kApi);
   ASSERT_TRUE(first);
   EXPECT_EQ(*first, "https://gitlab.example.com/api/v4/groups/10/issues?state=all&page=2");
   auto garbled = GitLabNextPageUrl(std::nullopt, "3; DROP", kFrom, kApi);
@@ -191,9 +190,8 @@ TEST(ParseGitLabKey, ReferencesFull) {
   ASSERT_TRUE(key);
   EXPECT_EQ(key->project, "acme/platform/api");
   EXPECT_EQ(key->iid, 12);
-  for (std::string_view bad : {"RAP-12", "acme/roadmap#0", "acme/roadmap#x", "#12",
-                               "roadmap#12", "acme/roadmap#", "acme/roadmap", "101#3",
-                               "acme/../x#1"}) {
+  for (std::string_view bad : {"RAP-12", "acme/roadmap#0", "acme/roadmap#x", "#12", "roadmap#12",
+                               "acme/roadmap#", "acme/roadmap", "101#3", "acme/../x#1"}) {
     EXPECT_FALSE(ParseGitLabKey(bad)) << bad;
   }
 }
