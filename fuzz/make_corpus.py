@@ -203,7 +203,8 @@ def hand_written():
 
 
 def main():
-    for target in ("youtrack_decode", "jira_decode", "mapping", "config"):
+    for target in ("youtrack_decode", "jira_decode", "github_decode", "gitlab_decode", "mapping",
+                   "config"):
         shutil.rmtree(OUT / target, ignore_errors=True)
         (OUT / target).mkdir(parents=True)
     youtrack()

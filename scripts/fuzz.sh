@@ -15,7 +15,7 @@ scripts/install-deps.sh
 
 seconds=${FUZZ_SECONDS:-60}
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
-read -r -a targets <<<"${FUZZ_TARGETS:-json youtrack_decode jira_decode mapping config}"
+read -r -a targets <<<"${FUZZ_TARGETS:-json youtrack_decode jira_decode github_decode gitlab_decode mapping config}"
 # Debian 12's default clang 14 cannot compile std::expected from libstdc++ 12
 # (it needs __cpp_concepts 202002); clang 19 can.
 cxx=${FUZZ_CXX:-clang++-19}
