@@ -22,6 +22,9 @@ struct TrackerIdentity {
   std::string login;
   std::string name;
   int projects = -1;  // projects the token can see; -1 when unknown
+  // What the token reaches, in words, where a tracker counts something other
+  // than projects ("2 repositories"); it then stands for `projects`.
+  std::string reach;
   // The token user's time zone, minutes east of UTC, when the tracker says.
   std::optional<int> utc_offset_minutes;
   // The same zone by name (an IANA name such as "Europe/Berlin"), when the

@@ -266,7 +266,9 @@ int RunTestConnection(const CommandOptions& options, std::ostream& out, std::ost
     }
     out << c->name << ": ok, the token belongs to " << ForDisplay(Redact(identity->name)) << " ("
         << ForDisplay(Redact(identity->login)) << ")";
-    if (identity->projects >= 0) {
+    if (!identity->reach.empty()) {
+      out << ", who sees " << ForDisplay(identity->reach);
+    } else if (identity->projects >= 0) {
       out << ", who sees " << identity->projects
           << (identity->projects == 1 ? " project" : " projects");
     }

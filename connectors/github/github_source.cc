@@ -407,6 +407,9 @@ Result<TrackerIdentity> GitHubSource::WhoAmI() {
     }
   }
   identity->projects = static_cast<int>(options_.repos.size());
+  identity->reach = options_.repos.size() == 1
+                        ? "the configured repository"
+                        : "the " + std::to_string(options_.repos.size()) + " configured repositories";
   return identity;
 }
 

@@ -289,7 +289,8 @@ TEST_F(FourTrackersTest, ChangesAndDeletionsInEveryTrackerReachTheBoard) {
 TEST_F(FourTrackersTest, TestConnectionNamesEachTrackersUser) {
   Outcome tested = Run(&RunTestConnection);
   ASSERT_EQ(tested.code, kExitOk) << tested.out << tested.err;
-  EXPECT_THAT(tested.out, HasSubstr("gh: ok, the token belongs to"));
+  EXPECT_THAT(tested.out, HasSubstr("gh: ok, the token belongs to The Octocat (octocat), who sees the 2 "
+                                     "configured repositories\n"));
   EXPECT_THAT(tested.out, HasSubstr("gl: ok, the token belongs to Sync Bot (sync.bot)"));
   EXPECT_THAT(tested.out, HasSubstr("jira: ok"));
   EXPECT_THAT(tested.out, HasSubstr("yt: ok"));

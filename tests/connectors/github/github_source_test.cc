@@ -519,6 +519,7 @@ TEST_F(GitHubSourceTest, TheTokenCheckNamesTheUserOrTheInstallation) {
   ASSERT_TRUE(me) << me.error().message;
   EXPECT_EQ(me->login, "octocat");
   EXPECT_EQ(me->projects, 1);
+  EXPECT_EQ(me->reach, "the configured repository");
 
   GitHubSource app(OptionsFor(server, {"acme/app"}, kGitHubInstallationToken), http_);
   auto installation = app.WhoAmI();
