@@ -23,6 +23,12 @@ constexpr int kMaxPageSize = 100;
 constexpr int kProbePageSize = 30;
 // Issues fetched by key handed on together.
 constexpr std::size_t kKeysPerPage = 25;
+
+// The per_page a window's list asks for.
+int PerPage(const WindowRequest& window, bool light) {
+  const int per_page = std::clamp(window.page_size, 1, kMaxPageSize);
+  return light && window.probe ? std::max(per_page, kProbePageSize) : per_page;
+}
 // Node ids GraphQL's nodes(ids:) takes at once.
 constexpr std::size_t kProjectBatch = 100;
 constexpr std::string_view kApiVersion = "2022-11-28";
@@ -133,10 +139,7 @@ std::string GitHubSource::ListUrl(const std::string& repo, const WindowRequest& 
     }
     url += "&labels=" + PercentEncode(labels);
   }
-  int per_page = std::clamp(window.page_size, 1, kMaxPageSize);
-  if (light && window.probe) {
-    per_page = std::max(per_page, kProbePageSize);
-  }
+  const int per_page = PerPage(window, light);
   url += "&sort=updated&direction=";
   url += window.newest_first ? "desc" : "asc";
   url += "&per_page=" + std::to_string(per_page);
@@ -482,8 +485,12 @@ Result<WindowPage> GitHubSource::FetchWindow(Pulling& pull, const std::string& r
   }
   // The ETag of an answer that was its window's whole answer, all of it
   // within the range (else the next sync's 304 would hide what was dropped
-  // for lying past it), for the next session.
-  if (pull.record_etags && first && !next && !past_range) {
+  // for lying past it), for the next session. And only of a page with room
+  // left: a full first page stays the same while later changes go to the
+  // page after it, and its 304 would hide them.
+  const std::size_t entries = list->issues.size() + list->pull_requests;
+  const bool room_left = entries < static_cast<std::size_t>(PerPage(window, light));
+  if (pull.record_etags && first && !next && !past_range && room_left) {
     if (auto etag = response->Header("etag"); etag && !etag->empty()) {
       std::lock_guard lock(pull.mu);
       pull.recorded[url] = std::string(*etag);

@@ -363,6 +363,43 @@ TEST_F(GitHubSourceTest, NoETagIsKeptForAnAnswerThatRanPastTheRange) {
   EXPECT_THAT(titles, Contains("acme/app#11"));
 }
 
+TEST_F(GitHubSourceTest, NoETagIsKeptForAFullPageWhoseChangesWouldGoToTheNext) {
+  // Ten issues change in one second, a page of ten holds them exactly: that
+  // page stays the same when an eleventh changes later (it goes to page 2),
+  // so a 304 for it would hide the change for good.
+  GitHubServer server(Frozen());
+  Seed(server, "acme/app", 20, kT0 + 1000);
+  GitHubSource source(OptionsFor(server, {"acme/app"}), http_);
+  PullRequest full;
+  full.page_size = 10;
+  auto first = PullAll(source, full);
+  ASSERT_TRUE(first) << first.error().message;
+  std::vector<GitHubIssue> issues = server.Issues();
+  ASSERT_EQ(issues.size(), 20u);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(server.UpdateIssue(issues[i].id, [](GitHubIssue& x) { x.title += " (edited)"; }));
+  }
+  auto pull = [&](std::int64_t cursor) {
+    PullRequest request = Incremental(source, cursor, server.Now() * 1000);
+    request.page_size = 10;
+    return PullAll(source, request);
+  };
+  auto second = pull(*first->cursor);
+  ASSERT_TRUE(second) << second.error().message;
+  // Nothing new since: the overlap is the ten edited issues, a full page
+  // with no page after it.
+  second = pull(*second->cursor);
+  ASSERT_TRUE(second) << second.error().message;
+  ASSERT_EQ(second->issues.size(), 10u);
+  server.AdvanceClock(1);
+  ASSERT_TRUE(server.UpdateIssue(issues[15].id, [](GitHubIssue& x) { x.title = "eleventh"; }));
+  for (int round = 0; round < 2; ++round) {
+    auto later = pull(*second->cursor);
+    ASSERT_TRUE(later) << later.error().message;
+    EXPECT_TRUE(later->times_by_id.contains(std::to_string(issues[15].id))) << "round " << round;
+  }
+}
+
 TEST_F(GitHubSourceTest, ASpentBudgetStopsThePullAfterOneRefusalNamingTheReset) {
   GitHubServer server;  // the real clock
   Seed(server, "acme/app", 30, server.Now() - 100);
