@@ -56,6 +56,8 @@ namespace boardsync {
 namespace {
 
 using killtest::BoardStamp;
+using killtest::FirstOf;
+using killtest::LockHeld;
 using killtest::RunBoardsync;
 using killtest::RunResult;
 using killtest::Seed;
@@ -117,17 +119,6 @@ struct ExpectedItem {
   std::optional<std::int64_t> moved_to;
 };
 
-// Whether another process holds the state directory's flock (a killed run
-// never may: the kernel drops it with the process).
-bool LockHeld(const std::filesystem::path& lock_file) {
-  int fd = ::open(lock_file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return false;
-  }
-  const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
-  ::close(fd);
-  return held;
-}
 
 // Issue ids of the live items of `connection`, empty while board.db is
 // missing or half made.
@@ -202,16 +193,6 @@ std::vector<std::string> Differences(const Board& board, const std::vector<Expec
   return wrong;
 }
 
-std::string FirstOf(const std::vector<std::string>& entries, std::size_t cap = 15) {
-  std::string out;
-  for (std::size_t i = 0; i < entries.size() && i < cap; ++i) {
-    out += "  " + entries[i] + "\n";
-  }
-  if (entries.size() > cap) {
-    out += "  ... (" + std::to_string(entries.size()) + " in all)\n";
-  }
-  return out;
-}
 
 // What a run did to the tracker, for the summary line.
 struct Tally {

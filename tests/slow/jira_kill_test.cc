@@ -52,6 +52,8 @@ namespace boardsync {
 namespace {
 
 using killtest::BoardStamp;
+using killtest::FirstOf;
+using killtest::LockHeld;
 using killtest::RunBoardsync;
 using killtest::RunResult;
 using killtest::Seed;
@@ -103,18 +105,6 @@ std::vector<std::int64_t> LiveIds(const std::filesystem::path& board_db) {
 }
 
 
-// Whether another process holds the state directory's flock (a killed run
-// never may: the kernel drops it with the process). The lock file itself
-// stays by design.
-bool LockHeld(const std::filesystem::path& lock_file) {
-  int fd = ::open(lock_file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return false;
-  }
-  const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
-  ::close(fd);
-  return held;
-}
 
 std::string ItemKey(std::int64_t id) { return "jira:" + std::to_string(id); }
 
@@ -167,16 +157,6 @@ std::vector<std::string> Differences(const Board& board, const std::vector<JiraI
   return wrong;
 }
 
-std::string FirstOf(const std::vector<std::string>& entries, std::size_t cap = 15) {
-  std::string out;
-  for (std::size_t i = 0; i < entries.size() && i < cap; ++i) {
-    out += "  " + entries[i] + "\n";
-  }
-  if (entries.size() > cap) {
-    out += "  ... (" + std::to_string(entries.size()) + " in all)\n";
-  }
-  return out;
-}
 
 struct JiraKillParam {
   JiraFlavor flavor;

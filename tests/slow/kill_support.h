@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -133,6 +134,32 @@ inline std::uint64_t Seed() {
     return std::strtoull(text, nullptr, 10);
   }
   return std::random_device{}();
+}
+
+// Whether another process holds the state directory's flock (a killed run
+// never may: the kernel drops it with the process). The lock file itself
+// stays by design.
+inline bool LockHeld(const std::filesystem::path& lock_file) {
+  int fd = ::open(lock_file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+  ::close(fd);
+  return held;
+}
+
+// The first `cap` entries of a list of differences, one a line, for a
+// failure message.
+inline std::string FirstOf(const std::vector<std::string>& entries, std::size_t cap = 15) {
+  std::string out;
+  for (std::size_t i = 0; i < entries.size() && i < cap; ++i) {
+    out += "  " + entries[i] + "\n";
+  }
+  if (entries.size() > cap) {
+    out += "  ... (" + std::to_string(entries.size()) + " in all)\n";
+  }
+  return out;
 }
 
 }  // namespace boardsync::killtest
