@@ -22,14 +22,15 @@ struct TrackerIdentity {
   std::string login;
   std::string name;
   int projects = -1;  // projects the token can see; -1 when unknown
-  // What the token reaches, in words, where a tracker counts something other
-  // than projects ("2 repositories"); it then stands for `projects`.
-  std::string reach;
   // The token user's time zone, minutes east of UTC, when the tracker says.
   std::optional<int> utc_offset_minutes;
   // The same zone by name (an IANA name such as "Europe/Berlin"), when the
   // tracker gives one.
   std::string time_zone;
+  // What the token reaches, in words, where a tracker counts something other
+  // than projects ("the 2 configured repositories"); it then stands for
+  // `projects` in what test-connection prints.
+  std::string reach;
 };
 
 // What a pull learnt about its token that a later pull may reuse instead of
