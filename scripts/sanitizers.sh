@@ -52,6 +52,17 @@ echo "sanitizers: running the test suite"
 status=0
 (cd "$build_dir" && ctest --output-on-failure -j "$jobs" --timeout 900) || status=$?
 
+# LeakSanitizer's check at exit stops the process's threads; when the kill
+# tests SIGKILL boardsync at that very instant, it can only log that it could
+# not read a thread's registers. Such a log holds no finding: it is set aside
+# (and shown) rather than counted.
+for r in "$logs"/*; do
+  [ -e "$r" ] || continue
+  if ! grep -qv '^==[0-9]*==Unable to get registers from thread [0-9]*\.$' "$r"; then
+    echo "sanitizers: not a finding (a process killed during its leak check): $(cat "$r")"
+    rm -f "$r"
+  fi
+done
 reports=("$logs"/*)
 if [ -e "${reports[0]}" ]; then
   echo "sanitizers: ${#reports[@]} sanitizer report(s):"
