@@ -20,9 +20,11 @@ sanitize="-fsanitize=address,undefined"
 # that on every HTTP request. It is cpprest's design, not ours to fix.
 flags="$sanitize -fno-sanitize=vptr -fno-omit-frame-pointer -fno-sanitize-recover=all"
 echo "sanitizers: building everything with $flags in $build_dir/"
-# -O1 keeps the build and the tests quick while the stacks stay readable;
-# Debug (no NDEBUG) keeps assertions on.
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g" \
+# -O0: this is CI's only build, and under the sanitizers it compiles in about
+# half the time -O1 takes (the suite then runs slower: 714 s against 319 s,
+# still 4.5 minutes less in all, measured here on 2 cores). Debug (no NDEBUG)
+# keeps assertions on.
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -g" \
   "-DCMAKE_CXX_FLAGS=$flags" \
   "-DCMAKE_EXE_LINKER_FLAGS=$sanitize" "-DCMAKE_SHARED_LINKER_FLAGS=$sanitize" >/dev/null
 cmake --build "$build_dir" -j "$jobs"
