@@ -1,7 +1,9 @@
 #include "core/time.h"
 
 #include <charconv>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 
 namespace boardsync {
 namespace {
@@ -176,6 +178,16 @@ std::int64_t NowMs() {
   return std::chrono::duration_cast<milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+bool SleepUnlessStopped(std::chrono::milliseconds duration, std::stop_token stop) {
+  if (duration.count() > 0) {
+    std::mutex mu;
+    std::condition_variable_any cv;
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, stop, duration, [] { return false; });
+  }
+  return !stop.stop_requested();
 }
 
 }  // namespace boardsync

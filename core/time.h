@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <stop_token>
 #include <string_view>
 
 namespace boardsync {
@@ -31,5 +32,9 @@ std::optional<std::int64_t> ParseIsoUtc(std::string_view text);
 std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
 std::int64_t NowMs();
+
+// Waits `duration` unless `stop` is requested first (then at once); false
+// when stopped.
+bool SleepUnlessStopped(std::chrono::milliseconds duration, std::stop_token stop);
 
 }  // namespace boardsync

@@ -1,7 +1,6 @@
 #include "connectors/github/github_source.h"
 
 #include <algorithm>
-#include <condition_variable>
 #include <utility>
 
 #include "connectors/common/http_status.h"
@@ -60,17 +59,6 @@ std::optional<SavedSession> ReadSession(const TrackerSession& session) {
     });
   }
   return saved;
-}
-
-// Waits `duration` unless `stop` is requested first; false when stopped.
-bool SleepFor(std::chrono::milliseconds duration, std::stop_token stop) {
-  if (duration.count() > 0) {
-    std::mutex mu;
-    std::condition_variable_any cv;
-    std::unique_lock lock(mu);
-    cv.wait_for(lock, stop, duration, [] { return false; });
-  }
-  return !stop.stop_requested();
 }
 
 bool IsRetriableStatus(int status) {
@@ -169,7 +157,7 @@ Result<HttpResponse> GitHubSource::Send(const std::string& method, const std::st
     }
     Log(LogLevel::kInfo, "GitHub's rate limit is spent; waiting for its reset.",
         {{"connection", options_.connection_name}, {"reset", FormatIsoUtc(reset_ms)}});
-    if (!SleepFor(std::chrono::milliseconds(left), stop)) {
+    if (!SleepUnlessStopped(std::chrono::milliseconds(left), stop)) {
       return cancelled();
     }
     return {};
@@ -211,7 +199,7 @@ Result<HttpResponse> GitHubSource::Send(const std::string& method, const std::st
       }
       if (response.error().retriable && attempt < options_.max_attempts) {
         ++attempt;
-        if (!SleepFor(backoff, stop)) {
+        if (!SleepUnlessStopped(backoff, stop)) {
           return cancelled();
         }
         backoff *= 2;
@@ -258,7 +246,7 @@ Result<HttpResponse> GitHubSource::Send(const std::string& method, const std::st
       }
       Log(LogLevel::kInfo, "GitHub's secondary rate limit asks to wait.",
           {{"connection", options_.connection_name}, {"wait_ms", std::to_string(left)}});
-      if (!SleepFor(std::chrono::milliseconds(left), stop)) {
+      if (!SleepUnlessStopped(std::chrono::milliseconds(left), stop)) {
         return cancelled();
       }
       waited_secondary = true;
@@ -266,7 +254,7 @@ Result<HttpResponse> GitHubSource::Send(const std::string& method, const std::st
     }
     if (IsRetriableStatus(response->status) && attempt < options_.max_attempts) {
       ++attempt;
-      if (!SleepFor(backoff, stop)) {
+      if (!SleepUnlessStopped(backoff, stop)) {
         return cancelled();
       }
       backoff *= 2;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <condition_variable>
 #include <system_error>
 #include <utility>
 
@@ -130,13 +129,6 @@ std::optional<std::int64_t> RateLimitResetMs(const HttpResponse& response) {
   return seconds * 1000;
 }
 
-void SleepFor(std::chrono::milliseconds wait, std::stop_token stop) {
-  std::mutex mu;
-  std::condition_variable_any cv;
-  std::unique_lock lock(mu);
-  cv.wait_for(lock, stop, wait, [] { return false; });
-}
-
 }  // namespace
 
 // What one pull asks: the list's filters, what to decode, cancellation.
@@ -151,7 +143,9 @@ struct GitLabSource::Search {
 GitLabSource::GitLabSource(GitLabOptions options, HttpClient& http)
     : options_(std::move(options)), http_(http), auth_(HttpAuth::Bearer(options_.token)) {
   if (!options_.sleep) {
-    options_.sleep = &SleepFor;
+    options_.sleep = [](std::chrono::milliseconds wait, std::stop_token stop) {
+      SleepUnlessStopped(wait, std::move(stop));
+    };
   }
   if (!options_.now_ms) {
     options_.now_ms = &NowMs;

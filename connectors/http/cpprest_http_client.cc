@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
-#include <condition_variable>
 #include <cstdlib>
 #include <ctime>
 #include <map>
@@ -22,6 +21,7 @@
 #include "core/log.h"
 #include "core/redact.h"
 #include "core/text.h"
+#include "core/time.h"
 #include "core/url.h"
 
 namespace boardsync {
@@ -453,10 +453,7 @@ class CpprestHttpClient::Impl {
         http_route_(MakeRoute(options_.proxy.http)) {
     if (!options_.sleep) {
       options_.sleep = [](std::chrono::milliseconds d, std::stop_token stop) {
-        std::mutex mu;
-        std::condition_variable_any cv;
-        std::unique_lock lock(mu);
-        cv.wait_for(lock, stop, d, [] { return false; });
+        SleepUnlessStopped(d, std::move(stop));
       };
     }
   }
