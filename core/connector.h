@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/field_writer.h"
 #include "core/http_client.h"
 #include "core/secret.h"
 #include "core/tracker_source.h"
@@ -83,6 +84,11 @@ struct TrackerType {
   // that names its owner and is no secret (YouTrack's "perm:<login>.").
   // nullptr: none; the token shows as "…".
   std::size_t (*token_shown)(std::string_view token) = nullptr;
+  // Makes its FieldWriter for sync back (DESIGN §3.1), with the same
+  // context as `make`. nullptr: the tracker has no fields boardsync can write
+  // (GitLab), and `check` refuses a mapping with `sync_back` for it.
+  Result<std::unique_ptr<FieldWriter>> (*make_writer)(const TrackerOptions& options,
+                                                      ConnectorContext context) = nullptr;
 };
 
 }  // namespace boardsync

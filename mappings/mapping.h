@@ -12,6 +12,7 @@
 
 #include "core/diagnostic.h"
 #include "core/error.h"
+#include "core/field_writer.h"
 #include "core/issue.h"
 #include "core/value.h"
 
@@ -59,6 +60,21 @@ struct SkipRule {
   std::vector<std::string> values;
 };
 
+// One sync-back target (DESIGN §3.1): the tracker field `target` gets the
+// board score `from`, converted to `type`.
+struct SyncBackField {
+  std::string target;  // the tracker field, as the mapping names it
+  std::string from;    // the board score's name (`score`, `rank`, ...)
+  FieldType type = FieldType::kFloat;
+  int line = 0;        // the target's place in the file, for later messages
+  int column = 0;
+};
+
+struct SyncBack {
+  bool create = false;  // create missing tracker fields (needs admin rights)
+  std::vector<SyncBackField> fields;  // in file order; targets are unique
+};
+
 struct Mapping {
   std::vector<FieldRule> fields;  // in file order; targets are unique
   // Indices into `fields` in the order of their targets, which is the
@@ -69,6 +85,12 @@ struct Mapping {
   std::vector<SkipRule> skip;
   double hours_per_day = 8;  // for `as: days`
   std::string source_text;   // the YAML the mapping was parsed from
+  // The `sync_back` section, when the file has one. Not part of the
+  // fingerprint: it changes nothing on the board.
+  std::optional<SyncBack> sync_back;
+  // What `check` shows but does not refuse (a mapping that reads $updated
+  // while sync back is on), each placed like an error.
+  Diagnostics warnings;
 
   // Top-level source fields the rules and skip read, sorted and unique, for
   // asking the tracker only for those; built-ins are not listed.
