@@ -61,7 +61,10 @@ struct SkipRule {
 };
 
 // One sync-back target (DESIGN §3.1): the tracker field `target` gets the
-// board score `from`, converted to `type`.
+// board score `from`, converted to `type` (float when the file leaves it out).
+// ParseMapping() refuses a target that a rule of `fields` or `skip` reads,
+// by exact name or regardless of ASCII case, so a sync back never changes
+// what the next sync maps.
 struct SyncBackField {
   std::string target;  // the tracker field, as the mapping names it
   std::string from;    // the board score's name (`score`, `rank`, ...)

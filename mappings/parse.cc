@@ -7,6 +7,7 @@
 #include <set>
 #include <utility>
 
+#include "core/text.h"
 #include "mappings/mapping.h"
 #include "mappings/yaml_file.h"
 
@@ -22,6 +23,8 @@ constexpr std::pair<std::string_view, Builtin> kBuiltins[] = {
 constexpr Conversion kConversions[] = {Conversion::kHours,   Conversion::kDays,
                                        Conversion::kMinutes, Conversion::kNumber,
                                        Conversion::kString,  Conversion::kDate};
+
+constexpr FieldType kFieldTypes[] = {FieldType::kFloat, FieldType::kInteger, FieldType::kString};
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
@@ -63,6 +66,7 @@ class Parser {
   explicit Parser(const std::string& file) : file_(file) {}
 
   Diagnostics& diagnostics() { return diagnostics_; }
+  Diagnostics& warnings() { return warnings_; }
 
   void ErrorAt(const YAML::Mark& mark, std::string message) {
     // An empty document has no mark; point at its start.
@@ -97,12 +101,20 @@ class Parser {
         ParseFields(key, value, mapping);
       } else if (name == "skip") {
         ParseSkip(value, mapping);
+      } else if (name == "sync_back") {
+        ParseSyncBack(key, value, mapping);
       } else {
-        Error(key, "unknown top-level key `" + name + "`; expected hours_per_day, fields or skip");
+        Error(key, "unknown top-level key `" + name +
+                       "`; expected hours_per_day, fields, skip or sync_back");
       }
     }
     if (!has_fields) {
       Error(root, "`fields` is missing; a mapping needs at least one field rule");
+    }
+    // Both checks need the whole file: `sync_back` may come before `fields`.
+    if (mapping.sync_back) {
+      CheckNoEcho(mapping);
+      WarnAboutUpdated(mapping);
     }
   }
 
@@ -149,6 +161,7 @@ class Parser {
       }
       if (std::optional<FieldRule> rule = ParseRule(entry.first, entry.second)) {
         mapping.fields.push_back(std::move(*rule));
+        field_places_.push_back(entry.first.Mark());
       }
     }
   }
@@ -412,12 +425,238 @@ class Parser {
       if (ok) {
         rule.path = std::move(*path);
         mapping.skip.push_back(std::move(rule));
+        skip_places_.push_back(k.Mark());
       }
+    }
+  }
+
+  // The `sync_back` section (DESIGN §3.1). The targets that parse are kept
+  // even when others do not, so that the echo check still runs on them.
+  void ParseSyncBack(const YAML::Node& key, const YAML::Node& value, Mapping& mapping) {
+    if (!value.IsMap()) {
+      Error(value.IsNull() ? key : value,
+            "`sync_back` must be a mapping with `fields` (and optionally `create`)");
+      return;
+    }
+    SyncBack sync_back;
+    std::set<std::string, std::less<>> seen;
+    for (const auto& entry : value) {
+      const YAML::Node& k = entry.first;
+      const YAML::Node& v = entry.second;
+      if (!CheckKey(k, seen)) {
+        continue;
+      }
+      const std::string& name = k.Scalar();
+      if (name == "create") {
+        Value create = v.IsScalar() ? ScalarToValue(v) : Value();
+        if (create.IsBool()) {
+          sync_back.create = create.AsBool();
+        } else {
+          Error(v.IsNull() ? k : v, "sync_back: `create` must be true or false");
+        }
+      } else if (name == "fields") {
+        ParseSyncBackFields(k, v, sync_back);
+      } else {
+        Error(k, "sync_back: unknown key `" + name + "`; expected create or fields");
+      }
+    }
+    if (!seen.contains("fields")) {
+      Error(key, "sync_back: `fields` is missing; name at least one tracker field to write");
+    }
+    mapping.sync_back = std::move(sync_back);
+  }
+
+  void ParseSyncBackFields(const YAML::Node& key, const YAML::Node& value, SyncBack& sync_back) {
+    if (value.IsNull() || (value.IsMap() && value.size() == 0)) {
+      Error(value.IsNull() ? key : value,
+            "sync_back: `fields` is empty; name at least one tracker field to write");
+      return;
+    }
+    if (!value.IsMap()) {
+      Error(value,
+            "sync_back: `fields` must be a mapping from tracker field to "
+            "{ from: <board score>, type: float, integer or string }");
+      return;
+    }
+    std::set<std::string, std::less<>> seen;
+    for (const auto& entry : value) {
+      if (!CheckKey(entry.first, seen)) {
+        continue;
+      }
+      std::optional<SyncBackField> field = ParseSyncBackField(entry.first, entry.second);
+      if (!field) {
+        continue;
+      }
+      // Trackers look fields up by name regardless of case, so two such
+      // targets would write one field twice.
+      auto same = std::ranges::find_if(sync_back.fields, [&field](const SyncBackField& other) {
+        return AsciiLower(other.target) == AsciiLower(field->target);
+      });
+      if (same != sync_back.fields.end()) {
+        Error(entry.first, "sync_back target \"" + field->target +
+                               "\" is the same tracker field as \"" + same->target + "\" (line " +
+                               std::to_string(same->line) +
+                               "): trackers match field names regardless of case");
+        continue;
+      }
+      sync_back.fields.push_back(std::move(*field));
+    }
+  }
+
+  std::optional<SyncBackField> ParseSyncBackField(const YAML::Node& key, const YAML::Node& node) {
+    SyncBackField field;
+    field.target = key.Scalar();
+    field.line = key.Mark().line + 1;
+    field.column = key.Mark().column + 1;
+    std::string where = "sync_back target \"" + field.target + "\": ";
+    if (!node.IsMap()) {
+      Error(node.IsNull() ? key : node,
+            where + "expected { from: <board score>, type: float, integer or string }");
+      return std::nullopt;
+    }
+    std::size_t errors_before = diagnostics_.size();
+    std::set<std::string, std::less<>> seen;
+    for (const auto& entry : node) {
+      const YAML::Node& k = entry.first;
+      const YAML::Node& v = entry.second;
+      if (!CheckKey(k, seen)) {
+        continue;
+      }
+      const std::string& name = k.Scalar();
+      if (name == "from") {
+        if (v.IsScalar() && !v.Scalar().empty()) {
+          field.from = v.Scalar();
+        } else {
+          Error(v.IsNull() ? k : v,
+                where + "`from` must be the name of a board score, e.g. from: score");
+        }
+      } else if (name == "type") {
+        ParseFieldType(k, v, where, field);
+      } else {
+        Error(k, where + "unknown key `" + name + "`; expected from or type");
+      }
+    }
+    if (!seen.contains("from")) {
+      Error(node, where + "`from` is missing; name the board score to write, e.g. from: score");
+    }
+    if (diagnostics_.size() != errors_before) {
+      return std::nullopt;
+    }
+    return field;
+  }
+
+  // `type` may be left out: a score is a number, and Prepare() refuses a
+  // target whose tracker field has another type, naming both.
+  void ParseFieldType(const YAML::Node& key, const YAML::Node& node, const std::string& where,
+                      SyncBackField& field) {
+    if (node.IsScalar()) {
+      for (FieldType type : kFieldTypes) {
+        if (node.Scalar() == FieldTypeName(type)) {
+          field.type = type;
+          return;
+        }
+      }
+    }
+    std::string shown = node.IsScalar() ? " `" + node.Scalar() + "`" : "";
+    Error(node.IsNull() ? key : node,
+          where + "unknown `type`" + shown + "; expected float, integer or string");
+  }
+
+  // A rule of `fields` or `skip` and the source fields it reads.
+  struct Reader {
+    std::string rule;                 // "fields.priority", "skip.State"
+    YAML::Mark place;                 // of the rule's key
+    std::vector<std::string> fields;  // first path segments; no built-ins
+    bool reads_updated = false;
+  };
+
+  std::vector<Reader> Readers(const Mapping& mapping) const {
+    std::vector<Reader> readers;
+    auto add = [](Reader& reader, const SourcePath& path) {
+      if (path.builtin) {
+        reader.reads_updated |= *path.builtin == Builtin::kUpdated;
+      } else if (!path.segments.empty() &&
+                 std::ranges::find(reader.fields, path.segments.front()) == reader.fields.end()) {
+        reader.fields.push_back(path.segments.front());
+      }
+    };
+    // field_places_ and skip_places_ run parallel to the rules that parsed.
+    for (std::size_t i = 0; i < mapping.fields.size() && i < field_places_.size(); ++i) {
+      const FieldRule& rule = mapping.fields[i];
+      Reader reader{.rule = "fields." + rule.target, .place = field_places_[i]};
+      if (rule.from) {
+        add(reader, *rule.from);
+      }
+      if (rule.template_parts) {
+        for (const TemplatePart& part : *rule.template_parts) {
+          if (part.path) {
+            add(reader, *part.path);
+          }
+        }
+      }
+      readers.push_back(std::move(reader));
+    }
+    for (std::size_t i = 0; i < mapping.skip.size() && i < skip_places_.size(); ++i) {
+      Reader reader{.rule = "skip." + mapping.skip[i].path.text, .place = skip_places_[i]};
+      add(reader, mapping.skip[i].path);
+      readers.push_back(std::move(reader));
+    }
+    return readers;
+  }
+
+  // No echo (DESIGN §3.1): a field the mapping reads is never written back,
+  // so a sync back never changes what the next sync maps.
+  void CheckNoEcho(const Mapping& mapping) {
+    std::vector<Reader> readers = Readers(mapping);
+    for (const SyncBackField& target : mapping.sync_back->fields) {
+      std::vector<std::string> found;
+      for (const Reader& reader : readers) {
+        std::string line = std::to_string(reader.place.line + 1);
+        for (const std::string& field : reader.fields) {
+          if (field == target.target) {
+            found.push_back(reader.rule + " (line " + line + ")");
+          } else if (AsciiLower(field) == AsciiLower(target.target)) {
+            found.push_back(reader.rule + " (line " + line + ", as \"" + field +
+                            "\", which trackers take for the same field)");
+          }
+        }
+      }
+      if (found.empty()) {
+        continue;
+      }
+      std::string readers_text = found.front();
+      for (std::size_t i = 1; i < found.size(); ++i) {
+        readers_text += (i + 1 == found.size() ? " and " : ", ") + found[i];
+      }
+      diagnostics_.push_back(Diagnostic{file_, target.line, target.column,
+                                        "sync_back target \"" + target.target + "\" is read by " +
+                                            readers_text +
+                                            ": a sync back would change what the next sync maps"});
+    }
+  }
+
+  // Every write moves the issue's `updated` in YouTrack and Jira, so a rule
+  // reading it changes each written item at the next sync. Not refused: the
+  // operator may want the time and accept the extra board writes.
+  void WarnAboutUpdated(const Mapping& mapping) {
+    for (const Reader& reader : Readers(mapping)) {
+      if (!reader.reads_updated) {
+        continue;
+      }
+      warnings_.push_back(Diagnostic{
+          file_, reader.place.line + 1, reader.place.column + 1,
+          reader.rule + " reads $updated while sync_back is on: a sync back write moves the "
+                        "issue's updated time, so the next sync changes every item it wrote"});
     }
   }
 
   std::string file_;
   Diagnostics diagnostics_;
+  Diagnostics warnings_;
+  // The places of the keys of the rules that parsed, parallel to
+  // Mapping::fields and Mapping::skip, for naming a rule by its line.
+  std::vector<YAML::Mark> field_places_;
+  std::vector<YAML::Mark> skip_places_;
 };
 
 }  // namespace
@@ -443,6 +682,7 @@ std::expected<Mapping, Diagnostics> ParseMapping(std::string_view yaml_text,
   if (!parser.diagnostics().empty()) {
     return std::unexpected(std::move(parser.diagnostics()));
   }
+  mapping.warnings = std::move(parser.warnings());
   mapping.target_order.resize(mapping.fields.size());
   std::iota(mapping.target_order.begin(), mapping.target_order.end(), std::size_t{0});
   std::sort(mapping.target_order.begin(), mapping.target_order.end(),

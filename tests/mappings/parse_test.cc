@@ -194,7 +194,7 @@ TEST(ParseErrorsTest, TopLevelMustBeAMapping) {
 TEST(ParseErrorsTest, UnknownTopLevelKey) {
   EXPECT_THAT(Errors("fields:\n  title: summary\nfield_map: {}\n"),
               ElementsAre("m.yaml:3:1: unknown top-level key `field_map`; expected hours_per_day, "
-                          "fields or skip"));
+                          "fields, skip or sync_back"));
 }
 
 TEST(ParseErrorsTest, FieldsMissingOrEmpty) {
@@ -332,7 +332,7 @@ colour: blue
                           HasSubstr("m.yaml:7:1: duplicate key \"skip\": the same key is at line 6, "
                                     "column 1"),
                           "m.yaml:8:1: unknown top-level key `colour`; expected hours_per_day, "
-                          "fields or skip"));
+                          "fields, skip or sync_back"));
 }
 
 TEST(ParseErrorsTest, AliasBombIsRefusedWithThePlaceOfTheAliasThatRanOutTheBudget) {
