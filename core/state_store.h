@@ -106,6 +106,41 @@ struct OutboxEntry {
 struct KnownItem {
   std::string content_hash;
   ItemStatus status = ItemStatus::kLive;
+  std::string source_key;  // the issue's human key as last staged; sync back writes by it
+};
+
+// Sync back (DESIGN §3.1): where the read of the board's scores got to.
+struct ScoreCursor {
+  std::string board;        // the board read; another board starts over
+  std::string cursor;       // the board store's own text (ScorePage::next)
+  std::string fingerprint;  // of the mapping's sync_back section; another one starts over
+};
+
+// A value the board wants in one tracker field of one issue, as canonical
+// JSON of the target's type ("12.5", "3", "\"high\""); "null" clears.
+struct WritebackValue {
+  std::string item_key;
+  std::string field;  // the tracker field, as the mapping names it
+  std::string value_json;
+};
+
+// A tracker write waiting in the sync-back outbox: one per issue and field,
+// a newer value replacing the queued one.
+struct QueuedWriteback {
+  std::int64_t seq = 0;
+  std::string item_key;
+  std::string field;
+  std::string value_json;
+  std::string error;  // why the tracker refused it last time; empty if it never did
+};
+
+// A tracker write the tracker refused for its issue, tried again at every sync back.
+struct WritebackFailure {
+  std::string item_key;
+  std::string source_key;
+  std::string field;
+  std::string message;
+  std::string since;  // ISO-8601 UTC, when it was first refused
 };
 
 class StateStore {
@@ -157,6 +192,40 @@ class StateStore {
   virtual Result<std::size_t> RetryFailed(std::string_view connection) = 0;
   // The parked writes of `connection`, oldest first.
   virtual Result<std::vector<RefusedItem>> Failed(std::string_view connection) = 0;
+
+  // Sync back (DESIGN §3.1). The write-back ledger remembers, per issue and
+  // tracker field, the value boardsync last wrote there; the sync-back
+  // outbox holds the writes not yet made. Neither ever moves the pull's cursor.
+
+  virtual Result<std::optional<ScoreCursor>> ScoreCursorOf(std::string_view connection) = 0;
+  // The ledger's value for each of `values` (by item and field), nullopt
+  // where boardsync never wrote that field of that issue.
+  virtual Result<std::vector<std::optional<std::string>>> Ledger(
+      std::string_view connection, std::span<const WritebackValue> values) = 0;
+  // Queues each value that differs from the ledger's (a "null" where
+  // boardsync never wrote is no change), replacing a queued value of the same
+  // issue and field, and drops a queued one that the ledger already holds;
+  // moves the score cursor, when given, in the same transaction. Returns
+  // how many of `values` are queued now.
+  virtual Result<std::size_t> StageWritebacks(std::string_view connection,
+                                              std::span<const WritebackValue> values,
+                                              const ScoreCursor* cursor = nullptr) = 0;
+  // The queued tracker writes of `connection`, by item then field.
+  virtual Result<std::vector<QueuedWriteback>> QueuedWritebacks(std::string_view connection) = 0;
+  // The tracker took these writes: the ledger now holds their values, and
+  // they leave the outbox (a value queued after them stays).
+  virtual Result<void> SettleWritebacks(std::string_view connection,
+                                        std::span<const QueuedWriteback> written) = 0;
+  // The tracker refused these writes for their issue: kept, with `message`,
+  // for the next sync back.
+  virtual Result<void> RefuseWritebacks(std::string_view connection,
+                                        std::span<const std::int64_t> seqs,
+                                        std::string_view message) = 0;
+  // Drops queued writes that no longer apply (their item left the board).
+  virtual Result<void> DropWritebacks(std::string_view connection,
+                                      std::span<const std::int64_t> seqs) = 0;
+  // The refused writes of `connection`, oldest first.
+  virtual Result<std::vector<WritebackFailure>> WritebackFailures(std::string_view connection) = 0;
 };
 
 }  // namespace boardsync

@@ -31,6 +31,8 @@ commands:
                       print the board items N issues map to; writes nothing
   status [--format table|json]
                       last run, result and pending board writes per connection
+  sync-back [--connection NAME]... [--dry-run]
+                      write board scores into tracker fields (the mapping's sync_back)
 
 exit codes: 0 ok, 1 a connection or the board store failed, 2 usage, config or
 mapping error (nothing ran), 3 another sync holds the state directory
@@ -53,7 +55,7 @@ int RunCli(int argc, const char* const* argv) {
       ("log-format", po::value<std::string>()->default_value("text"), "text|json")
       ("connection", po::value<std::vector<std::string>>(), "a connection name (repeatable)")
       ("full", "re-read everything and archive items whose issues vanished")
-      ("dry-run", "pull and map, write nothing")
+      ("dry-run", "write nothing; print what would be written")
       ("retry-failed", "send board writes the board store refused again")
       ("limit", po::value<std::string>(), "issues to preview, at least 1 (default 10)")
       ("format", po::value<std::string>(), "table|json")
@@ -133,7 +135,8 @@ int RunCli(int argc, const char* const* argv) {
     }
     return true;
   };
-  if (!only({"full", "dry-run", "retry-failed"}, {"sync"}) || !only({"connection"}, {"sync", "preview"}) ||
+  if (!only({"full", "retry-failed"}, {"sync"}) || !only({"dry-run"}, {"sync", "sync-back"}) ||
+      !only({"connection"}, {"sync", "preview", "sync-back"}) ||
       !only({"limit"}, {"preview"}) || !only({"format"}, {"preview", "status"})) {
     return kExitBadConfig;
   }
@@ -143,6 +146,9 @@ int RunCli(int argc, const char* const* argv) {
 
   if (command == "sync") {
     return RunSync(cmd, std::cout, std::cerr);
+  }
+  if (command == "sync-back") {
+    return RunSyncBackCommand(cmd, std::cout, std::cerr);
   }
   if (command == "check") {
     return RunCheck(cmd, std::cout, std::cerr);

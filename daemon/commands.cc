@@ -79,6 +79,9 @@ std::optional<Loaded> Load(const CommandOptions& options, bool with_mappings, st
 
 void PrintDryRun(const SyncReport& report, std::ostream& out) {
   for (const StagedWrite& staged : report.changes) {
+    if (!staged.queue) {
+      continue;  // only remembered: no board write
+    }
     const BoardItem& item = staged.write.item;
     // Tracker text may hold a token the tracker echoes: redacted like errors.
     if (staged.write.archive) {
@@ -92,7 +95,143 @@ void PrintDryRun(const SyncReport& report, std::ostream& out) {
   }
 }
 
+// The last sync back of `connection` and the tracker writes it refused, into
+// `row` (status --format json) and `lines` (the table's notes).
+void AddSyncBackStatus(StateDb& state, const ConnectionConfig& connection, Value::Object& row,
+                       std::ostream& lines) {
+  auto run = state.LastSyncBack(connection.name);
+  if (!run || !*run) {
+    return;
+  }
+  const SyncBackRecord& r = **run;
+  const std::vector<WritebackFailure> refused =
+      state.WritebackFailures(connection.name).value_or(std::vector<WritebackFailure>());
+  Value::List writes;
+  for (const WritebackFailure& f : refused) {
+    writes.push_back(Value(Value::Object{{"key", f.source_key},
+                                         {"item_key", f.item_key},
+                                         {"field", f.field},
+                                         {"message", Redact(f.message)},
+                                         {"since", f.since}}));
+  }
+  row.emplace("sync_back", Value(Value::Object{{"last_run", r.started_at},
+                                               {"result", r.result},
+                                               {"seconds", r.seconds},
+                                               {"written", r.written},
+                                               {"unchanged", r.unchanged},
+                                               {"failed", r.failed},
+                                               {"queued", r.queued},
+                                               {"last_error", Redact(r.error)},
+                                               {"refused", Value(std::move(writes))}}));
+  lines << "  " << connection.name << "  last " << r.started_at << "  " << r.result
+        << "  written " << r.written << ", unchanged " << r.unchanged << ", refused "
+        << r.failed << ", queued " << r.queued;
+  if (!r.error.empty()) {
+    lines << "  " << ForDisplay(Redact(r.error));
+  }
+  lines << "\n";
+  for (const WritebackFailure& f : refused) {
+    lines << "    refused " << ForDisplay(f.source_key.empty() ? f.item_key : f.source_key)
+          << " field " << ForDisplay(f.field) << "  since " << f.since << "  "
+          << ForDisplay(Redact(f.message)) << "\n";
+  }
+}
+
 }  // namespace
+
+int RunSyncBackCommand(const CommandOptions& options, std::ostream& out, std::ostream& err) {
+  auto loaded = Load(options, /*with_mappings=*/true, err);
+  if (!loaded) {
+    return kExitBadConfig;
+  }
+  const Config& config = loaded->config;
+  // Named connections must have something to write back; with none named,
+  // those without a sync_back section are passed over.
+  std::vector<const ConnectionConfig*> selected;
+  for (const ConnectionConfig* c : loaded->selected) {
+    if (loaded->mappings.at(c->name).sync_back) {
+      selected.push_back(c);
+    } else if (!options.connections.empty()) {
+      err << "connection " << c->name << ": its mapping " << c->mapping.string()
+          << " has no sync_back section\n";
+      return kExitBadConfig;
+    }
+  }
+  if (selected.empty()) {
+    out << "no connection has a sync_back section in its mapping: nothing to write back\n";
+    return kExitOk;
+  }
+  std::unique_ptr<StateLock> lock;
+  if (!options.dry_run) {
+    auto acquired = StateLock::Acquire(config.state_dir);
+    if (!acquired) {
+      err << Redact(acquired.error().message) << "\n";
+      return ExitCodeFor(acquired.error());
+    }
+    lock = std::move(*acquired);
+  }
+  auto state = StateDb::Open(config.state_dir);
+  if (!state) {
+    err << Redact(state.error().message) << "\n";
+    return ExitCodeFor(state.error());
+  }
+  auto scores = MakeScoreSource(config.board);
+  if (!scores) {
+    err << Redact(scores.error().message) << "\n";
+    return ExitCodeFor(scores.error());
+  }
+  SyncBackOptions sync_back_options;
+  sync_back_options.dry_run = options.dry_run;
+  bool failed = false;
+  for (const ConnectionConfig* c : selected) {
+    SyncBackReport report = RunSyncBackCycle(*c, loaded->mappings.at(c->name), **state,
+                                             **scores, sync_back_options);
+    for (const std::string& line : report.planned) {
+      out << ForDisplay(Redact(c->name + ": " + line)) << "\n";
+    }
+    for (const std::string& problem : report.problems) {
+      err << ForDisplay(Redact(c->name + ": " + problem)) << "\n";
+    }
+    out << ForDisplay(SyncBackSummaryLine(report)) << "\n";
+    if (report.error) {
+      err << ForDisplay(Redact(c->name + ": sync back failed: " + report.error->message)) << "\n";
+    }
+    failed = failed || !report.ok();
+  }
+  return failed ? kExitRunFailed : kExitOk;
+}
+
+namespace {
+
+// `sync_back` sections that cannot work for their connection's tracker, and
+// what check shows without refusing (the mapping's warnings).
+void CheckSyncBack(const Loaded& loaded, const std::map<std::string, Mapping>& mappings,
+                   Diagnostics& problems, std::vector<std::string>& warnings) {
+  for (const ConnectionConfig* c : loaded.selected) {
+    auto it = mappings.find(c->name);
+    if (it == mappings.end()) {
+      continue;
+    }
+    const Mapping& mapping = it->second;
+    for (const Diagnostic& warning : mapping.warnings) {
+      warnings.push_back(warning.ToString());
+    }
+    if (!mapping.sync_back) {
+      continue;
+    }
+    const TrackerType* type = FindTrackerType(c->type);
+    if (type != nullptr && type->make_writer == nullptr) {
+      const SyncBackField& first = mapping.sync_back->fields.front();
+      problems.push_back(Diagnostic{c->mapping.string(), first.line, first.column,
+                                    "sync_back: connection " + c->name + " is a " + c->type +
+                                        " tracker, which has no issue fields boardsync can "
+                                        "write"});
+    }
+  }
+}
+
+}  // namespace
+
 
 int ExitCodeFor(const Error& error) {
   switch (error.code) {
@@ -229,8 +368,14 @@ int RunCheck(const CommandOptions& options, std::ostream& out, std::ostream& err
     check_token(c->token, "connection " + c->name);
   }
   auto mappings = LoadMappings(loaded->selected);
+  std::vector<std::string> warnings;
   if (!mappings) {
     problems.insert(problems.end(), mappings.error().begin(), mappings.error().end());
+  } else {
+    CheckSyncBack(*loaded, *mappings, problems, warnings);
+  }
+  for (const std::string& warning : warnings) {
+    err << "warning: " << Redact(warning) << "\n";
   }
   if (!problems.empty()) {
     PrintDiagnostics(problems, err);
@@ -392,6 +537,7 @@ int RunStatus(const CommandOptions& options, std::ostream& out, std::ostream& er
   // Per issue and per item, below the table: what failed on its own.
   std::ostringstream failing_lines;
   std::ostringstream refused_lines;
+  std::ostringstream sync_back_lines;
   for (const ConnectionConfig* c : loaded->selected) {
     Value::Object row;
     row.emplace("pending", static_cast<std::int64_t>((*state)->PendingCount(c->name).value_or(0)));
@@ -447,6 +593,7 @@ int RunStatus(const CommandOptions& options, std::ostream& out, std::ostream& er
                     << ForDisplay(Redact(r.message)) << "\n";
     }
     row.emplace("refused_items", Value(std::move(items)));
+    AddSyncBackStatus(**state, *c, row, sync_back_lines);
     rows.push_back(Value(std::move(row)));
   }
   if (options.format == "json") {
@@ -462,6 +609,9 @@ int RunStatus(const CommandOptions& options, std::ostream& out, std::ostream& er
     out << "\nBoard writes refused by the board store (once fixed: boardsync sync "
            "--retry-failed):\n"
         << refused_lines.str();
+  }
+  if (!sync_back_lines.str().empty()) {
+    out << "\nSync back (board scores into tracker fields):\n" << sync_back_lines.str();
   }
   return kExitOk;
 }

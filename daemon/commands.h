@@ -35,6 +35,7 @@ struct CommandOptions {
 };
 
 int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err);
+int RunSyncBackCommand(const CommandOptions& options, std::ostream& out, std::ostream& err);
 int RunCheck(const CommandOptions& options, std::ostream& out, std::ostream& err);
 int RunTestConnection(const CommandOptions& options, std::ostream& out, std::ostream& err);
 int RunPreview(const CommandOptions& options, std::ostream& out, std::ostream& err);

@@ -340,7 +340,8 @@ void ParseConnection(Reader& r, const YAML::Node& node, ConnectionConfig& c, con
   std::set<std::string> keys = {"name",      "type",    "base_url",    "token_file",
                                 "token_env", "token_credential", "query", "mapping",
                                 "board",     "interval", "full_resync", "page_size",
-                                "concurrency", "timeout", "ca_file",   "proxy"};
+                                "concurrency", "timeout", "ca_file",   "proxy",
+                                "sync_back_interval"};
   std::string keys_of = "connection";
   if (type != nullptr) {
     keys.insert(type->keys.begin(), type->keys.end());
@@ -393,6 +394,8 @@ void ParseConnection(Reader& r, const YAML::Node& node, ConnectionConfig& c, con
   }
   c.interval = r.Duration(node, "interval", kMinInterval, "1s").value_or(c.interval);
   c.full_resync = r.Duration(node, "full_resync", kMinFullResync, "1m").value_or(c.full_resync);
+  c.sync_back_interval = r.Duration(node, "sync_back_interval", kMinInterval, "1s")
+                             .value_or(c.sync_back_interval);
   c.page_size = r.Int(node, "page_size", 1, 10'000).value_or(c.page_size);
   c.concurrency = r.Int(node, "concurrency", 1, 16).value_or(c.concurrency);
   c.timeout = r.Duration(node, "timeout", kMinTimeout, "1s").value_or(c.timeout);

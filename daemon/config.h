@@ -43,6 +43,9 @@ struct ConnectionConfig {
   std::string board;
   std::chrono::milliseconds interval{std::chrono::minutes(5)};
   std::chrono::milliseconds full_resync{std::chrono::hours(24)};
+  // How often the daemon writes board scores back (when the mapping has a
+  // sync_back section); never while the connection's pull runs.
+  std::chrono::milliseconds sync_back_interval{std::chrono::minutes(15)};
   int page_size = 100;
   // How many slices of the updated range a full pass pulls at once (1..16).
   int concurrency = 4;

@@ -30,7 +30,7 @@ std::expected<std::map<std::string, Mapping>, Diagnostics> LoadMappings(
   return mappings;
 }
 
-Result<ConnectedTracker> ConnectTracker(const ConnectionConfig& connection) {
+Result<ConnectedTracker> ConnectTracker(const ConnectionConfig& connection, bool writer) {
   auto token = LoadToken(connection.token, "connection " + connection.name);
   if (!token) {
     return std::unexpected(token.error());
@@ -45,12 +45,46 @@ Result<ConnectedTracker> ConnectTracker(const ConnectionConfig& connection) {
       type != nullptr && type->token_shown != nullptr) {
     *token = Secret(token->Reveal(), type->token_shown(token->Reveal()));
   }
+  if (writer) {
+    auto made = MakeWriter(connection, std::move(*token), *connected.http);
+    if (!made) {
+      return std::unexpected(made.error());
+    }
+    connected.writer = std::move(*made);
+    return connected;
+  }
   auto tracker = MakeTracker(connection, std::move(*token), *connected.http);
   if (!tracker) {
     return std::unexpected(tracker.error());
   }
   connected.tracker = std::move(*tracker);
   return connected;
+}
+
+SyncBackReport RunSyncBackCycle(const ConnectionConfig& connection, const Mapping& mapping,
+                                StateDb& state, ScoreSource& scores,
+                                const SyncBackOptions& options) {
+  FieldWriter* writer = nullptr;
+  std::optional<ConnectedTracker> connected;
+  if (!options.dry_run && mapping.sync_back) {
+    auto made = ConnectTracker(connection, /*writer=*/true);
+    if (!made) {
+      SyncBackReport report;
+      report.connection = connection.name;
+      report.error = made.error();
+      report.error->message = Redact(report.error->message);
+      SyncBackRecord record;
+      record.connection = connection.name;
+      record.started_at = FormatIsoUtc(NowMs());
+      record.result = "failed";
+      record.error = report.error->message;
+      (void)state.RecordSyncBack(record);  // the error is the news
+      return report;
+    }
+    connected = std::move(*made);
+    writer = connected->writer.get();
+  }
+  return RunSyncBack(connection, mapping, state, scores, writer, options);
 }
 
 std::string CycleResult::FirstError() const {

@@ -19,6 +19,7 @@
 #include "daemon/config.h"
 #include "daemon/state_db.h"
 #include "daemon/sync.h"
+#include "daemon/sync_back.h"
 #include "mappings/mapping.h"
 
 namespace boardsync {
@@ -31,12 +32,14 @@ std::expected<std::map<std::string, Mapping>, Diagnostics> LoadMappings(
 // A connection ready to talk to its tracker.
 struct ConnectedTracker {
   std::unique_ptr<CpprestHttpClient> http;  // its Traffic() is the cycle's
-  std::unique_ptr<TrackerSource> tracker;   // borrows `http`
+  std::unique_ptr<TrackerSource> tracker;   // borrows `http`; null when only writing
+  std::unique_ptr<FieldWriter> writer;      // borrows `http`; sync back only, null when none
 };
 
-// Reads the connection's token and builds its tracker connector, reaching the
-// tracker through the connection's proxy or the environment's.
-Result<ConnectedTracker> ConnectTracker(const ConnectionConfig& connection);
+// Reads the connection's token and builds its tracker connector (or, for a
+// sync back, its field writer), reaching the tracker through the
+// connection's proxy or the environment's.
+Result<ConnectedTracker> ConnectTracker(const ConnectionConfig& connection, bool writer = false);
 
 struct CycleResult {
   SyncReport report;
@@ -63,6 +66,12 @@ struct CycleResult {
 // unless options.dry_run.
 CycleResult RunCycle(const ConnectionConfig& connection, const Mapping& mapping, StateDb& state,
                      BoardSink* board, std::size_t batch_size, const SyncOptions& options);
+
+// Runs one sync back of the connection (sync_back.h) with its own field
+// writer. `scores` is the board store's; a dry run writes nothing.
+SyncBackReport RunSyncBackCycle(const ConnectionConfig& connection, const Mapping& mapping,
+                                StateDb& state, ScoreSource& scores,
+                                const SyncBackOptions& options);
 
 // "acme-yt: pulled 15, created 12, ..., board writes 13, 0.21s"
 std::string SummaryLine(const CycleResult& result);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "daemon/cycle.h"
+#include "daemon/sync_back.h"
 
 namespace boardsync {
 namespace {
@@ -70,6 +71,14 @@ void Metrics::Record(const std::string& connection, const CycleResult& result,
   }
 }
 
+void Metrics::RecordSyncBack(const std::string& connection, const SyncBackReport& report) {
+  std::lock_guard lock(mu_);
+  Connection& c = connections_[connection];
+  c.sync_back_writes += report.written;
+  c.sync_back_refused += report.failed;
+  c.sync_back_failed_runs += report.error ? 1 : 0;
+}
+
 std::string Metrics::Render() const {
   std::lock_guard lock(mu_);
   std::string out;
@@ -102,6 +111,14 @@ std::string Metrics::Render() const {
   family("tracker_decoded_bytes_total", "counter",
          "Bytes of tracker answer bodies once decoded.",
          [](const Connection& c) { return std::to_string(c.tracker_decoded_bytes); });
+  family("sync_back_writes_total", "counter", "Issues whose fields a sync back wrote.",
+         [](const Connection& c) { return std::to_string(c.sync_back_writes); });
+  family("sync_back_refused_total", "counter",
+         "Issue writes the tracker refused during sync back (tried again next time).",
+         [](const Connection& c) { return std::to_string(c.sync_back_refused); });
+  family("sync_back_failures_total", "counter",
+         "Sync backs that stopped early (board, tracker or state unavailable).",
+         [](const Connection& c) { return std::to_string(c.sync_back_failed_runs); });
   family("pending_board_writes", "gauge", "Board writes waiting in the outbox.",
          [](const Connection& c) { return std::to_string(c.pending_writes); });
   family("last_sync_duration_seconds", "gauge", "How long the last sync cycle took.",

@@ -18,6 +18,7 @@
 namespace boardsync {
 
 struct CycleResult;
+struct SyncBackReport;
 
 // metrics_listen: an IP address (IPv6 optionally in brackets) and a port;
 // port 0 picks a free one.
@@ -34,6 +35,8 @@ class Metrics {
   // Records a finished cycle and the connection's pending board writes.
   void Record(const std::string& connection, const CycleResult& result, std::int64_t pending,
               std::int64_t now_ms);
+  // Records a finished sync back: issues written, issues the tracker refused.
+  void RecordSyncBack(const std::string& connection, const SyncBackReport& report);
   // Keeps exactly these connections: new ones show (with zeros) before their
   // first cycle, and those a reload removed disappear.
   void Retain(const std::vector<std::string>& connections);
@@ -51,6 +54,9 @@ class Metrics {
     std::int64_t tracker_decoded_bytes = 0;
     double last_duration_seconds = 0;
     double last_success_seconds = 0;  // Unix time; 0: never
+    std::int64_t sync_back_writes = 0;
+    std::int64_t sync_back_refused = 0;
+    std::int64_t sync_back_failed_runs = 0;
   };
   mutable std::mutex mu_;
   std::map<std::string, Connection, std::less<>> connections_;

@@ -39,8 +39,10 @@ std::string TrackerTypeNames() {
   return names;
 }
 
-Result<std::unique_ptr<TrackerSource>> MakeTracker(const ConnectionConfig& config, Secret token,
-                                                   HttpClient& http) {
+namespace {
+
+// The connector context of `config`, after the checks both makers need.
+Result<const TrackerType*> TypeOf(const ConnectionConfig& config) {
   const TrackerType* type = FindTrackerType(config.type);
   if (type == nullptr) {
     return Fail(ErrorCode::kConfig, "unknown connection type \"" + config.type + "\"");
@@ -48,18 +50,19 @@ Result<std::unique_ptr<TrackerSource>> MakeTracker(const ConnectionConfig& confi
   if (config.tracker_options == nullptr) {
     return Fail(ErrorCode::kConfig, "connection " + config.name + ": its options were not read");
   }
-  return type->make(*config.tracker_options,
-                    ConnectorContext{config.name, config.base_url, std::move(token), config.timeout,
-                                     &http});
+  return type;
 }
 
-Result<std::unique_ptr<BoardSink>> MakeBoard(const BoardConfig& config, std::stop_token stop) {
+// A board store as the interface `Interface` (each store is both a sink
+// and a score source).
+template <typename Interface>
+Result<std::unique_ptr<Interface>> OpenBoardAs(const BoardConfig& config, std::stop_token stop) {
   if (config.type == "sqlite") {
     auto board = SqliteBoard::Open(config.path);
     if (!board) {
       return std::unexpected(board.error());
     }
-    return std::unique_ptr<BoardSink>(std::move(*board));
+    return std::unique_ptr<Interface>(std::move(*board));
   }
   if (config.type == "http" && config.token) {
     auto token = LoadToken(*config.token, "the http board");
@@ -70,11 +73,47 @@ Result<std::unique_ptr<BoardSink>> MakeBoard(const BoardConfig& config, std::sto
     options.url = config.url;
     options.token = std::move(*token);
     options.stop = std::move(stop);
-    return std::unique_ptr<BoardSink>(std::make_unique<HttpBoard>(
+    return std::unique_ptr<Interface>(std::make_unique<HttpBoard>(
         std::move(options), std::make_unique<CpprestHttpClient>(
                                 HttpClientOptions{.proxy = ProxySettingsFromEnvironment()})));
   }
   return Fail(ErrorCode::kConfig, "board type \"" + config.type + "\" is not supported");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TrackerSource>> MakeTracker(const ConnectionConfig& config, Secret token,
+                                                   HttpClient& http) {
+  auto type = TypeOf(config);
+  if (!type) {
+    return std::unexpected(type.error());
+  }
+  return (*type)->make(*config.tracker_options,
+                       ConnectorContext{config.name, config.base_url, std::move(token),
+                                        config.timeout, &http});
+}
+
+Result<std::unique_ptr<FieldWriter>> MakeWriter(const ConnectionConfig& config, Secret token,
+                                                HttpClient& http) {
+  auto type = TypeOf(config);
+  if (!type) {
+    return std::unexpected(type.error());
+  }
+  if ((*type)->make_writer == nullptr) {
+    return std::unique_ptr<FieldWriter>();
+  }
+  return (*type)->make_writer(*config.tracker_options,
+                              ConnectorContext{config.name, config.base_url, std::move(token),
+                                               config.timeout, &http});
+}
+
+Result<std::unique_ptr<BoardSink>> MakeBoard(const BoardConfig& config, std::stop_token stop) {
+  return OpenBoardAs<BoardSink>(config, std::move(stop));
+}
+
+Result<std::unique_ptr<ScoreSource>> MakeScoreSource(const BoardConfig& config,
+                                                     std::stop_token stop) {
+  return OpenBoardAs<ScoreSource>(config, std::move(stop));
 }
 
 }  // namespace boardsync

@@ -10,6 +10,8 @@
 #include "core/board_sink.h"
 #include "core/connector.h"
 #include "core/error.h"
+#include "core/field_writer.h"
+#include "core/score_source.h"
 #include "core/http_client.h"
 #include "core/secret.h"
 #include "core/tracker_source.h"
@@ -25,8 +27,17 @@ std::string TrackerTypeNames();  // "youtrack, jira", for messages
 Result<std::unique_ptr<TrackerSource>> MakeTracker(const ConnectionConfig& config, Secret token,
                                                    HttpClient& http);
 
+// The field writer for sync back of a connection its type parsed, or
+// nullptr when its tracker has no fields boardsync can write. `http` must
+// outlive it.
+Result<std::unique_ptr<FieldWriter>> MakeWriter(const ConnectionConfig& config, Secret token,
+                                                HttpClient& http);
+
 // `stop` cancels a board request in flight (the daemon's shutdown).
 Result<std::unique_ptr<BoardSink>> MakeBoard(const BoardConfig& config,
                                              std::stop_token stop = {});
+// The same store, to read its scores (sync back).
+Result<std::unique_ptr<ScoreSource>> MakeScoreSource(const BoardConfig& config,
+                                                     std::stop_token stop = {});
 
 }  // namespace boardsync

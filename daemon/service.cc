@@ -76,12 +76,14 @@ struct Job {
   std::shared_ptr<const Mapping> mapping;
   BoardConfig board;
   std::filesystem::path state_dir;
+  bool sync_back = false;  // write board scores back instead of pulling
 };
 
 struct Done {
   std::string connection;
   CycleResult result;
   std::int64_t pending = 0;
+  std::optional<SyncBackReport> sync_back;  // set when the job was a sync back
 };
 
 // One worker per connection, up to kMaxWorkers: below the cap a hanging
@@ -173,6 +175,20 @@ class WorkerPool {
     Done done;
     done.connection = job.connection.name;
     auto state = StateDb::Open(job.state_dir);
+    if (job.sync_back) {
+      SyncBackReport& report = done.sync_back.emplace();
+      report.connection = job.connection.name;
+      auto scores = state ? MakeScoreSource(job.board, stop)
+                          : Result<std::unique_ptr<ScoreSource>>(std::unexpected(state.error()));
+      if (!scores) {
+        report.error = scores.error();
+        return done;
+      }
+      SyncBackOptions options;
+      options.stop = stop;
+      report = RunSyncBackCycle(job.connection, *job.mapping, **state, **scores, options);
+      return done;
+    }
     if (!state) {
       done.result.report.connection = job.connection.name;
       done.result.report.error = state.error();
@@ -209,7 +225,14 @@ class Schedule {
     int failures = 0;
     bool running = false;
     std::string last_result = "not run yet";
+    // When board scores go back next; max when its mapping has no sync_back.
+    Clock::time_point sync_back_due = Clock::time_point::max();
   };
+
+  // Whether the slot's next job is a sync back rather than a pull.
+  static bool SyncBackFirst(const Slot& slot, Clock::time_point now) {
+    return slot.sync_back_due <= now && (slot.due > now || slot.sync_back_due < slot.due);
+  }
 
   // Adopts a (re)loaded setup: new connections start soon, known ones keep
   // their timing, removed ones go.
@@ -223,6 +246,12 @@ class Schedule {
       }
       slot.connection = c;
       slot.mapping = setup.mappings.at(c.name);
+      if (!slot.mapping->sync_back) {
+        slot.sync_back_due = Clock::time_point::max();
+      } else if (slot.sync_back_due == Clock::time_point::max()) {
+        // Soon, after the first pull: the board's scores are for its items.
+        slot.sync_back_due = slot.due + std::chrono::seconds(1);
+      }
       next.emplace(c.name, std::move(slot));
     }
     slots_ = std::move(next);
@@ -231,7 +260,7 @@ class Schedule {
   std::vector<Slot*> Due(Clock::time_point now) {
     std::vector<Slot*> due;
     for (auto& [name, slot] : slots_) {
-      if (!slot.running && slot.due <= now) {
+      if (!slot.running && (slot.due <= now || slot.sync_back_due <= now)) {
         due.push_back(&slot);
       }
     }
@@ -262,11 +291,31 @@ class Schedule {
     return delay;
   }
 
+  // Plans the next sync back after a finished one. A failed one (the board
+  // or the tracker unavailable) is tried again within a minute or its
+  // interval, whichever is sooner; issues the tracker refused wait for the next.
+  void SyncBackFinished(const std::string& name, bool ok, Clock::time_point now) {
+    auto it = slots_.find(name);
+    if (it == slots_.end()) {
+      return;
+    }
+    Slot& slot = it->second;
+    slot.running = false;
+    if (!slot.mapping->sync_back) {
+      slot.sync_back_due = Clock::time_point::max();
+      return;
+    }
+    const milliseconds interval = slot.connection.sync_back_interval;
+    slot.sync_back_due =
+        now + (ok ? interval - interval / 20 + Jitter(interval / 10)
+                  : std::min<milliseconds>(interval, std::chrono::minutes(1)));
+  }
+
   Clock::time_point NextDue() const {
     Clock::time_point next = Clock::time_point::max();
     for (const auto& [name, slot] : slots_) {
       if (!slot.running) {
-        next = std::min(next, slot.due);
+        next = std::min({next, slot.due, slot.sync_back_due});
       }
     }
     return next;
@@ -379,6 +428,24 @@ int RunService(const CommandOptions& options, std::ostream& err) {
   for (;;) {
     const Clock::time_point now = Clock::now();
     for (Done& done : pool.TakeFinished()) {
+      if (done.sync_back) {
+        const SyncBackReport& report = *done.sync_back;
+        metrics.RecordSyncBack(done.connection, report);
+        schedule.SyncBackFinished(done.connection, !report.error, now);
+        LogFields fields = {{"connection", done.connection},
+                            {"summary", SyncBackSummaryLine(report)}};
+        if (report.error) {
+          fields.emplace_back("error", Redact(report.error->message));
+          Log(LogLevel::kWarn, "Sync back failed; trying again soon.", std::move(fields));
+        } else if (!report.problems.empty()) {
+          fields.emplace_back("error", Redact(report.problems.front()));
+          Log(LogLevel::kWarn, "Sync back finished; some fields or issues could not be written.",
+              std::move(fields));
+        } else {
+          Log(LogLevel::kInfo, "Sync back finished.", std::move(fields));
+        }
+        continue;
+      }
       // Issues or items that failed on their own never back a connection
       // off (DESIGN §5): they are retried by the next sync on its interval.
       const bool ok = !done.result.connection_failed();
@@ -405,8 +472,11 @@ int RunService(const CommandOptions& options, std::ostream& err) {
       NotifySystemd("STATUS=" + StatusLine(schedule, total_pending()));
     }
     for (Schedule::Slot* slot : schedule.Due(now)) {
+      // One job per connection at a time: a sync back never runs beside
+      // its connection's pull.
       slot->running = true;
-      pool.Submit(Job{slot->connection, slot->mapping, setup->config.board, state_dir});
+      pool.Submit(Job{slot->connection, slot->mapping, setup->config.board, state_dir,
+                      Schedule::SyncBackFirst(*slot, now)});
     }
     if (watchdog && now >= next_watchdog) {
       // From this loop, so a stuck scheduler stops the pings.
@@ -462,6 +532,11 @@ int RunService(const CommandOptions& options, std::ostream& err) {
     std::_Exit(kExitOk);
   }
   for (const Done& done : pool.TakeFinished()) {
+    if (done.sync_back) {
+      Log(done.sync_back->ok() ? LogLevel::kInfo : LogLevel::kWarn, "Last sync back before stopping.",
+          {{"connection", done.connection}, {"summary", SyncBackSummaryLine(*done.sync_back)}});
+      continue;
+    }
     Log(done.result.ok() ? LogLevel::kInfo : LogLevel::kWarn, "Last sync before stopping.",
         {{"connection", done.connection},
          {"summary", SummaryLine(done.result)},

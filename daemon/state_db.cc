@@ -16,7 +16,7 @@
 namespace boardsync {
 namespace {
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS items (
   status INTEGER NOT NULL,            -- ItemStatus: 0 live, 1 archived, 2 skipped
   sweep INTEGER NOT NULL DEFAULT 0,   -- the last reconciliation that saw the issue
   last_seq INTEGER NOT NULL DEFAULT 0,  -- the outbox seq of its latest queued write
+  source_key TEXT NOT NULL DEFAULT '',  -- the issue's human key as last staged (sync back)
   PRIMARY KEY (connection, item_key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cursors (
@@ -74,6 +75,42 @@ CREATE TABLE IF NOT EXISTS failures (
   since TEXT NOT NULL,
   PRIMARY KEY (connection, source_key)
 ) WITHOUT ROWID;
+-- Sync back (DESIGN §3.1): where each connection's read of the board's
+-- scores got to, the value last written per issue and tracker field (the
+-- ledger), and the tracker writes not yet made (one per issue and field).
+CREATE TABLE IF NOT EXISTS score_cursors (
+  connection TEXT PRIMARY KEY,
+  board TEXT NOT NULL,
+  cursor TEXT NOT NULL,
+  fingerprint TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS writeback_ledger (
+  connection TEXT NOT NULL,
+  item_key TEXT NOT NULL,
+  field TEXT NOT NULL,
+  value TEXT NOT NULL,                -- canonical JSON; 'null': boardsync cleared it
+  written_at TEXT NOT NULL,
+  PRIMARY KEY (connection, item_key, field)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS writeback_outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  connection TEXT NOT NULL,
+  item_key TEXT NOT NULL,
+  field TEXT NOT NULL,
+  value TEXT NOT NULL,
+  failed_at TEXT,                     -- set when the tracker refused it
+  error TEXT,
+  UNIQUE (connection, item_key, field)
+);
+CREATE TABLE IF NOT EXISTS sync_back_runs (
+  connection TEXT PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  seconds REAL NOT NULL,
+  result TEXT NOT NULL,
+  written INTEGER NOT NULL, unchanged INTEGER NOT NULL, failed INTEGER NOT NULL,
+  queued INTEGER NOT NULL,
+  error TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
   connection TEXT PRIMARY KEY,
   started_at TEXT NOT NULL,
@@ -193,6 +230,10 @@ class StateDb::Impl {
   // Brings an older state database up to kSchemaVersion, inside the
   // caller's transaction. Tables and indexes new since are made by kSchema.
   void Migrate(const std::string& from) {
+    if (from != "3" && from != "4" && from != "5") {
+      throw std::runtime_error("schema version " + from + " is not the supported " +
+                               std::to_string(kSchemaVersion) + " (nor one it can be upgraded from)");
+    }
     if (from == "3") {
       db.exec("ALTER TABLE items ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0");
     }
@@ -202,9 +243,12 @@ class StateDb::Impl {
       db.exec("DROP TABLE IF EXISTS sessions");
       db.exec("CREATE TABLE sessions (connection TEXT PRIMARY KEY, data TEXT NOT NULL, "
               "checked_ms INTEGER NOT NULL)");
-    } else {
-      throw std::runtime_error("schema version " + from + " is not the supported " +
-                               std::to_string(kSchemaVersion) + " (nor one it can be upgraded from)");
+    }
+    // The items' human keys, which sync back writes by, are recorded as
+    // their issues are next pulled (an unchanged issue too, once).
+    SQLite::Statement has_key(db, "SELECT 1 FROM pragma_table_info('items') WHERE name = 'source_key'");
+    if (!has_key.executeStep()) {
+      db.exec("ALTER TABLE items ADD COLUMN source_key TEXT NOT NULL DEFAULT ''");
     }
     db.exec("UPDATE meta SET value = '" + std::to_string(kSchemaVersion) +
             "' WHERE key = 'schema_version'");
@@ -275,7 +319,7 @@ Result<std::unordered_map<std::string, KnownItem>> StateDb::KnownItems(
     // take and drop the WAL read lock.
     SQLite::Transaction tx(impl_->db);
     SQLite::Statement query(impl_->db,
-                            "SELECT content_hash, status FROM items "
+                            "SELECT content_hash, status, source_key FROM items "
                             "WHERE connection = ? AND item_key = ?");
     for (const std::string& key : item_keys) {
       query.reset();
@@ -283,7 +327,8 @@ Result<std::unordered_map<std::string, KnownItem>> StateDb::KnownItems(
       query.bind(2, key);
       if (query.executeStep()) {
         known.emplace(key, KnownItem{query.getColumn(0).getString(),
-                                     static_cast<ItemStatus>(query.getColumn(1).getInt())});
+                                     static_cast<ItemStatus>(query.getColumn(1).getInt()),
+                                     query.getColumn(2).getString()});
       }
     }
     tx.commit();
@@ -305,8 +350,8 @@ Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedW
     // queued) tells later which set-aside writes a newer one superseded.
     SQLite::Statement upsert(impl_->db,
                              "INSERT INTO items (connection, item_key, board, content_hash, "
-                             "source_updated_at, status, sweep, last_seq) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                             "source_updated_at, status, sweep, last_seq, source_key) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                              "ON CONFLICT (connection, item_key) DO UPDATE SET "
                              "board = excluded.board, status = excluded.status, "
                              "content_hash = CASE WHEN excluded.status = 0 "
@@ -316,7 +361,9 @@ Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedW
                              "sweep = CASE WHEN excluded.sweep = 0 "
                              "THEN items.sweep ELSE excluded.sweep END, "
                              "last_seq = CASE WHEN excluded.last_seq = 0 "
-                             "THEN items.last_seq ELSE excluded.last_seq END");
+                             "THEN items.last_seq ELSE excluded.last_seq END, "
+                             "source_key = CASE WHEN excluded.source_key = '' "
+                             "THEN items.source_key ELSE excluded.source_key END");
     SQLite::Statement queue(impl_->db,
                             "INSERT INTO outbox (connection, board, item_key, archive, payload) "
                             "VALUES (?, ?, ?, ?, ?)");
@@ -374,6 +421,7 @@ Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedW
       upsert.bind(6, static_cast<int>(staged.status));
       upsert.bind(7, sweep);
       upsert.bind(8, seq);
+      upsert.bindNoCopy(9, item.source_key);
       upsert.exec();
     }
     if (failures != nullptr) {
@@ -741,6 +789,276 @@ Result<std::optional<RunRecord>> StateDb::LastRun(std::string_view connection) {
     return std::optional<RunRecord>(std::move(run));
   } catch (const std::exception& e) {
     return StorageError("reading the last run", e);
+  }
+}
+
+Result<std::optional<ScoreCursor>> StateDb::ScoreCursorOf(std::string_view connection) {
+  try {
+    SQLite::Statement query(impl_->db,
+                            "SELECT board, cursor, fingerprint FROM score_cursors "
+                            "WHERE connection = ?");
+    query.bind(1, std::string(connection));
+    if (!query.executeStep()) {
+      return std::optional<ScoreCursor>();
+    }
+    return std::optional<ScoreCursor>(ScoreCursor{query.getColumn(0).getString(),
+                                                  query.getColumn(1).getString(),
+                                                  query.getColumn(2).getString()});
+  } catch (const std::exception& e) {
+    return StorageError("reading the score cursor", e);
+  }
+}
+
+namespace {
+
+// The ledger's value of each of `values`, inside the caller's transaction.
+std::vector<std::optional<std::string>> LedgerIn(SQLite::Database& db,
+                                                 const std::string& connection,
+                                                 std::span<const WritebackValue> values) {
+  SQLite::Statement query(db,
+                          "SELECT value FROM writeback_ledger "
+                          "WHERE connection = ? AND item_key = ? AND field = ?");
+  std::vector<std::optional<std::string>> found;
+  found.reserve(values.size());
+  for (const WritebackValue& value : values) {
+    query.reset();
+    query.bindNoCopy(1, connection);
+    query.bindNoCopy(2, value.item_key);
+    query.bindNoCopy(3, value.field);
+    found.push_back(query.executeStep() ? std::optional(query.getColumn(0).getString())
+                                        : std::nullopt);
+  }
+  return found;
+}
+
+}  // namespace
+
+Result<std::vector<std::optional<std::string>>> StateDb::Ledger(
+    std::string_view connection, std::span<const WritebackValue> values) {
+  try {
+    SQLite::Transaction tx(impl_->db);
+    auto found = LedgerIn(impl_->db, std::string(connection), values);
+    tx.commit();
+    return found;
+  } catch (const std::exception& e) {
+    return StorageError("reading the write-back ledger", e);
+  }
+}
+
+Result<std::size_t> StateDb::StageWritebacks(std::string_view connection,
+                                             std::span<const WritebackValue> values,
+                                             const ScoreCursor* cursor) {
+  const std::string conn(connection);
+  std::size_t queued = 0;
+  try {
+    SQLite::Transaction tx(impl_->db);
+    const auto ledger = LedgerIn(impl_->db, conn, values);
+    // A newer value replaces the queued one, and with it its refusal.
+    SQLite::Statement queue(impl_->db,
+                            "INSERT INTO writeback_outbox (connection, item_key, field, value) "
+                            "VALUES (?, ?, ?, ?) ON CONFLICT (connection, item_key, field) "
+                            "DO UPDATE SET value = excluded.value, "
+                            "failed_at = CASE WHEN value = excluded.value "
+                            "THEN failed_at ELSE NULL END, "
+                            "error = CASE WHEN value = excluded.value THEN error ELSE NULL END");
+    SQLite::Statement drop(impl_->db,
+                           "DELETE FROM writeback_outbox "
+                           "WHERE connection = ? AND item_key = ? AND field = ?");
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const WritebackValue& value = values[i];
+      const bool same = ledger[i] ? *ledger[i] == value.value_json : value.value_json == "null";
+      SQLite::Statement& statement = same ? drop : queue;
+      statement.reset();
+      statement.bindNoCopy(1, conn);
+      statement.bindNoCopy(2, value.item_key);
+      statement.bindNoCopy(3, value.field);
+      if (!same) {
+        statement.bindNoCopy(4, value.value_json);
+        ++queued;
+      }
+      statement.exec();
+    }
+    if (cursor != nullptr) {
+      SQLite::Statement save(impl_->db,
+                             "INSERT OR REPLACE INTO score_cursors (connection, board, cursor, "
+                             "fingerprint) VALUES (?, ?, ?, ?)");
+      save.bind(1, conn);
+      save.bind(2, cursor->board);
+      save.bind(3, cursor->cursor);
+      save.bind(4, cursor->fingerprint);
+      save.exec();
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    return StorageError("queueing tracker writes", e);
+  }
+  return queued;
+}
+
+Result<std::vector<QueuedWriteback>> StateDb::QueuedWritebacks(std::string_view connection) {
+  std::vector<QueuedWriteback> queued;
+  try {
+    SQLite::Statement query(impl_->db,
+                            "SELECT seq, item_key, field, value, coalesce(error, '') "
+                            "FROM writeback_outbox WHERE connection = ? ORDER BY item_key, field");
+    query.bind(1, std::string(connection));
+    while (query.executeStep()) {
+      queued.push_back(QueuedWriteback{query.getColumn(0).getInt64(),
+                                       query.getColumn(1).getString(),
+                                       query.getColumn(2).getString(),
+                                       query.getColumn(3).getString(),
+                                       query.getColumn(4).getString()});
+    }
+  } catch (const std::exception& e) {
+    return StorageError("reading queued tracker writes", e);
+  }
+  return queued;
+}
+
+Result<void> StateDb::SettleWritebacks(std::string_view connection,
+                                       std::span<const QueuedWriteback> written) {
+  const std::string conn(connection);
+  try {
+    SQLite::Transaction tx(impl_->db);
+    SQLite::Statement record(impl_->db,
+                             "INSERT OR REPLACE INTO writeback_ledger (connection, item_key, "
+                             "field, value, written_at) VALUES (?, ?, ?, ?, ?)");
+    // A value queued after this one was sent replaced it in its row: the
+    // row stays then.
+    SQLite::Statement done(impl_->db,
+                           "DELETE FROM writeback_outbox "
+                           "WHERE connection = ? AND seq = ? AND value = ?");
+    const std::string now = FormatIsoUtc(NowMs());
+    for (const QueuedWriteback& write : written) {
+      record.reset();
+      record.bindNoCopy(1, conn);
+      record.bindNoCopy(2, write.item_key);
+      record.bindNoCopy(3, write.field);
+      record.bindNoCopy(4, write.value_json);
+      record.bindNoCopy(5, now);
+      record.exec();
+      done.reset();
+      done.bindNoCopy(1, conn);
+      done.bind(2, write.seq);
+      done.bindNoCopy(3, write.value_json);
+      done.exec();
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    return StorageError("recording tracker writes", e);
+  }
+  return {};
+}
+
+Result<void> StateDb::RefuseWritebacks(std::string_view connection,
+                                       std::span<const std::int64_t> seqs,
+                                       std::string_view message) {
+  try {
+    SQLite::Transaction tx(impl_->db);
+    SQLite::Statement refuse(impl_->db,
+                             "UPDATE writeback_outbox SET failed_at = coalesce(failed_at, ?), "
+                             "error = ? WHERE connection = ? AND seq = ?");
+    const std::string now = FormatIsoUtc(NowMs());
+    for (std::int64_t seq : seqs) {
+      refuse.reset();
+      refuse.bind(1, now);
+      refuse.bind(2, std::string(message));
+      refuse.bind(3, std::string(connection));
+      refuse.bind(4, seq);
+      refuse.exec();
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    return StorageError("recording refused tracker writes", e);
+  }
+  return {};
+}
+
+Result<void> StateDb::DropWritebacks(std::string_view connection,
+                                     std::span<const std::int64_t> seqs) {
+  try {
+    SQLite::Transaction tx(impl_->db);
+    SQLite::Statement drop(impl_->db,
+                           "DELETE FROM writeback_outbox WHERE connection = ? AND seq = ?");
+    for (std::int64_t seq : seqs) {
+      drop.reset();
+      drop.bind(1, std::string(connection));
+      drop.bind(2, seq);
+      drop.exec();
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    return StorageError("dropping tracker writes", e);
+  }
+  return {};
+}
+
+Result<std::vector<WritebackFailure>> StateDb::WritebackFailures(std::string_view connection) {
+  std::vector<WritebackFailure> failures;
+  try {
+    SQLite::Statement query(impl_->db,
+                            "SELECT o.item_key, coalesce(i.source_key, ''), o.field, o.error, "
+                            "o.failed_at FROM writeback_outbox o LEFT JOIN items i "
+                            "ON i.connection = o.connection AND i.item_key = o.item_key "
+                            "WHERE o.connection = ? AND o.failed_at IS NOT NULL "
+                            "ORDER BY o.failed_at, o.item_key, o.field");
+    query.bind(1, std::string(connection));
+    while (query.executeStep()) {
+      failures.push_back(WritebackFailure{
+          query.getColumn(0).getString(), query.getColumn(1).getString(),
+          query.getColumn(2).getString(), query.getColumn(3).getString(),
+          query.getColumn(4).getString()});
+    }
+  } catch (const std::exception& e) {
+    return StorageError("listing refused tracker writes", e);
+  }
+  return failures;
+}
+
+Result<void> StateDb::RecordSyncBack(const SyncBackRecord& run) {
+  try {
+    SQLite::Statement insert(impl_->db,
+                             "INSERT OR REPLACE INTO sync_back_runs (connection, started_at, "
+                             "seconds, result, written, unchanged, failed, queued, error) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    insert.bind(1, run.connection);
+    insert.bind(2, run.started_at);
+    insert.bind(3, run.seconds);
+    insert.bind(4, run.result);
+    insert.bind(5, run.written);
+    insert.bind(6, run.unchanged);
+    insert.bind(7, run.failed);
+    insert.bind(8, run.queued);
+    insert.bind(9, run.error);
+    insert.exec();
+  } catch (const std::exception& e) {
+    return StorageError("recording the sync back", e);
+  }
+  return {};
+}
+
+Result<std::optional<SyncBackRecord>> StateDb::LastSyncBack(std::string_view connection) {
+  try {
+    SQLite::Statement query(impl_->db,
+                            "SELECT started_at, seconds, result, written, unchanged, failed, "
+                            "queued, error FROM sync_back_runs WHERE connection = ?");
+    query.bind(1, std::string(connection));
+    if (!query.executeStep()) {
+      return std::optional<SyncBackRecord>();
+    }
+    SyncBackRecord run;
+    run.connection = std::string(connection);
+    run.started_at = query.getColumn(0).getString();
+    run.seconds = query.getColumn(1).getDouble();
+    run.result = query.getColumn(2).getString();
+    run.written = query.getColumn(3).getInt64();
+    run.unchanged = query.getColumn(4).getInt64();
+    run.failed = query.getColumn(5).getInt64();
+    run.queued = query.getColumn(6).getInt64();
+    run.error = query.getColumn(7).getString();
+    return std::optional<SyncBackRecord>(std::move(run));
+  } catch (const std::exception& e) {
+    return StorageError("reading the last sync back", e);
   }
 }
 

@@ -21,6 +21,19 @@ struct RunRecord {
   std::string error;
 };
 
+// The last sync back of a connection, for `status`.
+struct SyncBackRecord {
+  std::string connection;
+  std::string started_at;  // ISO-8601 UTC
+  double seconds = 0;
+  std::string result;  // "ok" | "failed"
+  std::int64_t written = 0;    // issues written
+  std::int64_t unchanged = 0;  // score changes that needed no write
+  std::int64_t failed = 0;     // issues the tracker refused
+  std::int64_t queued = 0;     // tracker writes still queued after it
+  std::string error;
+};
+
 class StateDb : public StateStore {
  public:
   // Opens (creating when needed) `state_dir`/state.db, after the checks of
@@ -52,6 +65,24 @@ class StateDb : public StateStore {
   Result<void> Park(std::span<const Refusal> refused) override;
   Result<std::size_t> RetryFailed(std::string_view connection) override;
   Result<std::vector<RefusedItem>> Failed(std::string_view connection) override;
+
+  Result<std::optional<ScoreCursor>> ScoreCursorOf(std::string_view connection) override;
+  Result<std::vector<std::optional<std::string>>> Ledger(
+      std::string_view connection, std::span<const WritebackValue> values) override;
+  Result<std::size_t> StageWritebacks(std::string_view connection,
+                                      std::span<const WritebackValue> values,
+                                      const ScoreCursor* cursor = nullptr) override;
+  Result<std::vector<QueuedWriteback>> QueuedWritebacks(std::string_view connection) override;
+  Result<void> SettleWritebacks(std::string_view connection,
+                                std::span<const QueuedWriteback> written) override;
+  Result<void> RefuseWritebacks(std::string_view connection, std::span<const std::int64_t> seqs,
+                                std::string_view message) override;
+  Result<void> DropWritebacks(std::string_view connection,
+                              std::span<const std::int64_t> seqs) override;
+  Result<std::vector<WritebackFailure>> WritebackFailures(std::string_view connection) override;
+
+  Result<void> RecordSyncBack(const SyncBackRecord& run);
+  Result<std::optional<SyncBackRecord>> LastSyncBack(std::string_view connection);
 
   Result<void> RecordRun(const RunRecord& run);
   Result<std::optional<RunRecord>> LastRun(std::string_view connection);

@@ -408,6 +408,12 @@ class ConnectionSync {
       if (before != nullptr && before->status == ItemStatus::kLive &&
           before->content_hash == staged.content_hash) {
         ++counts.unchanged;
+        if (before->source_key.empty()) {
+          // Staged before the human key was kept (sync back writes by it):
+          // only remembered, no board write.
+          staged.queue = false;
+          writes.push_back(std::move(staged));
+        }
         continue;
       }
       // An item that was ever on the board has a content hash, even when it

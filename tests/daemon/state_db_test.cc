@@ -250,7 +250,7 @@ INSERT INTO outbox (connection, board, item_key, archive, payload) VALUES
   db->reset();
   SQLite::Database check((dir.path() / "state.db").string(), SQLite::OPEN_READONLY);
   EXPECT_EQ(check.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString(),
-            "5");
+            "6");
 }
 
 TEST(StateDbTest, SessionsOfSchemaFourAreDroppedWhenUpgraded) {
