@@ -3,6 +3,15 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/text.h"
 #include "core/time.h"
 
 namespace boardsync {
@@ -21,6 +30,134 @@ CREATE TABLE IF NOT EXISTS items (
   PRIMARY KEY (board, item_key)
 );
 )sql";
+
+// The scores the board application writes (DESIGN §4.1), and the change log
+// boardsync reads them through. `value` has no declared type on purpose: a
+// column declared ANY or NUMERIC would turn the text '42' into the number
+// 42, one declared TEXT every number into text.
+constexpr const char* kScoresSchema = R"sql(
+CREATE TABLE IF NOT EXISTS scores (
+  board TEXT NOT NULL,
+  item_key TEXT NOT NULL,
+  name TEXT NOT NULL,
+  value,
+  updated_at TEXT,
+  PRIMARY KEY (board, item_key, name)
+);
+CREATE TABLE IF NOT EXISTS score_changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  board TEXT,
+  item_key TEXT,
+  name TEXT,
+  UNIQUE (board, item_key, name)
+);
+CREATE INDEX IF NOT EXISTS score_changes_by_board ON score_changes (board, seq);
+)sql";
+
+// One trigger per kind of change, each giving the key(s) it touched a new
+// seq. A key's old row is deleted and a new one inserted, rather than
+// INSERT OR REPLACE: an OR clause on the board application's own statement
+// (INSERT OR IGNORE INTO scores ...) overrides the one in a trigger, and
+// would leave the key's old seq in place. The insert cannot conflict.
+// AUTOINCREMENT: a new seq is above every seq ever handed out, also those of
+// rows since deleted, so a cursor never passes over one.
+constexpr const char* kScoreTriggers = R"sql(
+CREATE TRIGGER score_changes_on_insert AFTER INSERT ON scores BEGIN
+  DELETE FROM score_changes
+    WHERE board = NEW.board AND item_key = NEW.item_key AND name = NEW.name;
+  INSERT INTO score_changes (board, item_key, name) VALUES (NEW.board, NEW.item_key, NEW.name);
+END;
+CREATE TRIGGER score_changes_on_update AFTER UPDATE ON scores BEGIN
+  DELETE FROM score_changes
+    WHERE (board = OLD.board AND item_key = OLD.item_key AND name = OLD.name)
+       OR (board = NEW.board AND item_key = NEW.item_key AND name = NEW.name);
+  INSERT INTO score_changes (board, item_key, name)
+    SELECT OLD.board, OLD.item_key, OLD.name
+    WHERE OLD.board IS NOT NEW.board OR OLD.item_key IS NOT NEW.item_key
+       OR OLD.name IS NOT NEW.name;
+  INSERT INTO score_changes (board, item_key, name) VALUES (NEW.board, NEW.item_key, NEW.name);
+END;
+CREATE TRIGGER score_changes_on_delete AFTER DELETE ON scores BEGIN
+  DELETE FROM score_changes
+    WHERE board = OLD.board AND item_key = OLD.item_key AND name = OLD.name;
+  INSERT INTO score_changes (board, item_key, name) VALUES (OLD.board, OLD.item_key, OLD.name);
+END;
+)sql";
+
+// Whether the tables and the three triggers are all there: 5 when so.
+constexpr const char* kCountScoreLog = R"sql(
+SELECT count(*) FROM sqlite_master
+WHERE (type = 'table' AND name IN ('scores', 'score_changes'))
+   OR (type = 'trigger' AND tbl_name = 'scores'
+       AND name IN ('score_changes_on_insert', 'score_changes_on_update',
+                    'score_changes_on_delete'))
+)sql";
+
+// Every key in `scores` or in the log gets a new seq, oldest updated_at
+// first (deleted keys, which have none, before the others), so a reader at
+// any cursor reads them all again.
+constexpr const char* kRelogScores = R"sql(
+DROP TABLE IF EXISTS temp.score_relog;
+CREATE TEMP TABLE score_relog AS
+  SELECT board, item_key, name FROM scores
+  UNION SELECT board, item_key, name FROM score_changes;
+DELETE FROM score_changes;
+INSERT INTO score_changes (board, item_key, name)
+  SELECT r.board, r.item_key, r.name FROM temp.score_relog r
+  LEFT JOIN scores s ON s.board = r.board AND s.item_key = r.item_key AND s.name = r.name
+  ORDER BY s.updated_at, r.board, r.item_key, r.name;
+DROP TABLE temp.score_relog;
+)sql";
+
+// The highest seq the file ever handed out (AUTOINCREMENT keeps it).
+constexpr const char* kLastSeq =
+    "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'score_changes'), 0)";
+
+// The changes after seq ?2 of board ?1, with each key's row as it is now.
+constexpr const char* kReadScores = R"sql(
+SELECT c.seq, c.item_key, c.name, s.value, coalesce(s.updated_at, '')
+FROM score_changes c
+LEFT JOIN scores s ON s.board = c.board AND s.item_key = c.item_key AND s.name = c.name
+WHERE c.board = ?1 AND c.seq > ?2
+ORDER BY c.seq
+LIMIT ?3
+)sql";
+
+std::string ValidText(std::string_view text) {
+  if (IsValidUtf8(text)) {
+    return std::string(text);
+  }
+  std::string out;
+  AppendRepairedUtf8(out, text);
+  return out;
+}
+
+Value ScoreValue(const SQLite::Column& column) {
+  if (column.isInteger()) {
+    return Value(static_cast<std::int64_t>(column.getInt64()));
+  }
+  if (column.isFloat()) {
+    return Value(column.getDouble());
+  }
+  if (column.isText() || column.isBlob()) {
+    const auto* bytes = static_cast<const char*>(column.getBlob());  // before getBytes()
+    return Value(ValidText(std::string_view(bytes, static_cast<std::size_t>(column.getBytes()))));
+  }
+  return Value();
+}
+
+// The seq of a cursor: "" is 0; anything but a decimal number is nothing.
+std::optional<std::int64_t> ParseSeq(std::string_view cursor) {
+  if (cursor.empty()) {
+    return 0;
+  }
+  std::int64_t seq = 0;
+  auto [end, ec] = std::from_chars(cursor.data(), cursor.data() + cursor.size(), seq);
+  if (ec != std::errc() || end != cursor.data() + cursor.size() || seq < 0) {
+    return std::nullopt;
+  }
+  return seq;
+}
 
 }  // namespace
 
@@ -55,6 +192,29 @@ class SqliteBoard::Impl {
     return db;
   }
 
+  // Puts the scores table, the change log and its triggers in place when
+  // any is missing, and then logs every key again (kRelogScores). Only reads
+  // when all is there. Throws what SQLite throws.
+  void EnsureScoreLog() {
+    if (db.execAndGet(kCountScoreLog).getInt() == 5) {
+      return;
+    }
+    // IMMEDIATE: the board application cannot write a score between the
+    // backfill and the triggers.
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (db.execAndGet(kCountScoreLog).getInt() == 5) {
+      return;  // another process did it meanwhile
+    }
+    db.exec(kScoresSchema);
+    for (const char* name :
+         {"score_changes_on_insert", "score_changes_on_update", "score_changes_on_delete"}) {
+      db.exec("DROP TRIGGER IF EXISTS " + std::string(name));
+    }
+    db.exec(kScoreTriggers);
+    db.exec(kRelogScores);
+    tx.commit();
+  }
+
   SQLite::Database db;
   SQLite::Statement upsert;
   SQLite::Statement archive;
@@ -81,12 +241,22 @@ Result<std::unique_ptr<SqliteBoard>> SqliteBoard::Open(const std::filesystem::pa
                                            ": it is a symbolic link (boardsync does not follow "
                                            "links to its databases; remove it)");
   }
+  std::unique_ptr<Impl> impl;
   try {
-    return std::unique_ptr<SqliteBoard>(new SqliteBoard(std::make_unique<Impl>(path.string())));
+    impl = std::make_unique<Impl>(path.string());
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kStorage,
                 "board store " + file.string() + ": cannot open: " + std::string(e.what()));
   }
+  try {
+    impl->EnsureScoreLog();
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kStorage, "board store " + file.string() +
+                                         ": cannot set up the scores change log (boardsync "
+                                         "needs to write the board file): " +
+                                         std::string(e.what()));
+  }
+  return std::unique_ptr<SqliteBoard>(new SqliteBoard(std::move(impl)));
 }
 
 Result<std::vector<RefusedWrite>> SqliteBoard::Apply(std::span<const BoardWrite> writes) {
@@ -129,6 +299,50 @@ Result<std::vector<RefusedWrite>> SqliteBoard::Apply(std::span<const BoardWrite>
                 /*retriable=*/true);
   }
   return std::vector<RefusedWrite>{};  // SQLite takes any write, or none
+}
+
+Result<ScorePage> SqliteBoard::ReadScores(std::string_view board, std::string_view since,
+                                          std::size_t limit) {
+  std::optional<std::int64_t> after = ParseSeq(since);
+  if (!after) {
+    return Fail(ErrorCode::kStorage, "board store: board " + std::string(board) +
+                                         ": the scores cursor \"" +
+                                         ForDisplay(since.substr(0, 64)) +
+                                         "\" is not one of this store's (a decimal number)");
+  }
+  const auto page_size = static_cast<std::int64_t>(
+      std::clamp<std::size_t>(limit, 1, std::numeric_limits<std::int32_t>::max()));
+  ScorePage page;
+  try {
+    impl_->EnsureScoreLog();
+    // One read transaction: the page and the highest seq agree.
+    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::DEFERRED);
+    const std::int64_t last_seq = impl_->db.execAndGet(kLastSeq).getInt64();
+    const bool reset = *after > last_seq;
+    if (reset) {
+      *after = 0;  // a cursor of another file: this one is new to the reader
+    }
+    SQLite::Statement query(impl_->db, kReadScores);
+    query.bind(1, std::string(board));
+    query.bind(2, static_cast<std::int64_t>(*after));
+    query.bind(3, page_size);
+    std::int64_t seq = *after;
+    while (query.executeStep()) {
+      seq = query.getColumn(0).getInt64();
+      page.scores.push_back(BoardScore{
+          ValidText(query.getColumn(1).getString()), ValidText(query.getColumn(2).getString()),
+          ScoreValue(query.getColumn(3)), ValidText(query.getColumn(4).getString())});
+    }
+    tx.commit();
+    page.next =
+        page.scores.empty() && !since.empty() && !reset ? std::string(since) : std::to_string(seq);
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kStorage,
+                "board store: board " + std::string(board) +
+                    ": reading the scores failed: " + std::string(e.what()),
+                /*retriable=*/true);
+  }
+  return page;
 }
 
 }  // namespace boardsync
