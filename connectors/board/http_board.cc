@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <utility>
@@ -184,6 +185,46 @@ std::string BatchBody(std::span<const BoardWrite> writes, std::span<const std::s
   return body;
 }
 
+// Why `entry` (scores[index] of an answer) is not a score, or nothing when
+// it is one; fills `score` as it goes.
+std::optional<std::string> ReadScore(const Value& entry, std::size_t index, const Secret& token,
+                                     BoardScore& score) {
+  const std::string where = "scores[" + std::to_string(index) + "]";
+  if (!entry.IsObject()) {
+    return where + " is not an object";
+  }
+  const Value* item_key = entry.Find("item_key");
+  if (item_key == nullptr || !item_key->IsString() || item_key->AsString().empty()) {
+    return where + " has no item_key (a non-empty string)";
+  }
+  // The store's text, as it goes into a message.
+  const std::string item = RedactedLine(item_key->AsString(), token);
+  const Value* name = entry.Find("name");
+  if (name == nullptr || !name->IsString() || name->AsString().empty()) {
+    return where + " (item " + item + ") has no name (a non-empty string)";
+  }
+  const std::string what =
+      "the score \"" + RedactedLine(name->AsString(), token) + "\" of item " + item;
+  const Value* value = entry.Find("value");
+  if (value == nullptr) {
+    return what + " has no value (a removed score is \"value\": null)";
+  }
+  if (!value->IsNull() && !value->IsNumber() && !value->IsString()) {
+    const char* kind = value->IsBool() ? "a boolean" : value->IsList() ? "a list" : "an object";
+    return what + " has " + kind + " value (" + OneLine(RedactedLine(value->ToJson(), token), 64) +
+           "); a score is a number, a string or null";
+  }
+  const Value* updated_at = entry.Find("updated_at");
+  if (updated_at != nullptr && !updated_at->IsNull() && !updated_at->IsString()) {
+    return what + " has an updated_at that is not a string";
+  }
+  score.item_key = item_key->AsString();
+  score.name = name->AsString();
+  score.value = *value;
+  score.updated_at = updated_at != nullptr && updated_at->IsString() ? updated_at->AsString() : "";
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string BoardBatchBody(std::span<const BoardWrite> writes) {
@@ -324,6 +365,100 @@ Result<HttpResponse> HttpBoard::Post(std::span<const BoardWrite> writes,
   return Fail(ErrorCode::kUnavailable,
               "board store unavailable: board " + board + ": " + Redact(error.message),
               /*retriable=*/true);
+}
+
+Result<ScorePage> HttpBoard::ReadScores(std::string_view board, std::string_view since,
+                                        std::size_t limit) {
+  const std::string context = "board store: the scores of board " + std::string(board);
+  HttpRequest request;
+  request.method = "GET";
+  request.url = base_ + "/boards/" + PercentEncode(board) + "/scores?";
+  if (!since.empty()) {
+    request.url += "since=" + PercentEncode(since) + "&";
+  }
+  request.url += "limit=" + std::to_string(std::max<std::size_t>(limit, 1));
+  request.headers = {{"Accept", "application/json"}};
+  request.auth = HttpAuth::Bearer(options_.token);
+  request.timeout = options_.timeout;
+  request.max_attempts = options_.max_attempts;
+  request.stop = options_.stop;
+
+  auto response = http_->Send(request);
+  if (!response) {
+    const Error& error = response.error();
+    if (error.code == ErrorCode::kCancelled || error.code == ErrorCode::kConfig ||
+        error.code == ErrorCode::kBadResponse) {
+      // Stopped, a URL the token may not go to, an answer over the size
+      // cap or not decodable: each says so itself.
+      return std::unexpected(error.Wrap(context));
+    }
+    return Fail(
+        ErrorCode::kUnavailable,
+        "board store unavailable: board " + std::string(board) + ": " + Redact(error.message),
+        /*retriable=*/true);
+  }
+  const int status = response->status;
+  if (status == 401) {
+    return Fail(ErrorCode::kAuth,
+                "board store refused the board token reading the scores of board " +
+                    std::string(board) + " (" + StatusText(*response, options_.token) +
+                    "); check board.token_file, token_env or token_credential");
+  }
+  if (status == 403) {
+    return Fail(ErrorCode::kAuth, "board store: the board token may not read the scores of board " +
+                                      std::string(board) + " (" +
+                                      StatusText(*response, options_.token) +
+                                      "); it needs read access to the board's scores");
+  }
+  if (!response->Ok()) {
+    std::string text = StatusText(*response, options_.token);
+    if (status < 400 || status >= 500 || status == 429 || status == 408) {
+      if (auto after = response->Header("retry-after")) {
+        text += " (Retry-After: " + OneLine(*after, 64) + ")";
+      }
+      return Fail(ErrorCode::kUnavailable,
+                  "board store unavailable: board " + std::string(board) + ": " + text,
+                  /*retriable=*/true);
+    }
+    return Fail(ErrorCode::kBadResponse, context + ": the store answered " + text);
+  }
+
+  auto json = ParseJson(response->body);
+  if (!json) {
+    return Fail(ErrorCode::kBadResponse,
+                context + ": the answer is not JSON (" + json.error().message + ")");
+  }
+  if (!json->IsObject()) {
+    return Fail(ErrorCode::kBadResponse, context + ": the answer is not a JSON object");
+  }
+  const Value* scores = json->Find("scores");
+  if (scores == nullptr || !scores->IsList()) {
+    return Fail(ErrorCode::kBadResponse, context + ": the answer has no \"scores\" list");
+  }
+  const Value* next = json->Find("next");
+  if (next == nullptr || next->IsNull()) {
+    return Fail(ErrorCode::kBadResponse,
+                context +
+                    ": the answer has no \"next\" cursor (the API requires one on every "
+                    "page, the last one too)");
+  }
+  if (!next->IsString() || next->AsString().empty()) {
+    return Fail(ErrorCode::kBadResponse,
+                context + ": the answer's \"next\" is not a non-empty string");
+  }
+  ScorePage page;
+  page.scores.reserve(scores->AsList().size());
+  for (std::size_t i = 0; i < scores->AsList().size(); ++i) {
+    BoardScore score;
+    if (auto problem = ReadScore(scores->AsList()[i], i, options_.token, score)) {
+      return Fail(ErrorCode::kBadResponse, context + ": " + *problem);
+    }
+    page.scores.push_back(std::move(score));
+  }
+  page.next = next->AsString();
+  Log(LogLevel::kDebug, "Read a page of scores from the board store.",
+      {{"board", std::string(board)}, {"scores", std::to_string(page.scores.size())}});
+  return page;
 }
 
 }  // namespace boardsync

@@ -1,6 +1,7 @@
 // HttpBoard: the board store behind the HTTP board API of DESIGN §4.2
 // (docs/board-api.md): writes go as batches to
-// POST {url}/boards/{board}/items/batch with the board token.
+// POST {url}/boards/{board}/items/batch with the board token, and scores are
+// read from GET {url}/boards/{board}/scores.
 #pragma once
 
 #include <chrono>
@@ -9,10 +10,12 @@
 #include <span>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/board_sink.h"
 #include "core/http_client.h"
+#include "core/score_source.h"
 #include "core/secret.h"
 
 namespace boardsync {
@@ -65,14 +68,39 @@ struct HttpBoardOptions {
 // already found refused are not reported; the caller sends all the writes
 // again, which is harmless, as every batch is idempotent (and the refused
 // ones are found again).
+//
+// ReadScores() is one GET {url}/boards/{board}/scores?since={cursor}&limit={n}
+// (since left out when empty; board and cursor percent-encoded) with the
+// board token, answered {"scores": [{"item_key", "name", "value",
+// "updated_at"}...], "next": "<cursor>"}. It fails, naming the board and
+// never the token:
+//   - 401: kAuth, the board token was refused; 403: kAuth, the token may not
+//     read this board's scores. Neither retriable.
+//   - 429, 5xx, 408, network errors, timeouts (after the client's retries,
+//     which honour Retry-After), a 3xx not followed: kUnavailable, retriable.
+//   - any other 4xx: kBadResponse, with the store's message.
+//   - a 2xx whose body is not that shape: kBadResponse naming what is
+//     wrong: not JSON, no "scores" list, no "next" (or not a non-empty
+//     string), an entry that is not an object, an item_key or name that is
+//     not a non-empty string, an updated_at that is neither a string nor
+//     null (missing is ""), a value that is missing or not a number, a
+//     string or null (the message names the item_key and the score). One bad
+//     entry fails the page, so the cursor does not move past it.
+//   - an answer over the client's size cap: kBadResponse (the client's error);
+//     kCancelled (options.stop) and kConfig (a URL the token may not go to)
+//     with their own code.
+// `limit` 0 is sent as 1. Entries beyond `limit` are kept.
 // Thread-safe when the HttpClient is (CpprestHttpClient is).
-class HttpBoard : public BoardSink {
+class HttpBoard : public BoardSink, public ScoreSource {
  public:
   // Owns `http`. REQUIRES: http != nullptr.
   HttpBoard(HttpBoardOptions options, std::unique_ptr<HttpClient> http);
   ~HttpBoard() override;
 
   Result<std::vector<RefusedWrite>> Apply(std::span<const BoardWrite> writes) override;
+
+  Result<ScorePage> ReadScores(std::string_view board, std::string_view since,
+                               std::size_t limit) override;
 
  private:
   // Delivers writes[i] for every i in `run` (ascending, one board, each item

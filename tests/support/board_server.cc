@@ -1,6 +1,7 @@
 #include "tests/support/board_server.h"
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 
 #include "connectors/http/json.h"
@@ -36,21 +37,50 @@ bool IsFixedWidthUtc(std::string_view text) {
   return ParseIsoUtc(text).has_value();
 }
 
-// The board of "<prefix>/boards/<board>/items/batch" (board percent-decoded),
-// from the raw target so that an encoded "/" in the board stays one segment.
-std::optional<std::string> BoardFromTarget(std::string_view target, std::string_view prefix) {
+// The board of "<prefix>/boards/<board><tail>" (board percent-decoded), from
+// the raw target so that an encoded "/" in the board stays one segment.
+std::optional<std::string> BoardFromTarget(std::string_view target, std::string_view prefix,
+                                           std::string_view tail = "/items/batch") {
   target = target.substr(0, target.find('?'));
   std::string head = std::string(prefix) + "/boards/";
-  constexpr std::string_view kTail = "/items/batch";
-  if (!target.starts_with(head) || !target.ends_with(kTail) ||
-      target.size() <= head.size() + kTail.size()) {
+  if (!target.starts_with(head) || !target.ends_with(tail) ||
+      target.size() <= head.size() + tail.size()) {
     return std::nullopt;
   }
-  std::string_view segment = target.substr(head.size(), target.size() - head.size() - kTail.size());
+  std::string_view segment = target.substr(head.size(), target.size() - head.size() - tail.size());
   if (segment.find('/') != std::string_view::npos) {
     return std::nullopt;
   }
   return PercentDecode(segment);
+}
+
+constexpr std::string_view kScoresTail = "/scores";
+
+// The 401 for a request without the board token; nothing when it has it.
+std::optional<HttpServerResponse> Unauthorized(const HttpServerRequest& request,
+                                               std::string_view token) {
+  auto authorization = request.Header("authorization");
+  constexpr std::string_view kBearer = "bearer ";
+  if (authorization && authorization->size() > kBearer.size() &&
+      AsciiLower(authorization->substr(0, kBearer.size())) == kBearer &&
+      authorization->substr(kBearer.size()) == token) {
+    return std::nullopt;
+  }
+  HttpServerResponse response =
+      ErrorResponse(401, "unauthorized", "missing or invalid board token");
+  response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"boards\"");
+  return response;
+}
+
+// A whole decimal number in [0, 10^15], or nothing.
+std::optional<std::int64_t> ParseCount(std::string_view text) {
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || n < 0 ||
+      n > 1'000'000'000'000'000) {
+    return std::nullopt;
+  }
+  return n;
 }
 
 // Checks one upsert entry; the reason when it is not acceptable.
@@ -146,6 +176,18 @@ BoardServer::Fault BoardServer::Fault::AfterApplying() const {
   return fault;
 }
 
+BoardServer::Fault BoardServer::Fault::OnBatches() const {
+  Fault fault = *this;
+  fault.endpoint = Endpoint::kBatch;
+  return fault;
+}
+
+BoardServer::Fault BoardServer::Fault::OnScores() const {
+  Fault fault = *this;
+  fault.endpoint = Endpoint::kScores;
+  return fault;
+}
+
 // ---- Life cycle ----
 
 BoardServer::BoardServer(BoardServerOptions options) : options_(std::move(options)) {
@@ -236,35 +278,109 @@ std::vector<BoardServer::ReceivedBatch> BoardServer::batches() const {
   return batches_;
 }
 
+std::vector<BoardServer::ReceivedScoreRead> BoardServer::score_reads() const {
+  std::lock_guard lock(mu_);
+  return score_reads_;
+}
+
 std::size_t BoardServer::request_count() const {
   std::lock_guard lock(mu_);
-  return batches_.size();
+  return batches_.size() + score_reads_.size();
 }
 
 void BoardServer::ClearBatches() {
   std::lock_guard lock(mu_);
   batches_.clear();
+  score_reads_.clear();
+}
+
+// ---- Scores ----
+
+void BoardServer::SetScore(std::string board, std::string item_key, std::string name, Value value,
+                           std::string updated_at) {
+  std::lock_guard lock(mu_);
+  if (updated_at.empty()) {
+    updated_at = FormatIsoUtc(options_.clock());
+  }
+  scores_[{std::move(board), std::move(item_key), std::move(name)}] =
+      StoredScore{std::move(value), std::move(updated_at), ++score_seq_};
+}
+
+void BoardServer::RemoveScore(std::string_view board, std::string_view item_key,
+                              std::string_view name) {
+  std::lock_guard lock(mu_);
+  auto it = scores_.find({std::string(board), std::string(item_key), std::string(name)});
+  if (it == scores_.end() || it->second.value.IsNull()) {
+    return;
+  }
+  it->second = StoredScore{Value(), FormatIsoUtc(options_.clock()), ++score_seq_};
+}
+
+void BoardServer::SetScoresPageCap(std::size_t cap) {
+  std::lock_guard lock(mu_);
+  options_.scores_page_cap = cap;
+}
+
+std::string BoardServer::score_cursor() const {
+  std::lock_guard lock(mu_);
+  return options_.cursor_prefix + std::to_string(score_seq_);
 }
 
 // ---- Serving ----
 
+std::optional<BoardServer::Fault> BoardServer::TakeFaultLocked(std::string_view board,
+                                                               Fault::Endpoint endpoint) {
+  for (auto it = faults_.begin(); it != faults_.end(); ++it) {
+    if ((it->board.empty() || it->board == board) &&
+        (it->endpoint == Fault::Endpoint::kAny || it->endpoint == endpoint)) {
+      Fault fault = *it;
+      if (--it->times <= 0) {
+        faults_.erase(it);
+      }
+      return fault;
+    }
+  }
+  return std::nullopt;
+}
+
 HttpServerResponse BoardServer::Handle(const HttpServerRequest& request) {
   std::lock_guard lock(mu_);
+  if (auto board = BoardFromTarget(request.target, options_.path_prefix, kScoresTail)) {
+    ReceivedScoreRead record;
+    record.request = request;
+    record.board = std::move(*board);
+    if (auto since = request.Param("since")) {
+      record.since = std::string(*since);
+    }
+    if (auto limit = request.Param("limit")) {
+      record.limit = std::string(*limit);
+    }
+    HttpServerResponse response;
+    std::optional<Fault> fault = TakeFaultLocked(record.board, Fault::Endpoint::kScores);
+    if (fault) {
+      record.faulted = true;
+      if (fault->status) {
+        response.status = *fault->status;
+        response.headers = fault->headers;
+        response.body = fault->body;
+      } else if (!fault->drop_connection) {
+        response = ServeScoresLocked(request, record);
+      }
+      response.delay = fault->delay;
+      response.drop_connection = fault->drop_connection;
+    } else {
+      response = ServeScoresLocked(request, record);
+    }
+    record.status = response.drop_connection ? 0 : response.status;
+    score_reads_.push_back(std::move(record));
+    return response;
+  }
+
   ReceivedBatch record;
   record.request = request;
   record.board = BoardFromTarget(request.target, options_.path_prefix).value_or("");
 
-  std::optional<Fault> fault;
-  for (auto it = faults_.begin(); it != faults_.end(); ++it) {
-    if (it->board.empty() || it->board == record.board) {
-      fault = *it;
-      if (--it->times <= 0) {
-        faults_.erase(it);
-      }
-      break;
-    }
-  }
-
+  std::optional<Fault> fault = TakeFaultLocked(record.board, Fault::Endpoint::kBatch);
   HttpServerResponse response;
   if (fault) {
     record.faulted = true;
@@ -285,6 +401,65 @@ HttpServerResponse BoardServer::Handle(const HttpServerRequest& request) {
   return response;
 }
 
+HttpServerResponse BoardServer::ServeScoresLocked(const HttpServerRequest& request,
+                                                  ReceivedScoreRead& record) {
+  if (request.method != "GET") {
+    HttpServerResponse response =
+        ErrorResponse(405, "method_not_allowed", "use GET for " + request.path);
+    response.headers.emplace_back("Allow", "GET");
+    return response;
+  }
+  if (auto refused = Unauthorized(request, options_.token)) {
+    return *refused;
+  }
+  std::int64_t since = 0;
+  if (record.since) {
+    std::string_view cursor = *record.since;
+    std::optional<std::int64_t> seq;
+    if (cursor.starts_with(options_.cursor_prefix)) {
+      seq = ParseCount(cursor.substr(options_.cursor_prefix.size()));
+    }
+    if (!seq) {
+      return ErrorResponse(400, "invalid_cursor",
+                           "since \"" + *record.since + "\" is not a cursor of this store");
+    }
+    since = *seq;
+  }
+  std::size_t limit = options_.scores_page_cap;
+  if (record.limit) {
+    std::optional<std::int64_t> n = ParseCount(*record.limit);
+    if (!n || *n == 0) {
+      return ErrorResponse(400, "invalid_limit", "limit must be a positive integer");
+    }
+    limit = std::min(limit, static_cast<std::size_t>(*n));
+  }
+
+  std::vector<std::pair<std::int64_t, Value>> changes;  // seq -> entry
+  for (const auto& [key, score] : scores_) {
+    const auto& [board, item_key, name] = key;
+    if (board == record.board && score.seq > since) {
+      changes.emplace_back(score.seq, Value(Value::Object{{"item_key", item_key},
+                                                          {"name", name},
+                                                          {"value", score.value},
+                                                          {"updated_at", score.updated_at}}));
+    }
+  }
+  std::sort(changes.begin(), changes.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (changes.size() > limit) {
+    changes.resize(limit);
+  }
+  Value::List entries;
+  for (auto& [seq, entry] : changes) {
+    entries.push_back(std::move(entry));
+  }
+  const std::int64_t next = changes.empty() ? since : changes.back().first;
+  record.returned = entries.size();
+  record.next = options_.cursor_prefix + std::to_string(next);
+  Value::Object body{{"scores", std::move(entries)}, {"next", record.next}};
+  return HttpServerResponse::Json(200, Value(std::move(body)).ToJson());
+}
+
 HttpServerResponse BoardServer::ServeLocked(const HttpServerRequest& request, ReceivedBatch& record,
                                             bool apply) {
   if (auto json = ParseJson(request.body)) {
@@ -299,15 +474,8 @@ HttpServerResponse BoardServer::ServeLocked(const HttpServerRequest& request, Re
     response.headers.emplace_back("Allow", "POST");
     return response;
   }
-  auto authorization = request.Header("authorization");
-  constexpr std::string_view kBearer = "bearer ";
-  if (!authorization || authorization->size() <= kBearer.size() ||
-      AsciiLower(authorization->substr(0, kBearer.size())) != kBearer ||
-      authorization->substr(kBearer.size()) != options_.token) {
-    HttpServerResponse response =
-        ErrorResponse(401, "unauthorized", "missing or invalid board token");
-    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"boards\"");
-    return response;
+  if (auto refused = Unauthorized(request, options_.token)) {
+    return *refused;
   }
   auto content_type = request.Header("content-type");
   if (!content_type || !AsciiLower(*content_type).starts_with("application/json")) {

@@ -1,8 +1,9 @@
 // BoardServer: a fake board store speaking the HTTP board API
 // (docs/board-api.md) on a loopback HttpServer. It checks every request the
 // way a strict store would, applies batches to an in-memory board with the
-// version rules of the API, records what it received, and lets tests script
-// faults, refuse chosen items, stop and restart.
+// version rules of the API, serves the scores tests set (with a change
+// cursor and a page size cap), records what it received, and lets tests
+// script faults, refuse chosen items, stop and restart.
 #pragma once
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -32,8 +34,14 @@ struct BoardServerOptions {
   // The API root under the server: "/api" serves /api/boards/{board}/items/batch.
   std::string path_prefix = "/api";
   std::string token = std::string(kBoardServerToken);
-  // Milliseconds since the epoch, for archived_at; default: now.
+  // Milliseconds since the epoch, for archived_at and a score's default
+  // updated_at; default: now.
   std::function<std::int64_t()> clock;
+  // The most scores one GET .../scores answers, whatever its limit.
+  std::size_t scores_page_cap = 1000;
+  // Score cursors are "<prefix><seq>". Tests set characters a URL must
+  // encode ("c/1 +&#=") to see that a client encodes the cursor.
+  std::string cursor_prefix;
 };
 
 // Thread-safe: every member may be called from any thread while requests are
@@ -45,7 +53,9 @@ class BoardServer {
   // (faults are tried in the order they were injected). Faults apply before
   // authentication and validation, as a proxy's would.
   struct Fault {
+    enum class Endpoint { kAny, kBatch, kScores };
     std::string board;                   // only requests for this board; empty: any
+    Endpoint endpoint = Endpoint::kAny;  // only requests to this endpoint
     std::optional<int> status;           // answer this instead of the real response
     HttpServerHeaders headers;           // with `status`
     std::string body;                    // with `status`
@@ -75,6 +85,8 @@ class BoardServer {
     Fault For(std::string board_id) const;
     Fault Times(int n) const;
     Fault AfterApplying() const;
+    Fault OnBatches() const;  // only POST .../items/batch
+    Fault OnScores() const;   // only GET .../scores
   };
 
   // One item as the store keeps it.
@@ -90,7 +102,20 @@ class BoardServer {
   };
   using Items = std::map<std::pair<std::string, std::string>, StoredItem>;  // (board, item_key)
 
-  // One request the server read, in arrival order.
+  // One GET .../scores the server read, in arrival order.
+  struct ReceivedScoreRead {
+    HttpServerRequest request;
+    std::string board;                 // from the path, decoded
+    std::optional<std::string> since;  // the parameter as received, decoded
+    std::optional<std::string> limit;
+    int status = 0;  // what was answered; 0 when the connection was dropped
+    bool faulted = false;
+    std::size_t returned = 0;  // scores in the answer (0 when it was not a 200 of the store)
+    std::string next;          // the answer's "next" (empty when it was not one)
+  };
+
+  // One request the server read, in arrival order (every request but
+  // GET .../scores, which is a ReceivedScoreRead).
   struct ReceivedBatch {
     HttpServerRequest request;
     std::string board;  // from the path, decoded; empty when the path did not match
@@ -148,17 +173,45 @@ class BoardServer {
   std::optional<StoredItem> Get(std::string_view board, std::string_view item_key) const;
   void SetToken(std::string token);
 
+  // ---- Scores, as the board application writes them ----
+
+  // Sets a score: a change, with the next seq of the one counter the server
+  // keeps for all boards. `updated_at` empty: now (options.clock).
+  void SetScore(std::string board, std::string item_key, std::string name, Value value,
+                std::string updated_at = "");
+  // Removes a score: a change whose value reads as null. Nothing when the
+  // score is not there (or removed already).
+  void RemoveScore(std::string_view board, std::string_view item_key, std::string_view name);
+  void SetScoresPageCap(std::size_t cap);
+  // The cursor after the last change so far ("<prefix><seq>", "<prefix>0"
+  // before any).
+  std::string score_cursor() const;
+
   // ---- What clients sent ----
 
   std::vector<ReceivedBatch> batches() const;
+  std::vector<ReceivedScoreRead> score_reads() const;
+  // Every request served: batches() and score_reads() together.
   std::size_t request_count() const;
-  void ClearBatches();
+  void ClearBatches();  // both lists
 
  private:
   HttpServerResponse Handle(const HttpServerRequest& request);
   // Checks and, when `apply`, applies one request. REQUIRES mu_ held.
   HttpServerResponse ServeLocked(const HttpServerRequest& request, ReceivedBatch& record,
                                  bool apply);
+  // Answers one GET .../scores. REQUIRES mu_ held.
+  HttpServerResponse ServeScoresLocked(const HttpServerRequest& request, ReceivedScoreRead& record);
+  // The first fault for `board` and `endpoint`, consumed. REQUIRES mu_ held.
+  std::optional<Fault> TakeFaultLocked(std::string_view board, Fault::Endpoint endpoint);
+
+  // One score as the store keeps it; a removed one stays, null, for the
+  // readers whose cursor is before its removal.
+  struct StoredScore {
+    Value value;
+    std::string updated_at;
+    std::int64_t seq = 0;
+  };
 
   BoardServerOptions options_;
   mutable std::mutex mu_;
@@ -167,6 +220,10 @@ class BoardServer {
   std::map<std::string, std::string, std::less<>> refused_;  // item_key -> message
   RefusalMode refusal_mode_ = RefusalMode::kNameItems;
   std::vector<ReceivedBatch> batches_;
+  std::vector<ReceivedScoreRead> score_reads_;
+  // (board, item_key, name) -> score
+  std::map<std::tuple<std::string, std::string, std::string>, StoredScore> scores_;
+  std::int64_t score_seq_ = 0;  // the seq of the last change
   std::uint16_t port_ = 0;
   std::mutex server_mu_;                // guards server_ across Stop()/Start()
   std::unique_ptr<HttpServer> server_;  // last: stops before the state goes
