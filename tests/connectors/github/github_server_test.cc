@@ -3,10 +3,11 @@
 // connector's tests can trust what it serves: tokens, list filters and
 // order, Link paging, pull requests among issues, ETag/304 and the budget,
 // primary and secondary limits, transfers and deletions, and GraphQL's
-// Projects v2 answers.
+// Projects v2 answers and mutations.
 
 #include "tests/support/github/github_server.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -940,8 +941,8 @@ TEST(GitHubServerTest, GraphQLErrorsAreGitHubs) {
   EXPECT_EQ(parse.Find("errors")->AsList()[0].StringOr("message"),
             "Parse error on \"}\" (RCURLY) at [1, 40]");
 
-  Value mutation = Query(api, R"(mutation { addProjectV2ItemById(input: {projectId: "x", contentId: "y"}) { item { id } } })");
-  EXPECT_EQ(FirstErrorType(mutation), "UNSUPPORTED");
+  Value subscription = Query(api, R"(subscription { viewer { login } })");
+  EXPECT_EQ(FirstErrorType(subscription), "UNSUPPORTED");
 
   Value missing_variable = Query(api, std::string(kProjectQuery));
   EXPECT_EQ(missing_variable.Find("errors")->AsList()[0].StringOr("message"),
@@ -1058,6 +1059,245 @@ TEST(GitHubServerTest, GraphQLHasItsOwnBudget) {
   auto secondary = api.GraphQL(Value(Value::Object{{"query", Value("{ viewer { login } }")}}));
   EXPECT_EQ(secondary.status, 403);
   EXPECT_EQ(HeaderOr(secondary, "retry-after"), "10");
+}
+
+// ---- GraphQL mutations (Projects v2) ----
+
+// A classic token that may write projects.
+constexpr std::string_view kProjectWriter = "ghp_Pr0jectWriterPr0jectWriterPr0jectWr";
+
+GitHubToken ProjectWriter() {
+  return GitHubToken{.token = std::string(kProjectWriter),
+                     .scopes = {"repo", "read:org", "project"}};
+}
+
+// The id of project 7's field `name`, and the node ids of issues and items.
+struct Ids {
+  std::string project;
+  std::map<std::string, std::string> fields;
+};
+
+Ids ProjectIds(Api& api) {
+  Value answer = Query(api, R"({ organization(login: "acme") { projectV2(number: 7) {
+      id fields(first: 50) { nodes { ... on ProjectV2FieldCommon { id name } } } } } })");
+  const Value* project = answer.Find("data")->Find("organization")->Find("projectV2");
+  Ids ids;
+  ids.project = std::string(project->StringOr("id"));
+  for (const Value& field : project->Find("fields")->Find("nodes")->AsList()) {
+    ids.fields[std::string(field.StringOr("name"))] = std::string(field.StringOr("id"));
+  }
+  return ids;
+}
+
+Value Mutate(Api& api, std::string query, Value variables = Value(Value::Object{}),
+             std::string_view token = kProjectWriter) {
+  return Query(api, std::move(query), std::move(variables), Bearer(token));
+}
+
+const Value* DataOf(const Value& answer, std::string_view alias) {
+  const Value* data = answer.Find("data");
+  return data && data->IsObject() ? data->Find(alias) : nullptr;
+}
+
+TEST(GitHubServerTest, GraphQLLooksIssuesUpByRepositoryAndNumber) {
+  GitHubServer server(Frozen());
+  ProjectWorld world = MakeProjectWorld(server);
+  ASSERT_TRUE(server.DeleteIssue(world.issues[2].id));
+  Api api(server);
+  Value answer = Query(api, R"(query($n: Int!) { repository(owner: "acme", name: "app") {
+      one: issue(number: $n) { id databaseId projectItems(first: 10) { nodes { id project { id } } } }
+      gone: issue(number: 3) { id }
+      pr: issue(number: 4) { id } }
+    elsewhere: repository(owner: "acme", name: "nothing") { id } })",
+                       Value(Value::Object{{"n", Value(world.issues[0].number)}}));
+  const Value* repo = DataOf(answer, "repository");
+  ASSERT_NE(repo, nullptr) << answer.ToJson();
+  EXPECT_EQ(repo->Find("one")->StringOr("id"), world.issues[0].node_id);
+  EXPECT_EQ(repo->Find("one")->Find("databaseId")->AsInt(), world.issues[0].id);
+  EXPECT_EQ(repo->Find("one")->Find("projectItems")->Find("nodes")->AsList().size(), 1u);
+  EXPECT_TRUE(repo->Find("gone")->IsNull());
+  EXPECT_TRUE(repo->Find("pr")->IsNull());
+  EXPECT_TRUE(DataOf(answer, "elsewhere")->IsNull());
+  std::vector<std::string> messages;
+  for (const Value& error : answer.Find("errors")->AsList()) {
+    EXPECT_EQ(error.StringOr("type"), "NOT_FOUND");
+    messages.emplace_back(error.StringOr("message"));
+  }
+  EXPECT_THAT(messages, testing::UnorderedElementsAre(
+                            "Could not resolve to an Issue with the number of 3.",
+                            "Could not resolve to an Issue with the number of 4.",
+                            "Could not resolve to a Repository with the name 'acme/nothing'."));
+}
+
+TEST(GitHubServerTest, GraphQLMutationsChangeTheProject) {
+  GitHubServer server(Frozen());
+  ProjectWorld world = MakeProjectWorld(server);
+  server.AddToken(ProjectWriter());
+  Api api(server);
+  Ids ids = ProjectIds(api);
+  const std::int64_t off_board = world.issues[2].id;
+  const std::int64_t updated = server.GetIssue(off_board)->updated_at;
+  server.SetNow(kT0 + 100);
+
+  // Adding is idempotent: the second answer is the same item.
+  const std::string add = R"(mutation($p: ID!, $c: ID!) {
+      a: addProjectV2ItemById(input: {projectId: $p, contentId: $c}) { item { id content { ... on Issue { number } } } }
+      b: addProjectV2ItemById(input: {projectId: $p, contentId: $c, clientMutationId: "x"}) { clientMutationId item { id } } })";
+  Value added = Mutate(
+      api, add,
+      Value(Value::Object{{"p", Value(ids.project)}, {"c", Value(world.issues[2].node_id)}}));
+  ASSERT_EQ(added.Find("errors"), nullptr) << added.ToJson();
+  const std::string item(DataOf(added, "a")->Find("item")->StringOr("id"));
+  EXPECT_TRUE(item.starts_with("PVTI_"));
+  EXPECT_EQ(DataOf(added, "b")->Find("item")->StringOr("id"), item);
+  EXPECT_EQ(DataOf(added, "b")->StringOr("clientMutationId"), "x");
+  EXPECT_EQ(DataOf(added, "a")->Find("item")->Find("content")->Find("number")->AsInt(),
+            world.issues[2].number);
+  EXPECT_TRUE(server.HasProjectItem("acme", 7, off_board));
+  EXPECT_EQ(server.MutationCount("addProjectV2ItemById"), 2u);
+
+  // Set, in one request with aliases; then clear.
+  Value set = Mutate(api, R"(mutation($p: ID!, $i: ID!, $size: ID!, $notes: ID!, $x: Float!) {
+      s: updateProjectV2ItemFieldValue(input: {projectId: $p, itemId: $i, fieldId: $size, value: {number: $x}}) { projectV2Item { id } }
+      n: updateProjectV2ItemFieldValue(input: {projectId: $p, itemId: $i, fieldId: $notes, value: {text: "hi"}}) { projectV2Item { fieldValueByName(name: "Notes") { ... on ProjectV2ItemFieldTextValue { text } } } } })",
+                     Value(Value::Object{{"p", Value(ids.project)},
+                                         {"i", Value(item)},
+                                         {"size", Value(ids.fields["Size"])},
+                                         {"notes", Value(ids.fields["Notes"])},
+                                         {"x", Value(2.25)}}));
+  ASSERT_EQ(set.Find("errors"), nullptr) << set.ToJson();
+  EXPECT_EQ(DataOf(set, "n")->Find("projectV2Item")->Find("fieldValueByName")->StringOr("text"),
+            "hi");
+  EXPECT_EQ(server.GetFieldValue("acme", 7, off_board, "Size")->number, 2.25);
+  EXPECT_EQ(server.GetFieldValue("acme", 7, off_board, "Notes")->text, "hi");
+  EXPECT_EQ(server.GetIssue(off_board)->updated_at, updated);  // not moved
+
+  Value cleared =
+      Mutate(api, R"(mutation($p: ID!, $i: ID!, $f: ID!) {
+      clearProjectV2ItemFieldValue(input: {projectId: $p, itemId: $i, fieldId: $f}) { projectV2Item { id } } })",
+             Value(Value::Object{
+                 {"p", Value(ids.project)}, {"i", Value(item)}, {"f", Value(ids.fields["Size"])}}));
+  ASSERT_EQ(cleared.Find("errors"), nullptr) << cleared.ToJson();
+  EXPECT_FALSE(server.GetFieldValue("acme", 7, off_board, "Size"));
+
+  // A new field, then one of the same name (case aside).
+  const std::string create = R"(mutation($p: ID!, $n: String!) {
+      createProjectV2Field(input: {projectId: $p, name: $n, dataType: NUMBER}) {
+        projectV2Field { ... on ProjectV2FieldCommon { id name dataType } } } })";
+  Value created = Mutate(
+      api, create, Value(Value::Object{{"p", Value(ids.project)}, {"n", Value("Board score")}}));
+  ASSERT_EQ(created.Find("errors"), nullptr) << created.ToJson();
+  const Value* field = DataOf(created, "createProjectV2Field")->Find("projectV2Field");
+  EXPECT_EQ(field->StringOr("name"), "Board score");
+  EXPECT_EQ(field->StringOr("dataType"), "NUMBER");
+  EXPECT_EQ(server.ProjectFieldType("acme", 7, "Board score"), "NUMBER");
+  Value twice = Mutate(
+      api, create, Value(Value::Object{{"p", Value(ids.project)}, {"n", Value("board SCORE")}}));
+  EXPECT_EQ(FirstErrorType(twice), "UNPROCESSABLE");
+  EXPECT_EQ(twice.Find("errors")->AsList()[0].StringOr("message"), "Name has already been taken");
+  EXPECT_TRUE(DataOf(twice, "createProjectV2Field")->IsNull());
+  Value builtin = Mutate(
+      api,
+      R"(mutation($p: ID!) { createProjectV2Field(input: {projectId: $p, name: "X", dataType: TITLE}) { clientMutationId } })",
+      Value(Value::Object{{"p", Value(ids.project)}}));
+  EXPECT_EQ(builtin.Find("data"), nullptr);
+  EXPECT_EQ(server.MutationCount("createProjectV2Field"), 2u);
+}
+
+TEST(GitHubServerTest, GraphQLMutationsCheckWhatGitHubChecks) {
+  GitHubServer server(Frozen());
+  ProjectWorld world = MakeProjectWorld(server);
+  server.AddToken(ProjectWriter());
+  Api api(server);
+  Ids ids = ProjectIds(api);
+  Value item_answer = Query(api, R"({ repository(owner: "acme", name: "app") { issue(number: 1) {
+      projectItems(first: 5) { nodes { id } } } } })");
+  const std::string item(DataOf(item_answer, "repository")
+                             ->Find("issue")
+                             ->Find("projectItems")
+                             ->Find("nodes")
+                             ->AsList()[0]
+                             .StringOr("id"));
+  const std::string update = R"(mutation($p: ID!, $i: ID!, $f: ID!, $v: ProjectV2FieldValue!) {
+      u: updateProjectV2ItemFieldValue(input: {projectId: $p, itemId: $i, fieldId: $f, value: $v}) { projectV2Item { id } } })";
+  auto try_update = [&](std::string item_id, std::string field, Value value,
+                        std::string_view token = kProjectWriter) {
+    return Mutate(api, update,
+                  Value(Value::Object{{"p", Value(ids.project)},
+                                      {"i", Value(std::move(item_id))},
+                                      {"f", Value(std::move(field))},
+                                      {"v", std::move(value)}}),
+                  token);
+  };
+  auto message = [](const Value& answer) {
+    return std::string(answer.Find("errors")->AsList()[0].StringOr("message"));
+  };
+
+  // The value's kind must be the field's.
+  Value text_for_number =
+      try_update(item, ids.fields["Size"], Value(Value::Object{{"text", Value("3")}}));
+  EXPECT_EQ(FirstErrorType(text_for_number), "UNPROCESSABLE");
+  EXPECT_EQ(message(text_for_number),
+            "Did not receive a number value to update a field of type number");
+  EXPECT_TRUE(DataOf(text_for_number, "u")->IsNull());
+  Value number_for_text =
+      try_update(item, ids.fields["Notes"], Value(Value::Object{{"number", Value(3)}}));
+  EXPECT_EQ(FirstErrorType(number_for_text), "UNPROCESSABLE");
+  Value number_for_select =
+      try_update(item, ids.fields["Priority"], Value(Value::Object{{"number", Value(1.0)}}));
+  EXPECT_EQ(FirstErrorType(number_for_select), "UNPROCESSABLE");
+  Value title = try_update(item, ids.fields["Title"], Value(Value::Object{{"text", Value("x")}}));
+  EXPECT_EQ(FirstErrorType(title), "UNPROCESSABLE");
+  EXPECT_EQ(server.GetFieldValue("acme", 7, world.issues[0].id, "Size")->number, 3.5);
+
+  // Unknown ids.
+  Value no_item =
+      try_update("PVTI_nothing", ids.fields["Size"], Value(Value::Object{{"number", Value(1)}}));
+  EXPECT_EQ(FirstErrorType(no_item), "NOT_FOUND");
+  EXPECT_EQ(message(no_item), "Could not resolve to a node with the global id of 'PVTI_nothing'");
+  Value no_field = try_update(item, "PVTF_nothing", Value(Value::Object{{"number", Value(1)}}));
+  EXPECT_EQ(FirstErrorType(no_field), "NOT_FOUND");
+  Value no_content = Mutate(
+      api,
+      R"(mutation($p: ID!) { addProjectV2ItemById(input: {projectId: $p, contentId: "I_nothing"}) { item { id } } })",
+      Value(Value::Object{{"p", Value(ids.project)}}));
+  EXPECT_EQ(FirstErrorType(no_content), "NOT_FOUND");
+  // The item of a deleted issue is gone too.
+  ASSERT_TRUE(server.DeleteIssue(world.issues[0].id));
+  Value deleted = try_update(item, ids.fields["Size"], Value(Value::Object{{"number", Value(1)}}));
+  EXPECT_EQ(FirstErrorType(deleted), "NOT_FOUND");
+
+  // A classic token without the project scope runs nothing.
+  Value scopes = try_update(item, ids.fields["Size"], Value(Value::Object{{"number", Value(1)}}),
+                            kGitHubClassicToken);
+  EXPECT_EQ(FirstErrorType(scopes), "INSUFFICIENT_SCOPES");
+  EXPECT_EQ(scopes.Find("data"), nullptr);
+  EXPECT_THAT(message(scopes), testing::HasSubstr("['project']"));
+
+  // Without write access: FORBIDDEN, and viewerCanUpdate says so first.
+  GitHubToken reader = ProjectWriter();
+  reader.project_write = false;
+  server.AddToken(reader);
+  Value can =
+      Query(api, R"({ organization(login: "acme") { projectV2(number: 7) { viewerCanUpdate } } })",
+            Value(Value::Object{}), Bearer(kProjectWriter));
+  EXPECT_EQ(
+      can.Find("data")->Find("organization")->Find("projectV2")->Find("viewerCanUpdate")->AsBool(),
+      false);
+  const std::size_t created = server.MutationCount("createProjectV2Field");
+  Value forbidden = Mutate(
+      api,
+      R"(mutation($p: ID!) { createProjectV2Field(input: {projectId: $p, name: "New", dataType: TEXT}) { projectV2Field { ... on ProjectV2Field { id } } } })",
+      Value(Value::Object{{"p", Value(ids.project)}}));
+  ASSERT_EQ(FirstErrorType(forbidden), "FORBIDDEN") << forbidden.ToJson();
+  EXPECT_EQ(message(forbidden), "Resource not accessible by personal access token");
+  EXPECT_TRUE(DataOf(forbidden, "createProjectV2Field")->IsNull());
+  EXPECT_FALSE(server.ProjectFieldType("acme", 7, "New"));
+  EXPECT_EQ(server.MutationCount("createProjectV2Field"), created + 1);
+
+  // A classic token's answers list its scopes, GraphQL's too.
+  auto raw = api.GraphQL(Value(Value::Object{{"query", Value("{ viewer { login } }")}}));
+  EXPECT_EQ(HeaderOr(raw, "x-oauth-scopes"), "repo, read:org, read:project");
 }
 
 }  // namespace

@@ -622,6 +622,7 @@ bool Implements(std::string_view type, std::string_view condition) {
       {"Closable", "Issue"},
       {"Closable", "PullRequest"},
       {"Closable", "ProjectV2"},
+      {"Updatable", "ProjectV2"},
       {"Labelable", "Issue"},
       {"Labelable", "PullRequest"},
       {"Assignable", "Issue"},
@@ -632,20 +633,56 @@ bool Implements(std::string_view type, std::string_view condition) {
 }
 
 bool KnownType(std::string_view name) {
-  static const std::vector<std::string_view> kTypes = {
-      "Query", "Node", "Organization", "User", "Bot", "Repository", "Issue", "PullRequest",
-      "DraftIssue", "Label", "Milestone", "ProjectV2", "ProjectV2Item", "ProjectV2Field",
-      "ProjectV2SingleSelectField", "ProjectV2IterationField", "ProjectV2FieldCommon",
-      "ProjectV2FieldConfiguration", "ProjectV2ItemFieldValue", "ProjectV2ItemFieldValueCommon",
-      "ProjectV2ItemFieldTextValue", "ProjectV2ItemFieldNumberValue", "ProjectV2ItemFieldDateValue",
-      "ProjectV2ItemFieldSingleSelectValue", "ProjectV2ItemFieldIterationValue",
-      "ProjectV2ItemFieldLabelValue", "ProjectV2ItemFieldUserValue",
-      "ProjectV2ItemFieldRepositoryValue", "ProjectV2ItemFieldMilestoneValue",
-      "ProjectV2ItemFieldPullRequestValue", "ProjectV2ItemFieldReviewerValue",
-      "ProjectV2ItemContent", "ProjectV2Owner", "RepositoryOwner", "Actor",
-      "UniformResourceLocatable", "Closable", "Labelable", "Assignable", "RateLimit",
-      "ProjectV2SingleSelectFieldOption", "ProjectV2IterationFieldConfiguration",
-      "ProjectV2IterationFieldIteration", "PageInfo"};
+  static const std::vector<std::string_view> kTypes = {"Query",
+                                                       "Node",
+                                                       "Organization",
+                                                       "User",
+                                                       "Bot",
+                                                       "Repository",
+                                                       "Issue",
+                                                       "PullRequest",
+                                                       "DraftIssue",
+                                                       "Label",
+                                                       "Milestone",
+                                                       "ProjectV2",
+                                                       "ProjectV2Item",
+                                                       "ProjectV2Field",
+                                                       "ProjectV2SingleSelectField",
+                                                       "ProjectV2IterationField",
+                                                       "ProjectV2FieldCommon",
+                                                       "ProjectV2FieldConfiguration",
+                                                       "ProjectV2ItemFieldValue",
+                                                       "ProjectV2ItemFieldValueCommon",
+                                                       "ProjectV2ItemFieldTextValue",
+                                                       "ProjectV2ItemFieldNumberValue",
+                                                       "ProjectV2ItemFieldDateValue",
+                                                       "ProjectV2ItemFieldSingleSelectValue",
+                                                       "ProjectV2ItemFieldIterationValue",
+                                                       "ProjectV2ItemFieldLabelValue",
+                                                       "ProjectV2ItemFieldUserValue",
+                                                       "ProjectV2ItemFieldRepositoryValue",
+                                                       "ProjectV2ItemFieldMilestoneValue",
+                                                       "ProjectV2ItemFieldPullRequestValue",
+                                                       "ProjectV2ItemFieldReviewerValue",
+                                                       "ProjectV2ItemContent",
+                                                       "ProjectV2Owner",
+                                                       "RepositoryOwner",
+                                                       "Actor",
+                                                       "UniformResourceLocatable",
+                                                       "Closable",
+                                                       "Labelable",
+                                                       "Assignable",
+                                                       "RateLimit",
+                                                       "Updatable",
+                                                       "Mutation",
+                                                       "AddProjectV2ItemByIdPayload",
+                                                       "UpdateProjectV2ItemFieldValuePayload",
+                                                       "ClearProjectV2ItemFieldValuePayload",
+                                                       "CreateProjectV2FieldPayload",
+                                                       "ProjectV2SingleSelectFieldOption",
+                                                       "ProjectV2IterationFieldConfiguration",
+                                                       "ProjectV2IterationFieldIteration",
+                                                       "PageInfo"};
   return std::find(kTypes.begin(), kTypes.end(), name) != kTypes.end();
 }
 
@@ -700,7 +737,10 @@ class Executor {
       }
     }
     Ref root;
-    root.type = "Query";
+    root.type = op.kind == "mutation" ? "Mutation" : "Query";
+    if (op.kind == "mutation" && !MayMutate(op)) {
+      return Value(nullptr);
+    }
     Path path;
     Value data = Execute(root, op.selection, path);
     return data;
@@ -965,6 +1005,299 @@ class Executor {
     return true;
   }
 
+  // Whether the token's user may change projects (viewerCanUpdate).
+  bool CanWriteProjects() const {
+    return token_.project_write && (token_.kind == GitHubTokenKind::kClassic || token_.projects);
+  }
+
+  // A classic token needs the `project` scope for any project mutation:
+  // GitHub checks it before running anything (the whole request fails).
+  bool MayMutate(const Operation& op) {
+    if (token_.kind != GitHubTokenKind::kClassic ||
+        std::find(token_.scopes.begin(), token_.scopes.end(), "project") != token_.scopes.end()) {
+      return true;
+    }
+    const Selection* first = nullptr;
+    for (const Selection& sel : op.selection) {
+      if (sel.kind == Selection::kField) {
+        first = &sel;
+        break;
+      }
+    }
+    if (!first) {
+      return true;
+    }
+    std::string granted;
+    for (const std::string& scope : token_.scopes) {
+      granted += (granted.empty() ? "'" : ", '") + scope + "'";
+    }
+    Fatal(Value::Object{
+        {"type", Value("INSUFFICIENT_SCOPES")},
+        {"locations", LocationOf(*first)},
+        {"message", Value("Your token has not been granted the required scopes to execute "
+                          "this query. The '" +
+                          first->name +
+                          "' field requires one of the following scopes: ['project'], but "
+                          "your token has only been granted the: [" +
+                          granted +
+                          "] scopes. Please modify your token's scopes at: "
+                          "https://github.com/settings/tokens.")}});
+    return false;
+  }
+
+  // ---- Mutations (Projects v2) ----
+
+  void Unprocessable(const Path& path, const Selection& sel, std::string message) {
+    FieldError("UNPROCESSABLE", path, sel, std::move(message));
+  }
+
+  void NodeNotFound(const Path& path, const Selection& sel, std::string_view id) {
+    FieldError("NOT_FOUND", path, sel,
+               "Could not resolve to a node with the global id of '" + std::string(id) + "'");
+  }
+
+  std::optional<Resolved> Mutate(const Selection& sel, const Value::Object& args,
+                                 const Path& path) {
+    struct Input {
+      std::string_view type;
+      std::vector<std::string_view> required;
+    };
+    static const std::map<std::string, Input, std::less<>> kMutations = {
+        {"addProjectV2ItemById", {"AddProjectV2ItemByIdInput!", {"projectId", "contentId"}}},
+        {"updateProjectV2ItemFieldValue",
+         {"UpdateProjectV2ItemFieldValueInput!", {"projectId", "itemId", "fieldId", "value"}}},
+        {"clearProjectV2ItemFieldValue",
+         {"ClearProjectV2ItemFieldValueInput!", {"projectId", "itemId", "fieldId"}}},
+        {"createProjectV2Field", {"CreateProjectV2FieldInput!", {"projectId", "dataType", "name"}}},
+    };
+    auto known = kMutations.find(sel.name);
+    if (known == kMutations.end()) {
+      return std::nullopt;
+    }
+    auto input = args.find("input");
+    bool complete = input != args.end() && input->second.IsObject();
+    for (std::string_view member : known->second.required) {
+      complete = complete && input->second.AsObject().contains(member) &&
+                 !input->second.AsObject().at(std::string(member)).IsNull();
+    }
+    if (!complete) {
+      Fatal(Value::Object{
+          {"path", Value(Value::List(path))},
+          {"extensions", Value(Value::Object{{"code", Value("argumentLiteralsIncompatible")},
+                                             {"typeName", Value("Field")},
+                                             {"argumentName", Value("input")}})},
+          {"locations", LocationOf(sel)},
+          {"message", Value("Argument 'input' on Field '" + sel.name + "' has an invalid value (" +
+                            (input == args.end() ? std::string("null") : input->second.ToJson()) +
+                            "). Expected type '" + std::string(known->second.type) + "'.")}});
+      return Null();
+    }
+    const Value::Object& in = input->second.AsObject();
+    auto text = [&](std::string_view member) {
+      const Value& v = in.at(std::string(member));
+      return v.IsString() ? v.AsString() : v.ToText();
+    };
+    if (sel.name == "createProjectV2Field") {
+      // An enum value outside ProjectV2CustomFieldType fails validation:
+      // nothing runs.
+      const std::string data_type = text("dataType");
+      static const std::vector<std::string_view> kCustom = {"NUMBER", "TEXT", "DATE",
+                                                            "SINGLE_SELECT", "ITERATION"};
+      if (std::find(kCustom.begin(), kCustom.end(), data_type) == kCustom.end()) {
+        Fatal(Value::Object{
+            {"path", Value(Value::List(path))},
+            {"locations", LocationOf(sel)},
+            {"message", Value("Argument 'dataType' on InputObject 'CreateProjectV2FieldInput' has "
+                              "an invalid value (" +
+                              data_type + "). Expected type 'ProjectV2CustomFieldType!'.")}});
+        return Null();
+      }
+    }
+    ++s_.mutations[sel.name];
+    std::string payload_type(sel.name);
+    payload_type[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(payload_type[0])));
+    payload_type += "Payload";
+
+    Project* project = nullptr;
+    for (Project& candidate : s_.projects) {
+      if (candidate.id == text("projectId")) {
+        project = &candidate;
+      }
+    }
+    if (!project) {
+      NodeNotFound(path, sel, text("projectId"));
+      return Null();
+    }
+    if (!CanWriteProjects()) {
+      FieldError("FORBIDDEN", path, sel,
+                 token_.kind == GitHubTokenKind::kInstallation
+                     ? "Resource not accessible by integration"
+                     : "Resource not accessible by personal access token");
+      return Null();
+    }
+    Ref payload;
+    payload.type = payload_type;
+    payload.project = project;
+    payload.scalars.insert_or_assign(
+        "clientMutationId", in.contains("clientMutationId") ? in.at("clientMutationId") : Value());
+
+    if (sel.name == "createProjectV2Field") {
+      const std::string name = text("name");
+      const std::string data_type = text("dataType");
+      if (TrimSpace(name).empty()) {
+        Unprocessable(path, sel, "Name can't be blank");
+        return Null();
+      }
+      for (const Field& field : project->fields) {
+        if (EqualsIgnoreCase(field.name, name)) {
+          Unprocessable(path, sel, "Name has already been taken");
+          return Null();
+        }
+      }
+      std::vector<std::string> options;
+      if (auto given = in.find("singleSelectOptions");
+          given != in.end() && given->second.IsList()) {
+        for (const Value& option : given->second.AsList()) {
+          if (const Value* option_name = option.Find("name");
+              option_name && option_name->IsString()) {
+            options.push_back(option_name->AsString());
+          }
+        }
+      }
+      if (data_type == "SINGLE_SELECT" && options.empty()) {
+        Unprocessable(path, sel, "Single select fields need at least one option");
+        return Null();
+      }
+      Field& field = s_.AddField(*project, name, data_type);
+      for (const std::string& option : options) {
+        field.options.push_back({Fnv1a64Hex(field.id + "/" + option).substr(0, 8), option, "GRAY"});
+      }
+      project->updated_at = s_.Now();
+      payload.field = &field;
+      return Object(std::move(payload));
+    }
+
+    // The item, of a live issue the token can see.
+    auto visible = [&](std::int64_t issue_id) -> const Record* {
+      const Record* record = s_.Live(issue_id);
+      const Repo* repo = record ? s_.FindRepo(record->issue.repo) : nullptr;
+      return repo && s_.CanSee(token_, *repo) ? record : nullptr;
+    };
+    if (sel.name == "addProjectV2ItemById") {
+      const Record* content = nullptr;
+      for (const auto& [id, record] : s_.records) {
+        if (record.live && record.issue.node_id == text("contentId")) {
+          content = visible(id);
+        }
+      }
+      if (!content) {
+        NodeNotFound(path, sel, text("contentId"));
+        return Null();
+      }
+      payload.item = &s_.AddItem(*project, content->issue.id);
+      return Object(std::move(payload));
+    }
+
+    Item* item = nullptr;
+    for (Item& candidate : project->items) {
+      if (candidate.id == text("itemId") && visible(candidate.issue_id)) {
+        item = &candidate;
+      }
+    }
+    if (!item) {
+      NodeNotFound(path, sel, text("itemId"));
+      return Null();
+    }
+    const Field* field = nullptr;
+    for (const Field& candidate : project->fields) {
+      if (candidate.id == text("fieldId")) {
+        field = &candidate;
+      }
+    }
+    if (!field) {
+      NodeNotFound(path, sel, text("fieldId"));
+      return Null();
+    }
+    payload.item = item;
+    if (sel.name == "clearProjectV2ItemFieldValue") {
+      item->values.erase(field->id);
+      s_.ValueEdited(*project, *item);
+      return Object(std::move(payload));
+    }
+
+    // updateProjectV2ItemFieldValue: exactly the member the field's type takes.
+    const Value& value = in.at("value");
+    std::vector<std::string> given;
+    if (value.IsObject()) {
+      for (const auto& [member, v] : value.AsObject()) {
+        if (!v.IsNull()) {
+          given.push_back(member);
+        }
+      }
+    }
+    const std::string& type = field->data_type;
+    static const std::map<std::string, std::string, std::less<>> kMember = {
+        {"NUMBER", "number"},
+        {"TEXT", "text"},
+        {"DATE", "date"},
+        {"SINGLE_SELECT", "singleSelectOptionId"},
+        {"ITERATION", "iterationId"}};
+    auto wanted = kMember.find(type);
+    if (wanted == kMember.end()) {
+      Unprocessable(path, sel,
+                    "Updating a field of type " + AsciiLower(type) +
+                        " is not supported through this mutation");
+      return Null();
+    }
+    const Value* v = given.size() == 1 && given[0] == wanted->second
+                         ? &value.AsObject().at(wanted->second)
+                         : nullptr;
+    std::string stored;
+    std::optional<double> number;
+    bool ok = v != nullptr;
+    if (ok && type == "NUMBER") {
+      ok = v->IsNumber();
+      number = ok ? std::optional(v->AsNumber()) : std::nullopt;
+    } else if (ok && type == "TEXT") {
+      ok = v->IsString();
+      stored = ok ? v->AsString() : "";
+    } else if (ok && type == "DATE") {
+      ok = v->IsString() && ParseIsoUtc(v->AsString()).has_value();
+      stored = ok ? v->AsString().substr(0, 10) : "";
+    } else if (ok && type == "SINGLE_SELECT") {
+      ok =
+          v->IsString() && std::any_of(field->options.begin(), field->options.end(),
+                                       [&](const FieldOption& o) { return o.id == v->AsString(); });
+      stored = ok ? v->AsString() : "";
+    } else if (ok && type == "ITERATION") {
+      ok = v->IsString() &&
+           std::any_of(field->iterations.begin(), field->iterations.end(),
+                       [&](const FieldIteration& i) { return i.id == v->AsString(); });
+      stored = ok ? v->AsString() : "";
+    }
+    if (!ok) {
+      Unprocessable(path, sel,
+                    "Did not receive a " +
+                        (type == "SINGLE_SELECT" ? std::string("single select option id")
+                         : type == "ITERATION"   ? std::string("iteration id")
+                                                 : AsciiLower(type)) +
+                        " value to update a field of type " + AsciiLower(type));
+      return Null();
+    }
+    ItemValue& slot = item->values[field->id];
+    const std::int64_t now = s_.Now();
+    if (slot.id.empty()) {
+      slot.database_id = s_.next_small_id++;
+      slot.id = MakeNodeId("PVTFSV_lQDO", item->database_id, slot.database_id);
+      slot.created_at = now;
+    }
+    slot.updated_at = now;
+    slot.number = number;
+    slot.text = stored;
+    s_.ValueEdited(*project, *item);
+    return Object(std::move(payload));
+  }
+
   // ---- Object builders ----
 
   Ref OwnerRef(std::string_view login, bool is_org) const {
@@ -1059,6 +1392,7 @@ class Executor {
         {"readme", Value(nullptr)},
         {"createdAt", Value(FormatSeconds(project.created_at))},
         {"updatedAt", Value(FormatSeconds(project.updated_at))},
+        {"viewerCanUpdate", Value(CanWriteProjects())},
     };
     return ref;
   }
@@ -1373,6 +1707,18 @@ class Executor {
         }
         return Object(OwnerRef(login, is_org));
       }
+      if (f == "repository") {
+        const std::string owner = ArgString(args, "owner");
+        const std::string name = ArgString(args, "name");
+        const Repo* repo = s_.FindRepo(owner + "/" + name);
+        if (!repo || !s_.CanSee(token_, *repo)) {
+          FieldError(
+              "NOT_FOUND", path, sel,
+              "Could not resolve to a Repository with the name '" + owner + "/" + name + "'.");
+          return Null();
+        }
+        return Object(RepoRef(*repo));
+      }
       if (f == "viewer") {
         if (token_.kind == GitHubTokenKind::kInstallation) {
           Ref bot = OwnerRef("boardsync-sync[bot]", false);
@@ -1448,6 +1794,40 @@ class Executor {
           return Null();
         }
         return Object(ProjectRef(*project));
+      }
+      return std::nullopt;
+    }
+
+    if (t == "Repository" && f == "issue") {
+      std::int64_t number =
+          args.contains("number") && args.at("number").IsInt() ? args.at("number").AsInt() : -1;
+      auto at = s_.locations.find({obj.repo->info.id, number});
+      const Record* record = at != s_.locations.end() && at->second.kind == Location::kLive
+                                 ? s_.Live(at->second.id)
+                                 : nullptr;
+      if (!record || record->issue.pull_request) {
+        // Deleted and transferred issues too (UNCONFIRMED whether GitHub
+        // follows a transfer here).
+        FieldError("NOT_FOUND", path, sel,
+                   "Could not resolve to an Issue with the number of " +
+                       (number >= 0 ? std::to_string(number) : ArgString(args, "number")) + ".");
+        return Null();
+      }
+      return Object(IssueRef(*record));
+    }
+
+    if (t == "Mutation") {
+      return Mutate(sel, args, path);
+    }
+    if (t.ends_with("Payload")) {
+      if (f == "item" && t == "AddProjectV2ItemByIdPayload") {
+        return Object(ItemRef(*obj.project, *obj.item));
+      }
+      if (f == "projectV2Item" && t != "CreateProjectV2FieldPayload") {
+        return Object(ItemRef(*obj.project, *obj.item));
+      }
+      if (f == "projectV2Field" && t == "CreateProjectV2FieldPayload") {
+        return Object(FieldRef(*obj.project, *obj.field));
       }
       return std::nullopt;
     }
@@ -1744,10 +2124,11 @@ HttpServerResponse ServeGraphQL(State& s, const GitHubToken& token,
     } else if (!op) {
       answer = ErrorsOnly(Value::Object{
           {"message", Value("No operation named \"" + operation_name + "\"")}});
-    } else if (op->kind != "query") {
+    } else if (op->kind != "query" && op->kind != "mutation") {
       answer = ErrorsOnly(Value::Object{
           {"type", Value("UNSUPPORTED")},
-          {"message", Value("The sample GitHub answers queries only, not a " + op->kind + ".")}});
+          {"message", Value("The sample GitHub answers queries and mutations only, not a " +
+                            op->kind + ".")}});
     } else if (doc.has_directive) {
       answer = ErrorsOnly(Value::Object{
           {"type", Value("UNSUPPORTED")},

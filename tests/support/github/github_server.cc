@@ -208,6 +208,46 @@ Record* State::Live(std::int64_t id) {
 
 const Record* State::Live(std::int64_t id) const { return const_cast<State*>(this)->Live(id); }
 
+Field& State::AddField(Project& project, std::string name, std::string data_type) {
+  Field field;
+  field.database_id = next_small_id++;
+  std::string_view prefix = data_type == "SINGLE_SELECT" ? "PVTSSF_lADO"
+                            : data_type == "ITERATION"   ? "PVTIF_lADO"
+                                                         : "PVTF_lADO";
+  field.id = MakeNodeId(prefix, project.database_id, field.database_id);
+  field.name = std::move(name);
+  field.data_type = std::move(data_type);
+  project.fields.push_back(std::move(field));
+  return project.fields.back();
+}
+
+Item& State::AddItem(Project& project, std::int64_t issue_id) {
+  for (Item& item : project.items) {
+    if (item.issue_id == issue_id) {
+      return item;
+    }
+  }
+  Item item;
+  item.database_id = next_small_id++;
+  item.id = MakeNodeId("PVTI_lADO", project.database_id, item.database_id);
+  item.issue_id = issue_id;
+  item.created_at = Now();
+  item.updated_at = item.created_at;
+  project.items.push_back(std::move(item));
+  return project.items.back();
+}
+
+void State::ValueEdited(Project& project, Item& item) {
+  const std::int64_t now = Now();
+  item.updated_at = now;
+  project.updated_at = now;
+  if (project_edit_bumps_updated) {
+    if (Record* record = Live(item.issue_id)) {
+      record->issue.updated_at = now;
+    }
+  }
+}
+
 }  // namespace github_sample
 
 namespace {
@@ -1148,16 +1188,7 @@ Result<std::string> GitHubServer::AddProject(std::string owner, int number, std:
   project.created_at = s.Now();
   project.updated_at = project.created_at;
   auto add_field = [&](std::string name, std::string data_type) -> Field& {
-    Field field;
-    field.database_id = s.next_small_id++;
-    std::string_view prefix = data_type == "SINGLE_SELECT" ? "PVTSSF_lADO"
-                              : data_type == "ITERATION"   ? "PVTIF_lADO"
-                                                           : "PVTF_lADO";
-    field.id = MakeNodeId(prefix, project.database_id, field.database_id);
-    field.name = std::move(name);
-    field.data_type = std::move(data_type);
-    project.fields.push_back(std::move(field));
-    return project.fields.back();
+    return s.AddField(project, std::move(name), std::move(data_type));
   };
   for (const auto& [name, type] : {std::pair{"Title", "TITLE"}, std::pair{"Assignees", "ASSIGNEES"},
                                    std::pair{"Labels", "LABELS"}, std::pair{"Milestone", "MILESTONE"},
@@ -1201,19 +1232,7 @@ Result<std::string> GitHubServer::AddProjectItem(std::string_view owner, int num
   if (!s.Live(issue_id)) {
     return Fail(ErrorCode::kConfig, "no issue with id " + std::to_string(issue_id));
   }
-  for (const Item& item : project->items) {
-    if (item.issue_id == issue_id) {
-      return item.id;
-    }
-  }
-  Item item;
-  item.database_id = s.next_small_id++;
-  item.id = MakeNodeId("PVTI_lADO", project->database_id, item.database_id);
-  item.issue_id = issue_id;
-  item.created_at = s.Now();
-  item.updated_at = item.created_at;
-  project->items.push_back(item);
-  return item.id;
+  return s.AddItem(*project, issue_id).id;
 }
 
 Result<void> GitHubServer::SetFieldValue(std::string_view owner, int number, std::int64_t issue_id,
@@ -1289,14 +1308,72 @@ Result<void> GitHubServer::SetFieldValue(std::string_view owner, int number, std
     }
     item->values[field->id] = std::move(v);
   }
-  item->updated_at = now;
-  project->updated_at = now;
-  if (s.project_edit_bumps_updated) {
-    if (github_sample::Record* record = s.Live(issue_id)) {
-      record->issue.updated_at = now;
+  s.ValueEdited(*project, *item);
+  return {};
+}
+
+bool GitHubServer::HasProjectItem(std::string_view owner, int number, std::int64_t issue_id) const {
+  std::lock_guard lock(state_->mu);
+  const Project* project = state_->FindProject(owner, number);
+  return project && std::any_of(project->items.begin(), project->items.end(),
+                                [&](const Item& item) { return item.issue_id == issue_id; });
+}
+
+std::optional<GitHubFieldValue> GitHubServer::GetFieldValue(std::string_view owner, int number,
+                                                            std::int64_t issue_id,
+                                                            std::string_view field_name) const {
+  std::lock_guard lock(state_->mu);
+  const Project* project = state_->FindProject(owner, number);
+  if (!project) {
+    return std::nullopt;
+  }
+  auto field = std::find_if(project->fields.begin(), project->fields.end(),
+                            [&](const Field& f) { return f.name == field_name; });
+  auto item = std::find_if(project->items.begin(), project->items.end(),
+                           [&](const Item& i) { return i.issue_id == issue_id; });
+  if (field == project->fields.end() || item == project->items.end()) {
+    return std::nullopt;
+  }
+  auto value = item->values.find(field->id);
+  if (value == item->values.end()) {
+    return std::nullopt;
+  }
+  const github_sample::ItemValue& v = value->second;
+  if (field->data_type == "NUMBER") {
+    return GitHubFieldValue::Number(v.number.value_or(0));
+  }
+  for (const auto& option : field->options) {
+    if (option.id == v.text) {
+      return GitHubFieldValue::Text(option.name);
     }
   }
-  return {};
+  for (const auto& iteration : field->iterations) {
+    if (iteration.id == v.text) {
+      return GitHubFieldValue::Text(iteration.title);
+    }
+  }
+  return GitHubFieldValue::Text(v.text);
+}
+
+std::optional<std::string> GitHubServer::ProjectFieldType(std::string_view owner, int number,
+                                                          std::string_view field_name) const {
+  std::lock_guard lock(state_->mu);
+  const Project* project = state_->FindProject(owner, number);
+  if (!project) {
+    return std::nullopt;
+  }
+  for (const Field& field : project->fields) {
+    if (field.name == field_name) {
+      return field.data_type;
+    }
+  }
+  return std::nullopt;
+}
+
+std::size_t GitHubServer::MutationCount(std::string_view name) const {
+  std::lock_guard lock(state_->mu);
+  auto it = state_->mutations.find(name);
+  return it == state_->mutations.end() ? 0 : it->second;
 }
 
 // ---- Faults and the log ----
@@ -1366,6 +1443,7 @@ void GitHubServer::ClearRequests() {
   state_->budget_used = 0;
   state_->graphql_requests = 0;
   state_->list_requests = 0;
+  state_->mutations.clear();
 }
 
 void GitHubServer::OnListRequest(std::function<void(std::size_t n)> hook) {
@@ -1894,6 +1972,14 @@ HttpServerResponse GitHubServer::Handle(const HttpServerRequest& request) {
         graphql_query = std::string(parsed->StringOr("query"));
       }
       response = github_sample::ServeGraphQL(s, *token, request);
+      if (token->kind == GitHubTokenKind::kClassic) {
+        // As on every API answer to a classic token: what it was granted.
+        std::string scopes;
+        for (const std::string& scope : token->scopes) {
+          scopes += (scopes.empty() ? "" : ", ") + scope;
+        }
+        response.headers.emplace_back("X-OAuth-Scopes", scopes);
+      }
     } else {
       response = ServeRest(s, request, *token, api_path, list);
     }

@@ -103,15 +103,20 @@
 // GraphQL: POST a JSON body {query, variables, operationName}. The server
 // reads GraphQL's query syntax (operation with variables and defaults,
 // aliases, arguments of every literal kind, inline fragments, named fragments;
-// no directives, no mutations) and executes it over this schema subset, so the
-// answer holds exactly what was selected, as GitHub's does:
+// no directives) and executes it over this schema subset, so the answer holds
+// exactly what was selected, as GitHub's does:
 //   Query         organization(login:) user(login:) -> Organization / User
 //                 nodes(ids:[ID!]!) -> [Node]   node(id:) -> Node
-//                 viewer -> User   rateLimit -> RateLimit
+//                 repository(owner:, name:) -> Repository (NOT_FOUND when the
+//                 token cannot see it)   viewer -> User   rateLimit -> RateLimit
+//   Repository    __typename id databaseId name nameWithOwner url isPrivate owner
+//                 issue(number:) -> Issue (NOT_FOUND for a pull request's number,
+//                 a deleted or a transferred issue)
 //   Organization, User   __typename id login name databaseId url
 //                 projectV2(number:) -> ProjectV2
 //   ProjectV2     __typename id number title url closed public shortDescription
 //                 databaseId createdAt updatedAt owner{__typename id login}
+//                 viewerCanUpdate (GitHubToken::project_write)
 //                 fields(first|last:) -> connection of ProjectV2FieldConfiguration
 //                 items(first|last:, after:) -> connection of ProjectV2Item
 //                 field(name:) -> ProjectV2FieldConfiguration
@@ -147,6 +152,34 @@
 //                 hasPreviousPage startCursor endCursor}; first/last 1..100 required
 //                 (MISSING_PAGINATION_BOUNDARIES / EXCESSIVE_PAGINATION errors).
 //   RateLimit     limit cost remaining used resetAt nodeCount
+//   Mutation      run in order, each alias on its own (one failing leaves the
+//                 others done), each counted (MutationCount()):
+//                 addProjectV2ItemById(input:{projectId, contentId}) -> {item}:
+//                   the issue's item, the existing one when it is there already;
+//                 updateProjectV2ItemFieldValue(input:{projectId, itemId, fieldId,
+//                   value:{number|text|date|singleSelectOptionId|iterationId}})
+//                   -> {projectV2Item}: exactly the member the field's type
+//                   takes (a number for NUMBER, ...), else UNPROCESSABLE "Did
+//                   not receive a number value to update a field of type
+//                   number"; built-in fields (TITLE, ...) UNPROCESSABLE;
+//                 clearProjectV2ItemFieldValue(input:{projectId, itemId,
+//                   fieldId}) -> {projectV2Item};
+//                 createProjectV2Field(input:{projectId, name, dataType:
+//                   NUMBER|TEXT|DATE|SINGLE_SELECT|ITERATION,
+//                   singleSelectOptions}) -> {projectV2Field}: a name taken
+//                   (case aside) or blank UNPROCESSABLE; another dataType a
+//                   validation error.
+//                 All have clientMutationId. An unknown project, item (or one of
+//                 another project, or of a deleted issue), field or content id:
+//                 NOT_FOUND "Could not resolve to a node with the global id of
+//                 '...'". Without write access (GitHubToken::project_write
+//                 false, or no project access): FORBIDDEN "Resource not
+//                 accessible by personal access token" ("... by integration"
+//                 for installation tokens), data null there. A classic token
+//                 without the `project` scope: INSUFFICIENT_SCOPES for the
+//                 whole request, nothing run. Edits move the item's and the
+//                 project's updatedAt, and the issue's updated_at only with
+//                 options.project_edit_bumps_updated (GitHub is taken not to).
 // Every query costs 1 point of the graphql budget (x-ratelimit-resource:
 // graphql). Errors come with HTTP 200, as GitHub's do: an unknown field or
 // type ({"errors":[{"path","extensions":{"code":"undefinedField",...},
@@ -154,14 +187,15 @@
 // unresolvable login, project number or node id (data null there and
 // {"type":"NOT_FOUND","path":[...],"message":"Could not resolve to ..."}),
 // a classic token without read:project/project scope selecting a project
-// ({"type":"INSUFFICIENT_SCOPES",...}), a mutation or directive
+// ({"type":"INSUFFICIENT_SCOPES",...}), a subscription or directive
 // ({"type":"UNSUPPORTED",...}), a syntax error ("Parse error on ..."), and an
 // exhausted budget ({"errors":[{"type":"RATE_LIMITED","message":"API rate
 // limit already exceeded for user ID 1."}]}, remaining 0). A body that is not
 // a JSON object: 400 {"message":"Problems parsing JSON",...}. Fields are
 // checked where they are executed: a field inside a fragment that matches no
 // object of the answer is not checked. viewer is the token's user (a Bot for
-// installation tokens). Secondary limits apply to GraphQL too.
+// installation tokens). Secondary limits apply to GraphQL too. Answers to a
+// classic token carry X-OAuth-Scopes, as REST ones do.
 //
 // Control API: every public member is thread-safe and may be called while
 // requests are served. Times are epoch seconds on the server clock, which
@@ -212,6 +246,10 @@ struct GitHubToken {
   std::optional<std::set<std::string>> repos;
   // Fine-grained and installation tokens: whether GraphQL may read projects.
   bool projects = true;
+  // Whether the token's user (or installation) may change projects: their
+  // viewerCanUpdate, and the Projects v2 mutations (else FORBIDDEN). Classic
+  // tokens also need the `project` scope for a mutation.
+  bool project_write = true;
 };
 
 // The three sample tokens (kGitHub*Token), each of its kind, seeing every repo.
@@ -460,6 +498,22 @@ class GitHubServer {
   Result<void> SetFieldValue(std::string_view owner, int number, std::int64_t issue_id,
                              std::string_view field, std::optional<GitHubFieldValue> value);
   void SetProjectEditBumpsUpdated(bool bumps);
+  // Whether the issue with this id is an item of the project.
+  bool HasProjectItem(std::string_view owner, int number, std::int64_t issue_id) const;
+  // The item's value for the custom field named `field` (exactly): a number,
+  // or the text, date, option name or iteration title; nullopt when it has
+  // none (or there is no such project, item or field).
+  std::optional<GitHubFieldValue> GetFieldValue(std::string_view owner, int number,
+                                                std::int64_t issue_id,
+                                                std::string_view field) const;
+  // The data type ("NUMBER", "TEXT", "SINGLE_SELECT", "TITLE", ...) of the
+  // project's field named `field` (exactly); nullopt when it has none.
+  std::optional<std::string> ProjectFieldType(std::string_view owner, int number,
+                                              std::string_view field) const;
+  // How many times the mutation `name` ("createProjectV2Field", ...) was
+  // run (per alias), refused ones included, since the start or
+  // ClearRequests().
+  std::size_t MutationCount(std::string_view name) const;
 
   // ---- Faults ----
 

@@ -151,6 +151,7 @@ struct State {
   bool project_edit_bumps_updated = false;
   std::uint64_t not_modified = 0;  // 304s answered
   std::uint64_t budget_used = 0;   // core units consumed
+  std::map<std::string, std::size_t, std::less<>> mutations;  // runs per mutation name
 
   std::int64_t Now() const;
   Repo* FindRepo(std::string_view full_name);
@@ -164,6 +165,13 @@ struct State {
   // The live record with this id.
   Record* Live(std::int64_t id);
   const Record* Live(std::int64_t id) const;
+  // A new custom or built-in field of `project`, with an id of its kind.
+  Field& AddField(Project& project, std::string name, std::string data_type);
+  // The issue's item in `project`, added now when it has none.
+  Item& AddItem(Project& project, std::int64_t issue_id);
+  // After a value of `item` changed: the item and project are updated now,
+  // and the issue too when project_edit_bumps_updated.
+  void ValueEdited(Project& project, Item& item);
 };
 
 // ---- Shared rendering helpers ----
