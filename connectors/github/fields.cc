@@ -2,6 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
+
+#include "connectors/github/decode.h"
+#include "core/text.h"
+#include "core/value.h"
 
 namespace boardsync {
 namespace {
@@ -74,6 +79,100 @@ GitHubFieldSelection SelectGitHubFields(const std::vector<std::string>& names) {
     }
   }
   return selection;
+}
+
+std::string GitHubProjectFieldsQuery(std::string_view owner, std::int64_t number) {
+  constexpr std::string_view kQuery =
+      "query($owner:String!,$number:Int!){"
+      "organization(login:$owner){projectV2(number:$number){...project}}"
+      "user(login:$owner){projectV2(number:$number){...project}}}"
+      "fragment project on ProjectV2{id title viewerCanUpdate "
+      "fields(first:100){nodes{...on ProjectV2FieldCommon{id name dataType}}}}";
+  Value::Object variables;
+  variables["owner"] = Value(owner);
+  variables["number"] = Value(number);
+  return Value(Value::Object{{"query", Value(kQuery)}, {"variables", Value(std::move(variables))}})
+      .ToJson();
+}
+
+Result<std::optional<GitHubWritableProject>> DecodeGitHubProjectFields(JsonView root) {
+  // Found, and of the right shape, as the pull reads the same answer.
+  auto found = DecodeGitHubProject(root);
+  if (!found) {
+    return std::unexpected(found.error());
+  }
+  if (!*found) {
+    return std::optional<GitHubWritableProject>();
+  }
+  GitHubWritableProject project;
+  project.id = (*found)->id;
+  const JsonView data = *root.FindNonNull("data");
+  for (std::string_view owner : {"organization", "user"}) {
+    auto account = data.FindNonNull(owner);
+    auto node = account && account->IsObject() ? account->FindNonNull("projectV2") : std::nullopt;
+    if (!node || !node->IsObject() || node->StringOr("id") != project.id) {
+      continue;
+    }
+    if (auto can = node->FindNonNull("viewerCanUpdate"); can && can->IsBool()) {
+      project.viewer_can_update = can->AsBool();
+    }
+    auto fields = node->FindNonNull("fields");
+    auto nodes = fields && fields->IsObject() ? fields->FindNonNull("nodes") : std::nullopt;
+    if (!nodes || !nodes->IsList()) {
+      return Fail(ErrorCode::kBadResponse,
+                  "the project in GraphQL's answer has no fields.nodes list");
+    }
+    for (JsonView field : nodes->Elements()) {
+      if (!field.IsObject() || field.StringOr("id").empty() || field.StringOr("name").empty()) {
+        continue;  // a field this query cannot see (none on GitHub today)
+      }
+      project.fields.push_back(GitHubProjectFieldInfo{std::string(field.StringOr("id")),
+                                                      std::string(field.StringOr("name")),
+                                                      std::string(field.StringOr("dataType"))});
+    }
+    break;
+  }
+  return std::optional(std::move(project));
+}
+
+const GitHubProjectFieldInfo* FindGitHubProjectField(
+    const std::vector<GitHubProjectFieldInfo>& fields, std::string_view name) {
+  for (const GitHubProjectFieldInfo& field : fields) {
+    if (field.name == name) {
+      return &field;
+    }
+  }
+  const std::string lower = AsciiLower(name);
+  for (const GitHubProjectFieldInfo& field : fields) {
+    if (AsciiLower(field.name) == lower) {
+      return &field;
+    }
+  }
+  return nullptr;
+}
+
+std::string GitHubFieldTypeWords(std::string_view data_type) {
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kCustom = {{
+      {"NUMBER", "a number field"},
+      {"TEXT", "a text field"},
+      {"SINGLE_SELECT", "a single select field"},
+      {"ITERATION", "an iteration field"},
+      {"DATE", "a date field"},
+  }};
+  const std::string type(data_type.empty() ? "unknown" : data_type);
+  for (const auto& [name, words] : kCustom) {
+    if (name == data_type) {
+      return std::string(words) + " (" + type + ")";
+    }
+  }
+  // The built-in ones (TITLE, ASSIGNEES, LABELS, LINKED_PULL_REQUESTS, ...):
+  // "the built-in Linked pull requests field".
+  std::string words = AsciiLower(type);
+  std::replace(words.begin(), words.end(), '_', ' ');
+  if (!words.empty()) {
+    words[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(words[0])));
+  }
+  return "the built-in " + words + " field (" + type + ")";
 }
 
 }  // namespace boardsync

@@ -5,6 +5,7 @@
 
 #include "connectors/github/github_source.h"
 #include "connectors/github/repos.h"
+#include "connectors/github/writer.h"
 
 namespace boardsync {
 namespace {
@@ -106,6 +107,24 @@ Result<std::unique_ptr<TrackerSource>> Make(const TrackerOptions& parsed, Connec
       std::make_unique<GitHubSource>(std::move(github), *context.http));
 }
 
+Result<std::unique_ptr<FieldWriter>> MakeWriter(const TrackerOptions& parsed,
+                                                ConnectorContext context) {
+  const auto& options = static_cast<const GitHubTypeOptions&>(parsed);
+  auto api =
+      GitHubApiRoot(context.base_url.empty() ? std::string(kGitHubDefaultApi) : context.base_url);
+  if (!api) {
+    return std::unexpected(api.error().Wrap("connection " + context.connection_name));
+  }
+  GitHubWriterOptions github;
+  github.connection_name = std::move(context.connection_name);
+  github.api = std::move(*api);
+  github.project = options.project;
+  github.token = std::move(context.token);
+  github.timeout = context.timeout;
+  return std::unique_ptr<FieldWriter>(
+      std::make_unique<GitHubWriter>(std::move(github), *context.http));
+}
+
 std::size_t TokenShown(std::string_view token) {
   for (std::string_view prefix : kTokenPrefixes) {
     if (token.starts_with(prefix) && token.size() > prefix.size() + 8) {
@@ -124,6 +143,7 @@ const TrackerType kGitHubType = {
     .parse = &Parse,
     .make = &Make,
     .token_shown = &TokenShown,
+    .make_writer = &MakeWriter,
 };
 
 }  // namespace boardsync
