@@ -438,6 +438,32 @@ int RunTestConnection(const CommandOptions& options, std::ostream& out, std::ost
           << (unknown->size() == 1 ? ", which names no field" : ", which name no fields")
           << " of this tracker; they read as empty (null)\n";
     }
+    // The sync-back targets as the tracker has them (nothing is created here).
+    const Mapping& loaded_mapping = mapping->at(c->name);
+    if (loaded_mapping.sync_back) {
+      auto writing = ConnectTracker(*c, /*writer=*/true);
+      if (writing && writing->writer) {
+        std::vector<WriteTarget> targets;
+        for (const SyncBackField& field : loaded_mapping.sync_back->fields) {
+          targets.push_back(WriteTarget{field.target, field.type});
+        }
+        auto checks = writing->writer->Prepare(targets, /*create=*/false, {}, {});
+        if (!checks) {
+          out << c->name << ": FAILED: sync back: "
+              << ForDisplay(Redact(checks.error().message)) << "\n";
+          failed = true;
+        } else {
+          for (const TargetCheck& check : *checks) {
+            if (!check.problem.empty()) {
+              // With create: true, sync-back makes a missing field; this
+              // only looks.
+              out << c->name << ": warning: sync back: " << ForDisplay(Redact(check.problem))
+                  << "\n";
+            }
+          }
+        }
+      }
+    }
   }
   return failed ? kExitRunFailed : kExitOk;
 }
