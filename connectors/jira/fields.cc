@@ -35,37 +35,6 @@ std::string_view StringMember(JsonView object, std::string_view key) {
   return object.StringOr(key);
 }
 
-// The catalogue entries a name matches at the first step that matches any
-// (see SelectJiraFields()); indices into the catalogue.
-std::vector<std::size_t> Match(const std::vector<JiraField>& catalogue, std::string_view name) {
-  std::vector<std::size_t> hits;
-  for (std::size_t i = 0; i < catalogue.size(); ++i) {
-    if (catalogue[i].id == name) {
-      return {i};  // ids are unique
-    }
-  }
-  for (std::size_t i = 0; i < catalogue.size(); ++i) {
-    if (catalogue[i].key == name) {
-      return {i};
-    }
-  }
-  for (std::size_t i = 0; i < catalogue.size(); ++i) {
-    if (catalogue[i].name == name) {
-      hits.push_back(i);
-    }
-  }
-  if (!hits.empty()) {
-    return hits;
-  }
-  const std::string lower = AsciiLower(name);
-  for (std::size_t i = 0; i < catalogue.size(); ++i) {
-    if (AsciiLower(catalogue[i].name) == lower) {
-      hits.push_back(i);
-    }
-  }
-  return hits;
-}
-
 }  // namespace
 
 Result<std::vector<JiraField>> DecodeJiraFields(JsonView json) {
@@ -137,14 +106,10 @@ Result<JiraFieldSelection> SelectJiraFields(const std::vector<JiraField>& catalo
       continue;
     }
     seen.push_back(name);
-    auto hits = Match(catalogue, name);
+    auto hits = MatchJiraField(catalogue, name);
     if (hits.size() > 1) {
       ambiguous += ambiguous.empty() ? "" : "; ";
-      ambiguous += "field name \"" + std::string(name) + "\" is shared by ";
-      for (std::size_t i = 0; i < hits.size(); ++i) {
-        ambiguous += i == 0 ? "" : i + 1 == hits.size() ? " and " : ", ";
-        ambiguous += catalogue[hits[i]].id;
-      }
+      ambiguous += JiraSharedNameText(catalogue, name, hits);
       continue;
     }
     if (hits.empty()) {
@@ -162,6 +127,46 @@ Result<JiraFieldSelection> SelectJiraFields(const std::vector<JiraField>& catalo
                 ambiguous + ": name the field by its id (e.g. customfield_10016) in the mapping");
   }
   return selection;
+}
+
+std::vector<std::size_t> MatchJiraField(const std::vector<JiraField>& catalogue,
+                                        std::string_view name) {
+  std::vector<std::size_t> hits;
+  for (std::size_t i = 0; i < catalogue.size(); ++i) {
+    if (catalogue[i].id == name) {
+      return {i};  // ids are unique
+    }
+  }
+  for (std::size_t i = 0; i < catalogue.size(); ++i) {
+    if (catalogue[i].key == name) {
+      return {i};
+    }
+  }
+  for (std::size_t i = 0; i < catalogue.size(); ++i) {
+    if (catalogue[i].name == name) {
+      hits.push_back(i);
+    }
+  }
+  if (!hits.empty()) {
+    return hits;
+  }
+  const std::string lower = AsciiLower(name);
+  for (std::size_t i = 0; i < catalogue.size(); ++i) {
+    if (AsciiLower(catalogue[i].name) == lower) {
+      hits.push_back(i);
+    }
+  }
+  return hits;
+}
+
+std::string JiraSharedNameText(const std::vector<JiraField>& catalogue, std::string_view name,
+                               const std::vector<std::size_t>& hits) {
+  std::string text = "field name \"" + std::string(name) + "\" is shared by ";
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    text += i == 0 ? "" : i + 1 == hits.size() ? " and " : ", ";
+    text += catalogue[hits[i]].id;
+  }
+  return text;
 }
 
 std::string JiraFieldsParameter(const JiraFieldSelection& selection) {

@@ -3,7 +3,9 @@
 // the decoded Issue carries its value under. Pure; no I/O.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "connectors/http/json.h"
@@ -62,6 +64,17 @@ struct JiraFieldSelection {
 // catalogue (Data Center's) does not list it.
 Result<JiraFieldSelection> SelectJiraFields(const std::vector<JiraField>& catalogue,
                                             const std::vector<std::string>& source_names);
+
+// The catalogue entries `name` matches at the first of SelectJiraFields()'s
+// steps that matches any, as indices into `catalogue`: one for an id or key,
+// several when fields share the name; none when no field has it.
+std::vector<std::size_t> MatchJiraField(const std::vector<JiraField>& catalogue,
+                                        std::string_view name);
+
+// `field name "Points" is shared by customfield_10060 and customfield_10061`:
+// what to say of a name MatchJiraField() found on several fields (`hits`).
+std::string JiraSharedNameText(const std::vector<JiraField>& catalogue, std::string_view name,
+                               const std::vector<std::size_t>& hits);
 
 // The `fields=` parameter's value (not encoded): selection.request joined by ','.
 std::string JiraFieldsParameter(const JiraFieldSelection& selection);

@@ -4,6 +4,7 @@
 
 #include "connectors/jira/jira_source.h"
 #include "connectors/jira/query.h"
+#include "connectors/jira/writer.h"
 
 namespace boardsync {
 namespace {
@@ -46,7 +47,8 @@ std::shared_ptr<const TrackerOptions> Parse(OptionReader& reader) {
   return options;
 }
 
-Result<std::unique_ptr<TrackerSource>> Make(const TrackerOptions& parsed, ConnectorContext context) {
+// The connection as JiraSource and JiraWriter take it.
+Result<JiraOptions> OptionsFor(const TrackerOptions& parsed, ConnectorContext& context) {
   const auto& options = static_cast<const JiraTypeOptions&>(parsed);
   auto site = JiraSiteUrl(context.base_url);
   if (!site) {
@@ -59,8 +61,26 @@ Result<std::unique_ptr<TrackerSource>> Make(const TrackerOptions& parsed, Connec
   jira.email = options.email;
   jira.token = std::move(context.token);
   jira.timeout = context.timeout;
+  return jira;
+}
+
+Result<std::unique_ptr<TrackerSource>> Make(const TrackerOptions& parsed, ConnectorContext context) {
+  auto jira = OptionsFor(parsed, context);
+  if (!jira) {
+    return std::unexpected(jira.error());
+  }
   return std::unique_ptr<TrackerSource>(
-      std::make_unique<JiraSource>(std::move(jira), *context.http));
+      std::make_unique<JiraSource>(std::move(*jira), *context.http));
+}
+
+Result<std::unique_ptr<FieldWriter>> MakeWriter(const TrackerOptions& parsed,
+                                                ConnectorContext context) {
+  auto jira = OptionsFor(parsed, context);
+  if (!jira) {
+    return std::unexpected(jira.error());
+  }
+  return std::unique_ptr<FieldWriter>(
+      std::make_unique<JiraWriter>(std::move(*jira), *context.http));
 }
 
 }  // namespace
@@ -71,6 +91,7 @@ const TrackerType kJiraType = {
     .default_base_url = "",
     .parse = &Parse,
     .make = &Make,
+    .make_writer = &MakeWriter,
 };
 
 }  // namespace boardsync

@@ -314,6 +314,45 @@ Value FieldJson(const FieldDef& def) {
   return Value(std::move(o));
 }
 
+constexpr std::string_view kCustomTypePrefix = "com.atlassian.jira.plugin.system.customfieldtypes:";
+
+// The schema type of a custom field type the control API and POST /field
+// take; nullopt for others.
+std::optional<std::string_view> SchemaTypeOf(std::string_view custom_type) {
+  if (custom_type == "float") {
+    return "number";
+  }
+  if (custom_type == "textfield" || custom_type == "textarea") {
+    return "string";
+  }
+  if (custom_type == "select") {
+    return "option";
+  }
+  return std::nullopt;
+}
+
+// The built-in fields and the ones made since.
+std::vector<FieldDef> AllFieldDefs(const std::string& shared_name,
+                                   std::span<const JiraServer::CustomFieldState> made) {
+  std::vector<FieldDef> defs = FieldDefs(shared_name);
+  for (const JiraServer::CustomFieldState& field : made) {
+    const std::int64_t number =
+        ParseInt(std::string_view(field.id).substr(std::string_view("customfield_").size()))
+            .value_or(0);
+    defs.push_back({field.id, field.name, true,
+                    CustomSchema(*SchemaTypeOf(field.custom_type), field.custom_type, number)});
+  }
+  return defs;
+}
+
+// "float", "textarea", "gh-sprint"...: the part of schema.custom after the
+// last ':'; "" for system fields.
+std::string CustomTypeOf(const FieldDef& def) {
+  std::string_view custom = def.schema.IsObject() ? def.schema.StringOr("custom") : "";
+  const auto colon = custom.rfind(':');
+  return colon == std::string_view::npos ? "" : std::string(custom.substr(colon + 1));
+}
+
 // ---- Rich text ----
 
 Value AdfParagraph(std::string_view text) {
@@ -361,6 +400,35 @@ Value AdfDocument(std::string_view text) {
   flush();
   return Value(
       Value::Object{{"type", "doc"}, {"version", 1}, {"content", Value(std::move(content))}});
+}
+
+// The text of an ADF node: text nodes as they are, a hard break as a
+// newline, blocks one a line (list items after "- "), so that what
+// AdfDocument() wrote reads back the same.
+std::string AdfText(const Value& node) {
+  if (!node.IsObject()) {
+    return "";
+  }
+  std::string_view type = node.StringOr("type");
+  if (type == "text") {
+    return std::string(node.StringOr("text"));
+  }
+  if (type == "hardBreak") {
+    return "\n";
+  }
+  const bool blocks = type == "doc" || type == "bulletList" || type == "orderedList" ||
+                      type == "listItem" || type == "blockquote";
+  std::string out;
+  if (const Value* content = node.Find("content"); content && content->IsList()) {
+    for (const Value& child : content->AsList()) {
+      std::string text = AdfText(child);
+      if (child.StringOr("type") == "listItem") {
+        text = "- " + text;
+      }
+      out += blocks && !out.empty() ? "\n" + text : text;
+    }
+  }
+  return out;
 }
 
 // ---- Sample world ----
@@ -802,6 +870,12 @@ JiraServer::Fault JiraServer::Fault::Drop() {
 JiraServer::Fault JiraServer::Fault::On(std::string api_path) const {
   Fault fault = *this;
   fault.path = std::move(api_path);
+  return fault;
+}
+
+JiraServer::Fault JiraServer::Fault::OnMethod(std::string method) const {
+  Fault fault = *this;
+  fault.method = std::move(method);
   return fault;
 }
 
@@ -1422,6 +1496,9 @@ HttpServerResponse JiraServer::Handle(const HttpServerRequest& request) {
       hook = search_hook_;
     }
     auto matches = [&](const Fault& f) {
+      if (!f.method.empty() && f.method != request.method) {
+        return false;
+      }
       if (f.path.empty()) {
         return search;
       }
@@ -1524,7 +1601,18 @@ HttpServerResponse JiraServer::Serve(const HttpServerRequest& request, std::stri
     return get ? ServeMyself(version) : method_not_allowed();
   }
   if (rest == "/field") {
-    return get ? ServeFields() : method_not_allowed();
+    return get ? ServeFields() : post ? ServeCreateField(request) : method_not_allowed();
+  }
+  if (rest.starts_with("/field/") && rest.ends_with("/context") && cloud_) {
+    std::string_view id = rest.substr(7, rest.size() - 7 - std::string_view("/context").size());
+    if (id.find('/') == std::string_view::npos) {
+      return get || post ? ServeContexts(request, id) : method_not_allowed();
+    }
+  }
+  if (rest.starts_with("/screens/addToDefault/") &&
+      rest.find('/', std::string_view("/screens/addToDefault/").size()) == std::string_view::npos) {
+    return post ? ServeAddToDefault(rest.substr(std::string_view("/screens/addToDefault/").size()))
+                : method_not_allowed();
   }
   if (cloud_ && rest == "/search/jql") {
     return get || post ? ServeSearch(request, version, true) : method_not_allowed();
@@ -1552,7 +1640,9 @@ HttpServerResponse JiraServer::Serve(const HttpServerRequest& request, std::stri
   }
   if (rest.starts_with("/issue/") && rest.find('/', 7) == std::string_view::npos &&
       rest.size() > 7) {
-    return get ? ServeIssue(request, version, rest.substr(7)) : method_not_allowed();
+    return get                       ? ServeIssue(request, version, rest.substr(7))
+           : request.method == "PUT" ? ServeEdit(request, version, rest.substr(7))
+                                     : method_not_allowed();
   }
   return not_found();
 }
@@ -1589,7 +1679,8 @@ HttpServerResponse JiraServer::ServeMyself(int version) const {
 
 HttpServerResponse JiraServer::ServeFields() const {
   Value::List list;
-  for (const FieldDef& def : FieldDefs(options_.shared_field_name)) {
+  std::lock_guard lock(mu_);
+  for (const FieldDef& def : AllFieldDefs(options_.shared_field_name, custom_fields_)) {
     list.push_back(FieldJson(def));
   }
   return HttpServerResponse::Json(200, Value(std::move(list)).ToJson());
@@ -1821,6 +1912,16 @@ Value JiraServer::RenderIssueLocked(const JiraIssue& issue, int version, const S
                                             ? option("customfield_10061", *issue.shared_option)
                                             : Value());
   }
+  for (const CustomFieldState& field : custom_fields_) {
+    auto value = issue.custom_values.find(field.id);
+    if (value == issue.custom_values.end() || value->second.IsNull()) {
+      fields.insert_or_assign(field.id, Value());
+    } else if (field.custom_type == "textarea" && value->second.IsString()) {
+      fields.insert_or_assign(field.id, rich(value->second.AsString()));
+    } else {
+      fields.insert_or_assign(field.id, value->second);
+    }
+  }
   for (const auto& [id, value] : issue.raw_fields) {
     fields.insert_or_assign(id, value);
   }
@@ -1838,7 +1939,7 @@ Value JiraServer::RenderIssueLocked(const JiraIssue& issue, int version, const S
       }
     }
     if (names != nullptr) {
-      std::vector<FieldDef> defs = FieldDefs(options_.shared_field_name);
+      std::vector<FieldDef> defs = AllFieldDefs(options_.shared_field_name, custom_fields_);
       for (const auto& [id, value] : kept) {
         auto def =
             std::find_if(defs.begin(), defs.end(), [&](const FieldDef& d) { return d.id == id; });
@@ -1999,7 +2100,7 @@ Result<std::vector<std::shared_ptr<const JiraIssue>>> JiraServer::MatchLocked(
       c.number = *instant;
       return c;
     }
-    std::vector<FieldDef> defs = FieldDefs(options_.shared_field_name);
+    std::vector<FieldDef> defs = AllFieldDefs(options_.shared_field_name, custom_fields_);
     bool known = std::any_of(defs.begin(), defs.end(), [&](const FieldDef& d) {
       return EqualsIgnoreCase(d.id, name) || EqualsIgnoreCase(d.name, name);
     });
@@ -2177,6 +2278,327 @@ HttpServerResponse JiraServer::ServeIssue(const HttpServerRequest& request, int 
     issue.AsObject().emplace("names", Value(std::move(names)));
   }
   return HttpServerResponse::Json(200, issue.ToJson());
+}
+
+// ---- Custom fields and writes ----
+
+JiraServer::CustomFieldState& JiraServer::AddFieldLocked(std::string name,
+                                                         std::string custom_type) {
+  CustomFieldState field;
+  field.id = "customfield_" + std::to_string(next_field_number_++);
+  field.name = std::move(name);
+  field.custom_type = std::move(custom_type);
+  custom_fields_.push_back(std::move(field));
+  return custom_fields_.back();
+}
+
+JiraServer::CustomFieldState* JiraServer::FindCustomLocked(std::string_view id) {
+  for (CustomFieldState& field : custom_fields_) {
+    if (field.id == id) {
+      return &field;
+    }
+  }
+  return nullptr;
+}
+
+std::string JiraServer::AddCustomField(std::string name, std::string custom_type,
+                                       bool on_default_screen, bool with_context) {
+  if (!SchemaTypeOf(custom_type)) {
+    throw std::invalid_argument("unknown custom field type: " + custom_type);
+  }
+  std::lock_guard lock(mu_);
+  CustomFieldState& field = AddFieldLocked(std::move(name), std::move(custom_type));
+  field.on_default_screen = on_default_screen;
+  field.contexts = with_context ? 1 : 0;
+  return field.id;
+}
+
+std::vector<JiraServer::CustomFieldState> JiraServer::CustomFields() const {
+  std::lock_guard lock(mu_);
+  return custom_fields_;
+}
+
+void JiraServer::SetAdmin(bool admin) {
+  std::lock_guard lock(mu_);
+  admin_ = admin;
+}
+
+void JiraServer::SetFieldOffScreen(std::string_view id_or_key, std::string field_id, bool off) {
+  std::lock_guard lock(mu_);
+  auto id = FindLocked(id_or_key);
+  if (!id) {
+    return;
+  }
+  if (off) {
+    off_screen_.emplace(*id, std::move(field_id));
+  } else {
+    off_screen_.erase({*id, field_id});
+  }
+}
+
+std::optional<Value> JiraServer::ValueOf(std::string_view id_or_key,
+                                         std::string_view field_id) const {
+  std::lock_guard lock(mu_);
+  auto id = FindLocked(id_or_key);
+  if (!id) {
+    return std::nullopt;
+  }
+  SearchParams params;
+  params.include.emplace(field_id);
+  Value issue = RenderIssueLocked(*records_.at(*id).current, 2, params, nullptr);
+  const Value* fields = issue.Find("fields");
+  const Value* value = fields ? fields->Find(field_id) : nullptr;
+  if (value == nullptr) {
+    return std::nullopt;
+  }
+  return *value;
+}
+
+HttpServerResponse JiraServer::ServeEdit(const HttpServerRequest& request, int version,
+                                         std::string_view id_or_key) {
+  auto body = ParseJson(request.body);
+  if (!body || !body->IsObject()) {
+    return JiraError(400, "The request body is not a valid JSON object.");
+  }
+  std::lock_guard lock(mu_);
+  auto id = FindLocked(id_or_key);
+  if (!id) {
+    return JiraError(404, "Issue does not exist or you do not have permission to see it.");
+  }
+  if (body->FindNonNull("update") != nullptr) {
+    return JiraError(400,
+                     "The sample Jira server (tests/support/jira) takes `fields` only, "
+                     "not `update`.");
+  }
+  const Value* given = body->FindNonNull("fields");
+  if (given == nullptr) {
+    return HttpServerResponse::Json(204, "");  // nothing to change
+  }
+  if (!given->IsObject()) {
+    return JiraError(400, "Can not deserialize the value of `fields`: it is not an object.");
+  }
+  const bool adf = cloud_ && version == 3;
+  const std::vector<FieldDef> defs = AllFieldDefs(options_.shared_field_name, custom_fields_);
+  Value::Object errors;
+  JiraIssue next = *records_.at(*id).current;
+  for (const auto& [field_id, value] : given->AsObject()) {
+    auto def =
+        std::find_if(defs.begin(), defs.end(), [&](const FieldDef& d) { return d.id == field_id; });
+    const CustomFieldState* made = FindCustomLocked(field_id);
+    const bool settable = def != defs.end() && def->custom && def->schema.IsObject() &&
+                          (made == nullptr || (made->contexts > 0 && made->on_default_screen)) &&
+                          !off_screen_.contains({*id, std::string(field_id)});
+    if (!settable) {
+      errors.insert_or_assign(field_id, "Field '" + std::string(field_id) +
+                                            "' cannot be set. It is not on the appropriate "
+                                            "screen, or unknown.");
+      continue;
+    }
+    const std::string custom_type = CustomTypeOf(*def);
+    std::optional<std::string> problem;
+    std::optional<Value> stored;  // what goes into the issue; null clears
+    if (value.IsNull()) {
+      stored = Value();
+    } else if (custom_type == "float") {
+      if (value.IsNumber()) {
+        stored = Value(value.AsNumber());  // Jira keeps a float field as a double
+      } else {
+        problem = "Operation value must be a number";
+      }
+    } else if (custom_type == "textfield") {
+      if (!value.IsString()) {
+        problem = "Operation value must be a string";
+      } else if (value.AsString().size() > 255) {
+        problem = "The entered text is too long. It exceeds the allowed limit of 255 characters.";
+      } else {
+        stored = value;
+      }
+    } else if (custom_type == "textarea") {
+      if (adf) {
+        if (value.IsObject() && value.StringOr("type") == "doc") {
+          stored = Value(AdfText(value));
+        } else {
+          problem =
+              "Operation value must be an Atlassian Document (see the Atlassian Document "
+              "Format)";
+        }
+      } else if (value.IsString()) {
+        stored = value;
+      } else {
+        problem = "Operation value must be a string";
+      }
+    } else {
+      problem = "Specify a valid 'id' or 'name' for " + def->name;
+    }
+    if (problem) {
+      errors.insert_or_assign(field_id, *problem);
+      continue;
+    }
+    auto number = [&]() -> std::optional<double> {
+      return stored->IsNull() ? std::nullopt : std::optional<double>(stored->AsNumber());
+    };
+    auto text = [&]() -> std::optional<std::string> {
+      return stored->IsNull() ? std::nullopt : std::optional<std::string>(stored->AsString());
+    };
+    if (field_id == "customfield_10016") {
+      next.story_points = number();
+    } else if (field_id == "customfield_10060") {
+      next.shared_number = number();
+    } else if (field_id == "customfield_10050") {
+      next.acceptance_criteria = text();
+    } else if (stored->IsNull()) {
+      next.custom_values.erase(field_id);
+    } else {
+      next.custom_values.insert_or_assign(field_id, *stored);
+    }
+  }
+  if (!errors.empty()) {
+    return HttpServerResponse::Json(400,
+                                    Value(Value::Object{{"errorMessages", Value(Value::List{})},
+                                                        {"errors", Value(std::move(errors))}})
+                                        .ToJson());
+  }
+  Record& record = records_.at(*id);
+  next.updated_ms = std::max(NowLocked(), record.current->updated_ms + 1);
+  CommitLocked(record, std::make_shared<const JiraIssue>(std::move(next)));
+  if (cloud_ && request.Param("returnIssue") == "true") {
+    SearchParams all;
+    all.all = true;
+    return HttpServerResponse::Json(
+        200, RenderIssueLocked(*record.current, version, all, nullptr).ToJson());
+  }
+  return HttpServerResponse::Json(204, "");
+}
+
+HttpServerResponse JiraServer::ServeCreateField(const HttpServerRequest& request) {
+  auto body = ParseJson(request.body);
+  if (!body || !body->IsObject()) {
+    return JiraError(400, "The request body is not a valid JSON object.");
+  }
+  std::lock_guard lock(mu_);
+  if (!admin_) {
+    return JiraError(403, "Only Jira administrators can create custom fields.");
+  }
+  auto field_error = [](std::string_view field, std::string message) {
+    return HttpServerResponse::Json(
+        400, Value(Value::Object{{"errorMessages", Value(Value::List{})},
+                                 {"errors", Value(Value::Object{
+                                                {std::string(field), Value(std::move(message))}})}})
+                 .ToJson());
+  };
+  const std::string name(TrimSpace(body->StringOr("name")));
+  if (name.empty()) {
+    return field_error("name", "The custom field name must not be empty.");
+  }
+  const std::string_view type = body->StringOr("type");
+  const std::string_view short_type =
+      type.starts_with(kCustomTypePrefix) ? type.substr(kCustomTypePrefix.size()) : "";
+  if (!SchemaTypeOf(short_type)) {
+    return field_error("type", "The custom field type '" + std::string(type) + "' is not valid.");
+  }
+  if (const Value* searcher = body->FindNonNull("searcherKey")) {
+    const std::string key = searcher->IsString() ? searcher->AsString() : "";
+    const std::string_view short_key = key.starts_with(kCustomTypePrefix)
+                                           ? std::string_view(key).substr(kCustomTypePrefix.size())
+                                           : "";
+    const bool fits = short_type == "float"
+                          ? short_key == "exactnumber" || short_key == "numberrange"
+                      : short_type == "select" ? short_key == "multiselectsearcher"
+                                               : short_key == "textsearcher";
+    if (!fits) {
+      return field_error("searcherKey", "The searcher '" + std::string(key) +
+                                            "' is not valid for the custom field type '" +
+                                            std::string(type) + "'.");
+    }
+  }
+  CustomFieldState& field = AddFieldLocked(name, std::string(short_type));
+  // Data Center makes a global context when no projects or issue types are
+  // given; whether Cloud does is unconfirmed (options.cloud_field_gets_context).
+  field.contexts = !cloud_ || options_.cloud_field_gets_context ? 1 : 0;
+  const std::vector<FieldDef> defs = AllFieldDefs(options_.shared_field_name, custom_fields_);
+  return HttpServerResponse::Json(201, FieldJson(defs.back()).ToJson());
+}
+
+HttpServerResponse JiraServer::ServeContexts(const HttpServerRequest& request,
+                                             std::string_view field_id) {
+  std::optional<Value> body;
+  if (request.method == "POST") {
+    auto parsed = ParseJson(request.body);
+    if (!parsed || !parsed->IsObject()) {
+      return JiraError(400, "The request body is not a valid JSON object.");
+    }
+    body = std::move(*parsed);
+  }
+  std::lock_guard lock(mu_);
+  if (!admin_) {
+    return JiraError(403, "Only Jira administrators can manage custom field contexts.");
+  }
+  const std::vector<FieldDef> defs = AllFieldDefs(options_.shared_field_name, custom_fields_);
+  auto def = std::find_if(defs.begin(), defs.end(),
+                          [&](const FieldDef& d) { return d.id == field_id && d.custom; });
+  if (def == defs.end()) {
+    return JiraError(404, "The custom field was not found.");
+  }
+  CustomFieldState* made = FindCustomLocked(field_id);
+  const std::string number(field_id.substr(std::string_view("customfield_").size()));
+  if (body) {
+    if (TrimSpace(body->StringOr("name")).empty()) {
+      return JiraError(400, "The context name must not be empty.");
+    }
+    for (std::string_view list : {"projectIds", "issueTypeIds"}) {
+      const Value* ids = body->FindNonNull(list);
+      if (ids != nullptr && (!ids->IsList() || !ids->AsList().empty())) {
+        return JiraError(400,
+                         "The sample Jira server (tests/support/jira) makes global "
+                         "contexts only: projectIds and issueTypeIds must be empty.");
+      }
+    }
+    if (made == nullptr || made->contexts > 0) {
+      return JiraError(400, "The custom field already has a global context.");
+    }
+    ++made->contexts;
+    return HttpServerResponse::Json(
+        201, Value(Value::Object{{"id", "1" + number},
+                                 {"name", body->StringOr("name")},
+                                 {"description", body->StringOr("description")},
+                                 {"projectIds", Value(Value::List{})},
+                                 {"issueTypeIds", Value(Value::List{})}})
+                 .ToJson());
+  }
+  const int contexts = made == nullptr ? 1 : made->contexts;
+  Value::List values;
+  for (int i = 0; i < contexts; ++i) {
+    values.emplace_back(Value::Object{{"id", "1" + number},
+                                      {"name", "Default Configuration Scheme for " + def->name},
+                                      {"description", ""},
+                                      {"isGlobalContext", true},
+                                      {"isAnyIssueType", true}});
+  }
+  return HttpServerResponse::Json(200, Value(Value::Object{{"maxResults", 50},
+                                                           {"startAt", 0},
+                                                           {"total", contexts},
+                                                           {"isLast", true},
+                                                           {"values", Value(std::move(values))}})
+                                           .ToJson());
+}
+
+HttpServerResponse JiraServer::ServeAddToDefault(std::string_view field_id) {
+  std::lock_guard lock(mu_);
+  if (!admin_) {
+    return JiraError(403, "Only Jira administrators can change screens.");
+  }
+  const std::vector<FieldDef> defs = AllFieldDefs(options_.shared_field_name, custom_fields_);
+  const bool known =
+      std::any_of(defs.begin(), defs.end(), [&](const FieldDef& d) { return d.id == field_id; });
+  CustomFieldState* made = FindCustomLocked(field_id);
+  if (!known) {
+    return JiraError(404, "The field was not found.");
+  }
+  if (made == nullptr || made->on_default_screen) {
+    return JiraError(404, "The field is already on the default screen.");
+  }
+  made->on_default_screen = true;
+  return HttpServerResponse::Json(200, "{}");
 }
 
 }  // namespace boardsync

@@ -34,6 +34,37 @@
 //   Unknown paths: 404. Missing or wrong credentials: 401 (on Cloud also a
 //   Bearer header). SetSearchForbidden(): the search answers 403.
 //
+// Writes (sync back), both flavours unless said:
+//     PUT      /rest/api/{v}/issue/{idOrKey}  {"fields": {"customfield_N": value, ...}}
+//              All or nothing, with Jira's checks, each failing field an entry of
+//              `errors` in one 400: an unknown id, a field without a context, not
+//              on the default screen or switched off for the issue
+//              (SetFieldOffScreen()) -> "Field 'customfield_N' cannot be set. It is
+//              not on the appropriate screen, or unknown."; a number field given
+//              anything but a number or null, a text field anything but a string
+//              (textfield: at most 255 characters) or null, a textarea on Cloud's
+//              API 3 anything but an ADF document or null; select and sprint fields
+//              refuse numbers and text. System fields are not writable here.
+//              Unknown issue: 404. Success: 204, or on Cloud with returnIssue=true
+//              200 and the issue as GET issue gives it (Data Center documents no
+//              returnIssue: 204 always). The values show in every answer that
+//              asks for the field, and `updated` moves to the server clock (at
+//              least a millisecond past the last `updated`).
+//     POST     /rest/api/{v}/field  {"name", "type": "…customfieldtypes:float|
+//              textfield|textarea|select", "searcherKey"?} -> 201 and the field
+//              (customfield_10100, ...). Needs Administer Jira (SetAdmin(); 403
+//              otherwise). The new field is on no screen; it has a global context
+//              on Data Center, and on Cloud only with
+//              options.cloud_field_gets_context (whether Cloud makes one is
+//              unconfirmed).
+//     GET|POST /rest/api/3/field/{id}/context  (Cloud) the field's contexts as a
+//              page {values: [...]}; POST {"name", "projectIds": [],
+//              "issueTypeIds": []} adds a global one (201). Administer Jira.
+//     POST     /rest/api/{v}/screens/addToDefault/{id}  puts the field on the
+//              default screen (200); 404 when it is there already or unknown.
+//              Administer Jira.
+//   Faults match these paths like any other (Fault::On("/rest/api/3/issue")).
+//
 // Issues: numeric `id` ("10001"), `key`, `self`, `fields` with summary,
 // description, status {name, id, statusCategory}, priority, issuetype,
 // resolution, resolutiondate, created, updated (Jira's
@@ -168,6 +199,9 @@ struct JiraIssue {
   std::optional<std::string> acceptance_criteria;         // customfield_10050, rich text
   std::optional<double> shared_number;                    // customfield_10060 (shared name)
   std::optional<std::string> shared_option;               // customfield_10061 (shared name)
+  // Values of the fields AddCustomField() and POST /field made, by id: a
+  // number or plain text (ADF on Cloud's API 3 for a textarea); absent: null.
+  Value::Object custom_values;
   // Members of `fields` sent exactly as given, over the rendered ones: for
   // wire data the struct cannot say (hand-made ADF, an odd type, a field
   // the server does not define). Projection applies to them too.
@@ -204,6 +238,9 @@ struct JiraServerOptions {
   // The server clock starts frozen at this instant (ms since the epoch);
   // nullopt: it follows the real clock until SetNow().
   std::optional<std::int64_t> now_ms;
+  // Cloud: POST /field gives the new field a global context of its own.
+  // Jira's documentation leaves it open; false makes a client add one.
+  bool cloud_field_gets_context = false;
 };
 
 class JiraServer {
@@ -215,6 +252,7 @@ class JiraServer {
     // /search on Data Center); "*" any request; else an API path without
     // the prefix ("/rest/api/3/myself"), which also matches paths below it.
     std::string path;
+    std::string method;                           // "PUT", ...; "": any
     std::optional<int> status;                    // answer this instead of the real response
     HttpServerHeaders headers;                    // with `status`
     std::string body;                             // with `status`
@@ -248,6 +286,8 @@ class JiraServer {
     static Fault Drop();
 
     Fault On(std::string api_path) const;
+    // Only requests with this method ("POST").
+    Fault OnMethod(std::string method) const;
     Fault Times(int n) const;
   };
 
@@ -350,6 +390,33 @@ class JiraServer {
   // Every request gets 401 until SetToken().
   void RevokeToken();
 
+  // ---- Custom fields and writes ----
+
+  // A custom field as the control API and the admin endpoints know it.
+  struct CustomFieldState {
+    std::string id;  // "customfield_10100"
+    std::string name;
+    std::string custom_type;  // "float", "textfield", "textarea", "select"
+    int contexts = 0;         // global contexts; 0: writes to it are refused
+    bool on_default_screen = false;
+  };
+
+  // Adds a custom field as an administrator would have: `custom_type` is
+  // "float", "textfield", "textarea" or "select" (else
+  // std::invalid_argument). Returns its id.
+  std::string AddCustomField(std::string name, std::string custom_type,
+                             bool on_default_screen = true, bool with_context = true);
+  // The fields AddCustomField() and POST /field made, in that order.
+  std::vector<CustomFieldState> CustomFields() const;
+  // The token user has the Administer Jira global permission (default: no).
+  void SetAdmin(bool admin);
+  // The field is not on this issue's edit screen (in real Jira a project's
+  // and issue type's screen): PUT /issue refuses it for this issue alone.
+  void SetFieldOffScreen(std::string_view id_or_key, std::string field_id, bool off = true);
+  // The field's value in the issue as GET issue on API 2 renders it (null
+  // when empty); nullopt when there is no such issue or field.
+  std::optional<Value> ValueOf(std::string_view id_or_key, std::string_view field_id) const;
+
   // ---- Faults ----
 
   void InjectFault(Fault fault);
@@ -391,6 +458,11 @@ class JiraServer {
                                 std::string_view id_or_key);
   HttpServerResponse ServeMyself(int version) const;
   HttpServerResponse ServeFields() const;
+  HttpServerResponse ServeEdit(const HttpServerRequest& request, int version,
+                               std::string_view id_or_key);
+  HttpServerResponse ServeCreateField(const HttpServerRequest& request);
+  HttpServerResponse ServeContexts(const HttpServerRequest& request, std::string_view field_id);
+  HttpServerResponse ServeAddToDefault(std::string_view field_id);
   HttpServerResponse ServeProjects(const HttpServerRequest& request, int version) const;
   std::optional<HttpServerResponse> CheckAuth(const HttpServerRequest& request) const;
   bool IsSearchPath(std::string_view api_path) const;
@@ -412,6 +484,9 @@ class JiraServer {
   Value RenderIssueLocked(const JiraIssue& issue, int version, const SearchParams& params,
                           Value::Object* names) const;
   std::optional<std::int64_t> ReadDateLocked(std::string_view literal) const;
+  // AddCustomField() and POST /field: the field, numbered on.
+  CustomFieldState& AddFieldLocked(std::string name, std::string custom_type);
+  CustomFieldState* FindCustomLocked(std::string_view id);
 
   JiraServerOptions options_;
   bool cloud_ = false;  // options_.flavor == kCloud
@@ -435,6 +510,11 @@ class JiraServer {
   std::vector<std::string> all_jql_;
   std::function<void(std::size_t)> search_hook_;
   std::uint64_t total_requests_ = 0;
+  std::vector<CustomFieldState> custom_fields_;
+  std::int64_t next_field_number_ = 10100;
+  bool admin_ = false;
+  // SetFieldOffScreen(): (issue id, field id).
+  std::set<std::pair<std::int64_t, std::string>> off_screen_;
   std::unique_ptr<HttpServer> server_;  // last: stops before the state goes
 };
 
