@@ -1,7 +1,9 @@
 // SampleTracker: a YouTrack-compatible fake tracker on a loopback HttpServer.
 // It answers /api/users/me, /api/admin/projects and /api/issues with the
-// server's JSON shapes, fields= projection, paging and query language, and
-// lets tests change issues, revoke tokens and script faults while it runs.
+// server's JSON shapes, fields= projection, paging and query language, takes
+// custom field writes (POST /api/issues/{id}) and the admin calls that create
+// and attach custom fields, and lets tests change issues, revoke tokens and
+// script faults while it runs.
 #pragma once
 
 #include <chrono>
@@ -152,6 +154,37 @@ class SampleTracker {
   // Removes every issue (projects stay).
   void ClearIssues();
 
+  // ---- Custom fields ----
+  //
+  // The tracker knows the custom fields its issues carry (each issue's
+  // customFields[].projectCustomField: the global field, its type and the
+  // project it is attached to) and those added here or through the admin
+  // API. POST /api/issues/{id} writes simple fields (integer, float, string,
+  // date, date and time) and text fields attached to the issue's project,
+  // checking `$type` and the value's type as YouTrack does, and moves the
+  // issue's `updated` when a value changed. Other field kinds (enums, users,
+  // periods, ...) are not writable here.
+
+  // Lets `token` make the admin API's changes (create a custom field, attach
+  // one to a project), as an administrator's token may; any other token gets
+  // 403 there. Reading fields and projects needs no admin rights.
+  void SetAdmin(std::string_view token, bool admin);
+  // Adds a global custom field ("prototype") of type `type_id` ("float",
+  // "integer", "string", "text", "enum[1]", ...); returns its entity id.
+  // An error when the name is taken (ignoring case) or the type unknown.
+  Result<std::string> AddCustomField(std::string name, std::string type_id);
+  // Attaches the custom field named `field_name` to project `short_name`,
+  // as the admin API would; issues of the project show it once a value is
+  // written. An error when either is unknown or it is attached already.
+  Result<void> AttachCustomField(std::string_view short_name, std::string_view field_name);
+  // The type id of the global custom field `name` (exact name), if any.
+  std::optional<std::string> CustomFieldType(std::string_view name) const;
+  // Whether project `short_name` has the custom field `field_name`.
+  bool IsAttached(std::string_view short_name, std::string_view field_name) const;
+  // The stored value of the custom field `field_name` on the issue (null when
+  // empty); nullopt when the issue does not exist or does not carry it.
+  std::optional<Value> FieldValue(std::string_view id, std::string_view field_name) const;
+
   // ---- Authentication ----
 
   // Replaces the primary token (the old one stops working).
@@ -194,6 +227,8 @@ class SampleTracker {
  private:
   struct Record;
   struct Project;
+  struct CustomField;
+  struct ProjectField;
 
   HttpServerResponse Handle(const HttpServerRequest& request);
   HttpServerResponse Serve(const HttpServerRequest& request, std::string_view api_path);
@@ -202,6 +237,11 @@ class SampleTracker {
   HttpServerResponse ServeCount(const HttpServerRequest& request);
   HttpServerResponse ServeProjects(const HttpServerRequest& request);
   HttpServerResponse ServeMe(const HttpServerRequest& request, const Value* user);
+  HttpServerResponse ServeProject(const HttpServerRequest& request, std::string_view id);
+  HttpServerResponse ServeCustomFields(const HttpServerRequest& request, bool admin);
+  HttpServerResponse ServeProjectFields(const HttpServerRequest& request, std::string_view id,
+                                        bool admin);
+  HttpServerResponse ServeWrite(const HttpServerRequest& request, std::string_view id);
 
   // The members below REQUIRE mu_ held.
   Result<std::string> AddIssueLocked(Value issue);
@@ -211,6 +251,22 @@ class SampleTracker {
   bool UpdateLocked(std::string_view id, const std::function<void(Value& issue)>& change,
                     bool stamp);
   Value MaterializeLocked(const Record& record) const;
+  // Registers the custom fields `issue` carries as fields of project
+  // `project` (and as global fields).
+  void LearnFieldsLocked(const Value& issue, std::size_t project);
+  // By exact name, then ignoring case; nullptr when there is none.
+  const CustomField* FindCustomFieldLocked(std::string_view name) const;
+  const CustomField* FindCustomFieldByIdLocked(std::string_view id) const;
+  // By project entity id or short name.
+  std::optional<std::size_t> FindProjectLocked(std::string_view id) const;
+  Result<std::string> AddCustomFieldLocked(std::string name, std::string type_id);
+  // Attaches `field` to the project; the new ProjectCustomField as the API
+  // shows it. REQUIRES: the field is of a type the tracker attaches.
+  Value AttachLocked(std::size_t project, const CustomField& field);
+  Value CustomFieldValueLocked(const CustomField& field) const;
+  Value ProjectFieldValueLocked(const ProjectField& field) const;
+  // The project as /api/admin/projects shows it, its customFields included.
+  Value ProjectValueLocked(const Project& project) const;
   bool ReindexLocked(Record& record, Value& issue, std::size_t old_project);
   // The issues matching `query`, in its order, from the `skip`-th match
   // on, at most `top` of them. With "sort by: updated" (or no sort) it
@@ -225,6 +281,9 @@ class SampleTracker {
   // with equal times in entity-id order.
   std::set<std::pair<std::int64_t, std::uint64_t>> by_updated_;
   std::vector<Project> projects_;
+  std::vector<CustomField> custom_fields_;  // the global fields ("prototypes")
+  std::uint64_t next_field_number_ = 1000;  // for the ids of fields made here
+  std::set<std::string, std::less<>> admin_tokens_;
   std::vector<SyntheticIssueGenerator> generators_;
   std::uint64_t next_issue_number_ = 1;               // the N of the next "2-N"
   std::map<std::string, Value, std::less<>> tokens_;  // token -> user
