@@ -2,6 +2,7 @@
 
 #include "connectors/youtrack/base_url.h"
 #include "connectors/youtrack/youtrack_source.h"
+#include "connectors/youtrack/youtrack_writer.h"
 
 namespace boardsync {
 namespace {
@@ -12,7 +13,8 @@ std::shared_ptr<const TrackerOptions> Parse(OptionReader&) {
   return std::make_shared<TrackerOptions>();
 }
 
-Result<std::unique_ptr<TrackerSource>> Make(const TrackerOptions&, ConnectorContext context) {
+// What the source and the writer are made with.
+Result<YouTrackOptions> Options(ConnectorContext& context) {
   auto base = NormalizeBaseUrl(context.base_url);
   if (!base) {
     return std::unexpected(base.error().Wrap("connection " + context.connection_name));
@@ -22,8 +24,25 @@ Result<std::unique_ptr<TrackerSource>> Make(const TrackerOptions&, ConnectorCont
   options.base = std::move(*base);
   options.token = std::move(context.token);
   options.timeout = context.timeout;
+  return options;
+}
+
+Result<std::unique_ptr<TrackerSource>> Make(const TrackerOptions&, ConnectorContext context) {
+  auto options = Options(context);
+  if (!options) {
+    return std::unexpected(options.error());
+  }
   return std::unique_ptr<TrackerSource>(
-      std::make_unique<YouTrackSource>(std::move(options), *context.http));
+      std::make_unique<YouTrackSource>(std::move(*options), *context.http));
+}
+
+Result<std::unique_ptr<FieldWriter>> MakeWriter(const TrackerOptions&, ConnectorContext context) {
+  auto options = Options(context);
+  if (!options) {
+    return std::unexpected(options.error());
+  }
+  return std::unique_ptr<FieldWriter>(
+      std::make_unique<YouTrackWriter>(std::move(*options), *context.http));
 }
 
 // Permanent tokens are "perm:<base64 login>.<base64 name or id>.<secret>"
@@ -46,6 +65,7 @@ const TrackerType kYouTrackType = {
     .parse = &Parse,
     .make = &Make,
     .token_shown = &TokenShown,
+    .make_writer = &MakeWriter,
 };
 
 }  // namespace boardsync
