@@ -5,6 +5,7 @@
 
 #include "connectors/common/http_status.h"
 #include "connectors/jira/decode.h"
+#include "connectors/jira/reason.h"
 #include "core/log.h"
 #include "core/redact.h"
 #include "core/text.h"
@@ -79,39 +80,6 @@ Value FieldToValue(const JiraField& field) {
   out["custom"] = Value(field.custom);
   out["schema"] = Value(std::move(schema));
   return Value(std::move(out));
-}
-
-// Jira's own words in an error answer: {"errorMessages": [...], "errors":
-// {field: message}}, else {"message"}; "" for any other body.
-std::string JiraReasonText(const HttpResponse& response) {
-  auto doc = ParseJsonDocument(response.body);
-  if (!doc || !doc->Root().IsObject()) {
-    return "";
-  }
-  std::string reason;
-  if (auto messages = doc->Root().Find("errorMessages"); messages && messages->IsList()) {
-    for (JsonView message : messages->Elements()) {
-      if (message.IsString()) {
-        reason += (reason.empty() ? "" : "; ") + std::string(message.AsString());
-      }
-    }
-  }
-  if (auto errors = doc->Root().Find("errors"); errors && errors->IsObject()) {
-    errors->ForEachMember([&](std::string_view name, JsonView message) {
-      if (message.IsString()) {
-        reason += (reason.empty() ? "" : "; ") + std::string(name) + ": " +
-                  std::string(message.AsString());
-      }
-    });
-  }
-  return reason.empty() ? std::string(doc->Root().StringOr("message")) : reason;
-}
-
-// ": <reason>", redacted and cut to one line's worth; "" without one.
-std::string JiraReason(const HttpResponse& response) {
-  constexpr std::size_t kMaxReason = 300;
-  const std::string reason = Redact(JiraReasonText(response)).substr(0, kMaxReason);
-  return reason.empty() ? "" : ": " + reason;
 }
 
 }  // namespace
