@@ -95,6 +95,28 @@ void PrintDryRun(const SyncReport& report, std::ostream& out) {
   }
 }
 
+// The state database for a command that writes it, under the state
+// directory's lock (a dry run writes nothing and takes none). Prints the
+// problem and returns its exit code, else kExitOk.
+int OpenStateFor(const Config& config, bool dry_run, std::unique_ptr<StateLock>& lock,
+                 std::unique_ptr<StateDb>& state, std::ostream& err) {
+  if (!dry_run) {
+    auto acquired = StateLock::Acquire(config.state_dir);
+    if (!acquired) {
+      err << Redact(acquired.error().message) << "\n";
+      return ExitCodeFor(acquired.error());
+    }
+    lock = std::move(*acquired);
+  }
+  auto opened = StateDb::Open(config.state_dir);
+  if (!opened) {
+    err << Redact(opened.error().message) << "\n";
+    return ExitCodeFor(opened.error());
+  }
+  state = std::move(*opened);
+  return kExitOk;
+}
+
 // The last sync back of `connection` and the tracker writes it refused, into
 // `row` (status --format json) and `lines` (the table's notes).
 void AddSyncBackStatus(StateDb& state, const ConnectionConfig& connection, Value::Object& row,
@@ -162,18 +184,9 @@ int RunSyncBackCommand(const CommandOptions& options, std::ostream& out, std::os
     return kExitOk;
   }
   std::unique_ptr<StateLock> lock;
-  if (!options.dry_run) {
-    auto acquired = StateLock::Acquire(config.state_dir);
-    if (!acquired) {
-      err << Redact(acquired.error().message) << "\n";
-      return ExitCodeFor(acquired.error());
-    }
-    lock = std::move(*acquired);
-  }
-  auto state = StateDb::Open(config.state_dir);
-  if (!state) {
-    err << Redact(state.error().message) << "\n";
-    return ExitCodeFor(state.error());
+  std::unique_ptr<StateDb> state;
+  if (int code = OpenStateFor(config, options.dry_run, lock, state, err); code != kExitOk) {
+    return code;
   }
   auto scores = MakeScoreSource(config.board);
   if (!scores) {
@@ -184,7 +197,7 @@ int RunSyncBackCommand(const CommandOptions& options, std::ostream& out, std::os
   sync_back_options.dry_run = options.dry_run;
   bool failed = false;
   for (const ConnectionConfig* c : selected) {
-    SyncBackReport report = RunSyncBackCycle(*c, loaded->mappings.at(c->name), **state,
+    SyncBackReport report = RunSyncBackCycle(*c, loaded->mappings.at(c->name), *state,
                                              **scores, sync_back_options);
     for (const std::string& line : report.planned) {
       out << ForDisplay(Redact(c->name + ": " + line)) << "\n";
@@ -249,18 +262,9 @@ int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err)
   }
   const Config& config = loaded->config;
   std::unique_ptr<StateLock> lock;
-  if (!options.dry_run) {
-    auto acquired = StateLock::Acquire(config.state_dir);
-    if (!acquired) {
-      err << Redact(acquired.error().message) << "\n";
-      return ExitCodeFor(acquired.error());
-    }
-    lock = std::move(*acquired);
-  }
-  auto state = StateDb::Open(config.state_dir);
-  if (!state) {
-    err << Redact(state.error().message) << "\n";
-    return ExitCodeFor(state.error());
+  std::unique_ptr<StateDb> state;
+  if (int code = OpenStateFor(config, options.dry_run, lock, state, err); code != kExitOk) {
+    return code;
   }
   std::unique_ptr<BoardSink> board;
   bool failed = false;
@@ -279,7 +283,7 @@ int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err)
   }
   if (options.retry_failed && !options.dry_run) {
     for (const ConnectionConfig* c : loaded->selected) {
-      auto requeued = (*state)->RetryFailed(c->name);
+      auto requeued = state->RetryFailed(c->name);
       if (!requeued) {
         err << Redact(requeued.error().message) << "\n";
         return kExitRunFailed;
@@ -300,7 +304,7 @@ int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err)
         err << "\r" << name << ": " << n.pulled << " issues pulled…" << std::flush;
       };
     }
-    CycleResult result = RunCycle(*c, loaded->mappings.at(c->name), **state, board.get(),
+    CycleResult result = RunCycle(*c, loaded->mappings.at(c->name), *state, board.get(),
                                   config.board.batch_size, sync_options);
     if (show_progress) {
       err << "\r\033[K" << std::flush;  // clear the progress line
@@ -325,8 +329,8 @@ int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err)
     std::size_t pending = 0;
     std::size_t refused = 0;
     for (const ConnectionConfig* c : loaded->selected) {
-      pending += (*state)->PendingCount(c->name).value_or(0);
-      refused += (*state)->Failed(c->name).value_or(std::vector<RefusedItem>()).size();
+      pending += state->PendingCount(c->name).value_or(0);
+      refused += state->Failed(c->name).value_or(std::vector<RefusedItem>()).size();
     }
     if (pending > 0) {
       err << pending << " board writes are pending; the next sync delivers them\n";
