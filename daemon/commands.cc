@@ -216,29 +216,12 @@ int RunSyncBackCommand(const CommandOptions& options, std::ostream& out, std::os
 
 namespace {
 
-// `sync_back` sections that cannot work for their connection's tracker, and
-// what check shows without refusing (the mapping's warnings).
-void CheckSyncBack(const Loaded& loaded, const std::map<std::string, Mapping>& mappings,
-                   Diagnostics& problems, std::vector<std::string>& warnings) {
-  for (const ConnectionConfig* c : loaded.selected) {
-    auto it = mappings.find(c->name);
-    if (it == mappings.end()) {
-      continue;
-    }
-    const Mapping& mapping = it->second;
+// What check shows without refusing: the mappings' warnings.
+void MappingWarnings(const std::map<std::string, Mapping>& mappings,
+                     std::vector<std::string>& warnings) {
+  for (const auto& [name, mapping] : mappings) {
     for (const Diagnostic& warning : mapping.warnings) {
       warnings.push_back(warning.ToString());
-    }
-    if (!mapping.sync_back) {
-      continue;
-    }
-    const TrackerType* type = FindTrackerType(c->type);
-    if (type != nullptr && type->make_writer == nullptr) {
-      const SyncBackField& first = mapping.sync_back->fields.front();
-      problems.push_back(Diagnostic{c->mapping.string(), first.line, first.column,
-                                    "sync_back: connection " + c->name + " is a " + c->type +
-                                        " tracker, which has no issue fields boardsync can "
-                                        "write"});
     }
   }
 }
@@ -376,7 +359,7 @@ int RunCheck(const CommandOptions& options, std::ostream& out, std::ostream& err
   if (!mappings) {
     problems.insert(problems.end(), mappings.error().begin(), mappings.error().end());
   } else {
-    CheckSyncBack(*loaded, *mappings, problems, warnings);
+    MappingWarnings(*mappings, warnings);
   }
   for (const std::string& warning : warnings) {
     err << "warning: " << Redact(warning) << "\n";

@@ -20,9 +20,20 @@ std::expected<std::map<std::string, Mapping>, Diagnostics> LoadMappings(
     auto mapping = LoadMappingFile(c->mapping);
     if (!mapping) {
       problems.insert(problems.end(), mapping.error().begin(), mapping.error().end());
-    } else {
-      mappings.emplace(c->name, std::move(*mapping));
+      continue;
     }
+    // A sync_back section its tracker cannot honour is refused wherever the
+    // mapping is loaded (check, sync, sync-back, run), not at the first write.
+    if (const TrackerType* type = FindTrackerType(c->type);
+        mapping->sync_back && type != nullptr && type->make_writer == nullptr) {
+      const SyncBackField& first = mapping->sync_back->fields.front();
+      problems.push_back(Diagnostic{c->mapping.string(), first.line, first.column,
+                                    "sync_back: connection " + c->name + " is a " + c->type +
+                                        " tracker, which has no issue fields boardsync can "
+                                        "write"});
+      continue;
+    }
+    mappings.emplace(c->name, std::move(*mapping));
   }
   if (!problems.empty()) {
     return std::unexpected(std::move(problems));
