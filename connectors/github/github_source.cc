@@ -5,9 +5,9 @@
 
 #include "connectors/common/http_status.h"
 #include "connectors/common/next_link.h"
+#include "connectors/github/rate_limit.h"
 #include "connectors/github/repos.h"
 #include "core/log.h"
-#include "core/redact.h"
 #include "core/text.h"
 #include "core/time.h"
 #include "core/url.h"
@@ -30,10 +30,6 @@ int PerPage(const WindowRequest& window, bool light) {
 }
 // Node ids GraphQL's nodes(ids:) takes at once.
 constexpr std::size_t kProjectBatch = 100;
-constexpr std::string_view kApiVersion = "2022-11-28";
-// After the reset GitHub names, a little more, so that the first request
-// after it does not meet the old window on a clock a little behind.
-constexpr std::int64_t kResetMarginMs = 500;
 
 // A session: {"login": "octocat", "etags": {list URL: ETag}}.
 struct SavedSession {
@@ -61,10 +57,6 @@ std::optional<SavedSession> ReadSession(const TrackerSession& session) {
   return saved;
 }
 
-bool IsRetriableStatus(int status) {
-  return status == 500 || status == 502 || status == 503 || status == 504;
-}
-
 // GitHub's `since`: whole seconds, "2024-05-01T10:00:00Z".
 std::string SinceText(std::int64_t ms) {
   std::string text = FormatIsoUtc(FloorToGranule(ms, 1000));
@@ -77,8 +69,7 @@ std::string SinceText(std::int64_t ms) {
 // GitHub's own words for a failed answer: ": <message>", redacted and cut
 // to one line's worth; "" without one.
 std::string ReasonSuffix(const HttpResponse& response) {
-  constexpr std::size_t kMaxReason = 300;
-  const std::string reason = Redact(GitHubErrorMessage(response.body)).substr(0, kMaxReason);
+  const std::string reason = GitHubReason(response);
   return reason.empty() ? "" : ": " + reason;
 }
 
@@ -106,11 +97,22 @@ struct GitHubSource::Pulling {
 };
 
 GitHubSource::GitHubSource(GitHubOptions options, HttpClient& http)
-    : options_(std::move(options)), http_(http), auth_(HttpAuth::Bearer(options_.token)) {}
+    : options_(std::move(options)),
+      transport_(
+          GitHubTransportOptions{
+              .connection_name = options_.connection_name,
+              .token = options_.token,
+              .timeout = options_.timeout,
+              .max_attempts = options_.max_attempts,
+              .retry_backoff = options_.retry_backoff,
+              .max_secondary_wait = options_.max_secondary_wait,
+              .activity = "sync",
+              .stopped = "pull",
+          },
+          http) {}
 
 Error GitHubSource::Contextual(std::string message, ErrorCode code, bool retriable) const {
-  return Error{code, "connection " + options_.connection_name + ": " + std::move(message),
-               retriable};
+  return transport_.Contextual(std::move(message), code, retriable);
 }
 
 std::string GitHubSource::RepoUrl(const std::string& repo) const {
@@ -137,136 +139,9 @@ std::string GitHubSource::ListUrl(const std::string& repo, const WindowRequest& 
   return url;
 }
 
-Result<HttpResponse> GitHubSource::Send(const std::string& method, const std::string& url,
-                                        std::string body, HttpHeaders headers,
-                                        std::string_view resource, std::stop_token stop) const {
-  auto cancelled = [&] {
-    return std::unexpected(Contextual("the pull was stopped", ErrorCode::kCancelled));
-  };
-  // Waits for a spent budget's reset when it is near, else fails: a request
-  // sent before it would only be refused (and repeated refusals can get an
-  // integration banned).
-  auto wait_for_reset = [&](std::int64_t reset_ms) -> Result<void> {
-    const std::int64_t left = reset_ms + kResetMarginMs - NowMs();
-    if (left > options_.timeout.count()) {
-      return std::unexpected(
-          Contextual("GitHub's rate limit for this token is spent until " + FormatIsoUtc(reset_ms) +
-                         " (x-ratelimit-reset); the sync stops here and the next one after that "
-                         "time goes on",
-                     ErrorCode::kRateLimited, /*retriable=*/true));
-    }
-    Log(LogLevel::kInfo, "GitHub's rate limit is spent; waiting for its reset.",
-        {{"connection", options_.connection_name}, {"reset", FormatIsoUtc(reset_ms)}});
-    if (!SleepUnlessStopped(std::chrono::milliseconds(left), stop)) {
-      return cancelled();
-    }
-    return {};
-  };
-
-  bool waited_reset = false;
-  bool waited_secondary = false;
-  int attempt = 1;
-  std::chrono::milliseconds backoff = options_.retry_backoff;
-  while (true) {
-    if (stop.stop_requested()) {
-      return cancelled();
-    }
-    if (auto spent = budget_.SpentUntil(resource, NowMs())) {
-      if (auto waited = wait_for_reset(*spent); !waited) {
-        return std::unexpected(waited.error());
-      }
-    }
-    HttpRequest request;
-    request.method = method;
-    request.url = url;
-    request.headers = headers;
-    request.headers.emplace_back("Accept", "application/vnd.github+json");
-    request.headers.emplace_back("X-GitHub-Api-Version", std::string(kApiVersion));
-    if (!body.empty()) {
-      request.headers.emplace_back("Content-Type", "application/json");
-    }
-    request.body = body;
-    request.auth = auth_;
-    request.timeout = options_.timeout;
-    request.stop = stop;
-    // The client's own retries would send a rate-limited request again
-    // blindly (it retries 429): every retry is decided here.
-    request.max_attempts = 1;
-    auto response = http_.Send(request);
-    if (!response) {
-      if (response.error().code == ErrorCode::kCancelled || stop.stop_requested()) {
-        return cancelled();
-      }
-      if (response.error().retriable && attempt < options_.max_attempts) {
-        ++attempt;
-        if (!SleepUnlessStopped(backoff, stop)) {
-          return cancelled();
-        }
-        backoff *= 2;
-        continue;
-      }
-      return std::unexpected(response.error().Wrap("connection " + options_.connection_name));
-    }
-    budget_.Observe(*response, resource);
-    const GitHubLimit limit = ClassifyGitHubLimit(*response, NowMs());
-    if (limit.kind == GitHubLimitKind::kPrimary) {
-      if (!limit.until_ms) {
-        return std::unexpected(Contextual("GitHub's rate limit for this token is spent (HTTP " +
-                                              std::to_string(response->status) + ")" +
-                                              ReasonSuffix(*response),
-                                          ErrorCode::kRateLimited, /*retriable=*/true));
-      }
-      if (waited_reset) {
-        return std::unexpected(
-            Contextual("GitHub's rate limit for this token is still spent after its reset (until " +
-                           FormatIsoUtc(*limit.until_ms) + ")",
-                       ErrorCode::kRateLimited, /*retriable=*/true));
-      }
-      if (auto waited = wait_for_reset(*limit.until_ms); !waited) {
-        return std::unexpected(waited.error());
-      }
-      waited_reset = true;
-      continue;
-    }
-    if (limit.kind == GitHubLimitKind::kSecondary) {
-      const std::string status = "HTTP " + std::to_string(response->status);
-      if (!limit.until_ms) {
-        return std::unexpected(Contextual("GitHub's secondary rate limit refused the request (" +
-                                              status + ")" + ReasonSuffix(*response) +
-                                              "; the next sync, at least a minute later, goes on",
-                                          ErrorCode::kRateLimited, /*retriable=*/true));
-      }
-      const std::int64_t left = *limit.until_ms - NowMs();
-      if (waited_secondary || left > options_.max_secondary_wait.count()) {
-        return std::unexpected(
-            Contextual("GitHub's secondary rate limit asks to wait until " +
-                           FormatIsoUtc(*limit.until_ms) + " (retry-after, " + status +
-                           "); the next sync after that goes on",
-                       ErrorCode::kRateLimited, /*retriable=*/true));
-      }
-      Log(LogLevel::kInfo, "GitHub's secondary rate limit asks to wait.",
-          {{"connection", options_.connection_name}, {"wait_ms", std::to_string(left)}});
-      if (!SleepUnlessStopped(std::chrono::milliseconds(left), stop)) {
-        return cancelled();
-      }
-      waited_secondary = true;
-      continue;
-    }
-    if (IsRetriableStatus(response->status) && attempt < options_.max_attempts) {
-      ++attempt;
-      if (!SleepUnlessStopped(backoff, stop)) {
-        return cancelled();
-      }
-      backoff *= 2;
-      continue;
-    }
-    return response;
-  }
-}
-
 Result<HttpResponse> GitHubSource::Get(const std::string& url, std::stop_token stop,
-                                       HttpHeaders headers) const {
-  return Send("GET", url, "", std::move(headers), "core", std::move(stop));
+                                       const HttpHeaders& headers) const {
+  return transport_.Send("GET", url, "", "core", std::move(stop), /*retry=*/true, headers);
 }
 
 Error GitHubSource::StatusError(const HttpResponse& response, std::string_view what,
@@ -717,8 +592,9 @@ Result<GitHubProjectInfo> GitHubSource::ResolveProject(std::stop_token stop) con
   const std::string named =
       "project " + std::to_string(project.number) + " of " + project.owner;
   const std::string what = "read " + named + " (GraphQL)";
-  auto response = Send("POST", GitHubGraphQlUrl(options_.api),
-                       GitHubProjectQuery(project.owner, project.number), {}, "graphql", stop);
+  auto response = transport_.Send("POST", GitHubGraphQlUrl(options_.api),
+                                  GitHubProjectQuery(project.owner, project.number), "graphql",
+                                  stop);
   if (!response) {
     return std::unexpected(response.error());
   }
@@ -778,8 +654,8 @@ Result<void> GitHubSource::AddProjectValues(Pulling& pull, std::vector<Issue>& i
     }
     const std::string what = "read the project fields of " + std::to_string(ids.size()) +
                              " issues (GraphQL)";
-    auto response = Send("POST", GitHubGraphQlUrl(options_.api), GitHubProjectValuesQuery(ids),
-                         {}, "graphql", pull.stop);
+    auto response = transport_.Send("POST", GitHubGraphQlUrl(options_.api),
+                                    GitHubProjectValuesQuery(ids), "graphql", pull.stop);
     if (!response) {
       return std::unexpected(response.error());
     }

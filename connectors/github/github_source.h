@@ -18,7 +18,7 @@
 #include "connectors/common/updated_pull.h"
 #include "connectors/github/decode.h"
 #include "connectors/github/fields.h"
-#include "connectors/github/rate_limit.h"
+#include "connectors/github/transport.h"
 #include "connectors/http/json.h"
 #include "core/http_client.h"
 #include "core/secret.h"
@@ -83,14 +83,9 @@ class GitHubSource : public TrackerSource {
 
   std::string RepoUrl(const std::string& repo) const;
   std::string ListUrl(const std::string& repo, const WindowRequest& window, bool ids_only) const;
-  // Sends with GitHub's headers and the token, honouring the rate limits
-  // (waits that `stop` cancels) and retrying 5xx and network failures.
-  // `resource` is the budget it draws on: "core" or "graphql".
-  Result<HttpResponse> Send(const std::string& method, const std::string& url, std::string body,
-                            HttpHeaders headers, std::string_view resource,
-                            std::stop_token stop) const;
+  // A REST GET through transport_, drawing on the "core" budget.
   Result<HttpResponse> Get(const std::string& url, std::stop_token stop,
-                           HttpHeaders headers = {}) const;
+                           const HttpHeaders& headers = {}) const;
   // The error `response` means; `what` names the call ("list the issues of
   // owner/name"), `repo` the repository it concerns ("" for none).
   Error StatusError(const HttpResponse& response, std::string_view what,
@@ -115,9 +110,9 @@ class GitHubSource : public TrackerSource {
   Result<JsonDocument> ReadGraphQl(const HttpResponse& response, std::string_view what) const;
 
   GitHubOptions options_;
-  HttpClient& http_;
-  HttpAuth auth_;
-  mutable GitHubRateBudget budget_;
+  // Every request goes through it: GitHub's headers, the token, the rate
+  // budgets (shared by a sliced pull's readers), waits and retries.
+  GitHubTransport transport_;
   bool token_checked_ = false;
   mutable std::mutex mu_;  // guards what follows
   std::string login_;      // who the token is, once checked

@@ -36,10 +36,12 @@ Error GitHubTransport::Contextual(std::string message, ErrorCode code, bool retr
 
 Result<HttpResponse> GitHubTransport::Send(const std::string& method, const std::string& url,
                                            std::string body, std::string_view resource,
-                                           std::stop_token stop, bool retry) const {
+                                           std::stop_token stop, bool retry,
+                                           const HttpHeaders& headers) const {
   const std::string& activity = options_.activity;
+  const std::string& stopped = options_.stopped.empty() ? activity : options_.stopped;
   auto cancelled = [&] {
-    return std::unexpected(Contextual("the " + activity + " was stopped", ErrorCode::kCancelled));
+    return std::unexpected(Contextual("the " + stopped + " was stopped", ErrorCode::kCancelled));
   };
   auto reason = [](const HttpResponse& response) {
     const std::string text = GitHubReason(response);
@@ -82,6 +84,7 @@ Result<HttpResponse> GitHubTransport::Send(const std::string& method, const std:
     HttpRequest request;
     request.method = method;
     request.url = url;
+    request.headers = headers;
     request.headers.emplace_back("Accept", "application/vnd.github+json");
     request.headers.emplace_back("X-GitHub-Api-Version", std::string(kApiVersion));
     if (!body.empty()) {

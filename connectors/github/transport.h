@@ -3,8 +3,8 @@
 // honoured (nothing is sent while a budget an answer said is spent; a near
 // reset or a short retry-after is waited for, once, and a stop cancels the
 // wait), 5xx answers and network failures retried. What an answer means
-// beyond that is the caller's. Used by the sync-back writer; GitHubSource has
-// the same loop as its private Send().
+// beyond that is the caller's. GitHubSource sends every request of a pull
+// through one, the sync-back writer every request of its own.
 #pragma once
 
 #include <chrono>
@@ -31,6 +31,9 @@ struct GitHubTransportOptions {
   std::chrono::milliseconds max_secondary_wait{60'000};
   // What a rate limit stops, in messages: "sync", "sync back".
   std::string activity = "sync";
+  // What a stop ends, in its message ("the pull was stopped"); the activity
+  // when empty.
+  std::string stopped;
 };
 
 class GitHubTransport {
@@ -41,12 +44,13 @@ class GitHubTransport {
   // Sends `method` to `url` (a JSON `body` when not empty) drawing on the
   // budget `resource` ("core", "graphql"). `retry`: whether a 5xx answer or
   // a network failure is sent again (false for a request that must not run
-  // twice). Answers that are not a rate limit come back as they are; a spent
-  // budget, a limit not worth waiting for and a stop are errors
-  // (kRateLimited retriable, kCancelled).
+  // twice). `headers` are sent besides GitHub's own (If-None-Match, say).
+  // Answers that are not a rate limit come back as they are, a 304 among
+  // them; a spent budget, a limit not worth waiting for and a stop are
+  // errors (kRateLimited retriable, kCancelled).
   Result<HttpResponse> Send(const std::string& method, const std::string& url, std::string body,
-                            std::string_view resource, std::stop_token stop,
-                            bool retry = true) const;
+                            std::string_view resource, std::stop_token stop, bool retry = true,
+                            const HttpHeaders& headers = {}) const;
 
   // An error whose message starts with "connection <name>: ".
   Error Contextual(std::string message, ErrorCode code, bool retriable = false) const;
