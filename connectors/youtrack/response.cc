@@ -4,13 +4,18 @@
 
 #include "connectors/common/http_status.h"
 #include "connectors/http/json.h"
+#include "core/redact.h"
 
 namespace boardsync {
 namespace {
 
-// YouTrack's {"error", "error_description"} body: the description, falling
-// back to "error"; "" when the body is not that shape.
-std::string YouTrackReason(const HttpResponse& response) {
+TrackerAnswerContext YouTrackAnswer(std::string_view connection_name) {
+  return TrackerAnswerContext{connection_name, "YouTrack", &YouTrackReasonText};
+}
+
+}  // namespace
+
+std::string YouTrackReasonText(const HttpResponse& response) {
   auto json = ParseJson(response.body);
   if (!json || !json->IsObject()) {
     return "";
@@ -22,11 +27,18 @@ std::string YouTrackReason(const HttpResponse& response) {
   return std::string(description);
 }
 
-TrackerAnswerContext YouTrackAnswer(std::string_view connection_name) {
-  return TrackerAnswerContext{connection_name, "YouTrack", YouTrackReason};
+std::string YouTrackReason(const HttpResponse& response) {
+  constexpr std::size_t kMaxReason = 300;
+  const std::string reason = Redact(YouTrackReasonText(response)).substr(0, kMaxReason);
+  return reason.empty() ? "" : ": " + reason;
 }
 
-}  // namespace
+Error YouTrackConnectionError(const Error& error, std::string_view connection_name) {
+  const std::string prefix = "connection " + std::string(connection_name);
+  Error out = error.message.starts_with(prefix + ": ") ? error : error.Wrap(prefix);
+  out.message = Redact(out.message);
+  return out;
+}
 
 Result<Value> ReadJsonResponse(const HttpResponse& response, std::string_view connection_name) {
   auto doc = ReadJsonDocument(response, connection_name);

@@ -4,6 +4,7 @@
 // string, which comes in several vocabularies; its error_description explains.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "connectors/http/json.h"
@@ -25,5 +26,18 @@ Result<Value> ReadJsonResponse(const HttpResponse& response, std::string_view co
 // outlive it): for issue pages, read without building a Value tree.
 Result<JsonDocument> ReadJsonDocument(const HttpResponse& response,
                                       std::string_view connection_name);
+
+// YouTrack's own words in an error answer ({"error", "error_description"}):
+// the description, falling back to "error"; "" for any other body. As it
+// comes: not redacted, not cut.
+std::string YouTrackReasonText(const HttpResponse& response);
+
+// ": <reason>", redacted and cut to one line's worth; "" without one.
+std::string YouTrackReason(const HttpResponse& response);
+
+// `error` as the connection's: "connection <connection_name>: " in front
+// (not twice), redacted. Nothing the connector builds holds the token, but a
+// server or transport message might echo it.
+Error YouTrackConnectionError(const Error& error, std::string_view connection_name);
 
 }  // namespace boardsync

@@ -13,7 +13,6 @@
 #include "connectors/youtrack/response.h"
 #include "core/text.h"
 #include "core/log.h"
-#include "core/redact.h"
 #include "core/time.h"
 
 namespace boardsync {
@@ -56,12 +55,7 @@ YouTrackSource::YouTrackSource(YouTrackOptions options, HttpClient& http)
     : options_(std::move(options)), http_(http) {}
 
 Error YouTrackSource::Contextual(const Error& error) const {
-  const std::string prefix = "connection " + options_.connection_name;
-  Error out = error.message.starts_with(prefix + ": ") ? error : error.Wrap(prefix);
-  // Belt and braces: nothing this connector builds holds the token, but a
-  // server or transport message might echo it.
-  out.message = Redact(out.message);
-  return out;
+  return YouTrackConnectionError(error, options_.connection_name);
 }
 
 Result<HttpResponse> YouTrackSource::Get(const std::string& url) {

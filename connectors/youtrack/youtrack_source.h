@@ -79,6 +79,7 @@ class YouTrackSource : public TrackerSource {
   // GET `url` and read the answer as JSON; errors carry the connection name.
   Result<Value> GetJson(const std::string& url);
   Result<HttpResponse> Get(const std::string& url);
+  // `error` as this connection's (YouTrackConnectionError()).
   Error Contextual(const Error& error) const;
 
   YouTrackOptions options_;

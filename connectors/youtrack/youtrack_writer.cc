@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "connectors/youtrack/response.h"
-#include "core/redact.h"
 #include "core/url.h"
 
 namespace boardsync {
@@ -109,36 +108,18 @@ bool RefusesIssue(int status) {
          status == 422;
 }
 
+// " (HTTP 400): <YouTrack's words>", for a request YouTrack refused.
+std::string Refusal(const HttpResponse& response) {
+  return " (HTTP " + std::to_string(response.status) + ")" + YouTrackReason(response);
+}
+
 }  // namespace
 
 YouTrackWriter::YouTrackWriter(YouTrackOptions options, HttpClient& http)
     : options_(std::move(options)), http_(http) {}
 
 Error YouTrackWriter::Contextual(const Error& error) const {
-  const std::string prefix = "connection " + options_.connection_name;
-  Error out = error.message.starts_with(prefix + ": ") ? error : error.Wrap(prefix);
-  // Nothing this writer builds holds the token, but a server or transport
-  // message might echo it.
-  out.message = Redact(out.message);
-  return out;
-}
-
-std::string YouTrackWriter::Explain(const HttpResponse& response) const {
-  // The shared status table (connectors/common/http_status.h) words it, with
-  // YouTrack's error_description redacted and cut short.
-  auto answer = ReadJsonResponse(response, options_.connection_name);
-  std::string text =
-      answer ? "HTTP " + std::to_string(response.status) : Contextual(answer.error()).message;
-  const std::string prefix = "connection " + options_.connection_name + ": ";
-  if (text.starts_with(prefix)) {
-    text.erase(0, prefix.size());
-  }
-  // One missing issue or project is no sign of a wrong base_url.
-  constexpr std::string_view kHint = "; check base_url";
-  if (response.status == 404 && text.ends_with(kHint)) {
-    text.resize(text.size() - kHint.size());
-  }
-  return text;
+  return YouTrackConnectionError(error, options_.connection_name);
 }
 
 Result<HttpResponse> YouTrackWriter::Send(std::string method, const std::string& url,
@@ -267,11 +248,13 @@ Result<std::optional<YouTrackWriter::Field>> YouTrackWriter::Create(const WriteT
   }
   if (response->status == 403) {
     problem = "creating custom field \"" + target.name + "\" in YouTrack needs " +
-              std::string(kCreatePermission) + "; YouTrack answered HTTP 403";
+              std::string(kCreatePermission) + "; YouTrack answered HTTP 403" +
+              YouTrackReason(*response);
     return std::nullopt;
   }
   if (RefusesIssue(response->status)) {
-    problem = "creating custom field \"" + target.name + "\" failed: " + Explain(*response);
+    problem =
+        "YouTrack refused to create custom field \"" + target.name + "\"" + Refusal(*response);
     return std::nullopt;
   }
   auto created = ReadJsonResponse(*response, options_.connection_name);
@@ -304,11 +287,12 @@ Result<std::string> YouTrackWriter::Attach(const Field& field, const Project& pr
   if (response->status == 403) {
     return "attaching custom field \"" + field.name + "\" to project " + project.short_name +
            " needs the Update Project permission in it (an administrator's token); YouTrack "
-           "answered HTTP 403";
+           "answered HTTP 403" +
+           YouTrackReason(*response);
   }
   if (RefusesIssue(response->status)) {
-    return "attaching custom field \"" + field.name + "\" to project " + project.short_name +
-           " failed: " + Explain(*response);
+    return "YouTrack refused to attach custom field \"" + field.name + "\" to project " +
+           project.short_name + Refusal(*response);
   }
   auto attached = ReadJsonResponse(*response, options_.connection_name);
   if (!attached) {
@@ -459,7 +443,8 @@ Result<WriteOutcome> YouTrackWriter::Write(const IssueRef& issue,
     return std::unexpected(response.error());
   }
   if (RefusesIssue(response->status)) {
-    return WriteOutcome{true, "issue " + issue.key + ": " + Explain(*response), 0};
+    return WriteOutcome{
+        true, "issue " + issue.key + ": YouTrack refused the write" + Refusal(*response), 0};
   }
   auto answer = ReadJsonResponse(*response, options_.connection_name);
   if (!answer) {

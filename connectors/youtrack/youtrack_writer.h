@@ -79,9 +79,8 @@ class YouTrackWriter : public FieldWriter {
   // Attaches `field` to `project`; "" or the problem.
   Result<std::string> Attach(const Field& field, const Project& project);
   Result<HttpResponse> Send(std::string method, const std::string& url, std::string body);
+  // `error` as this connection's (YouTrackConnectionError()).
   Error Contextual(const Error& error) const;
-  // For a non-2xx answer: what YouTrack said, without the connection's name.
-  std::string Explain(const HttpResponse& response) const;
 
   YouTrackOptions options_;
   HttpClient& http_;

@@ -336,6 +336,9 @@ TEST_F(YouTrackWriterTest, CreateWithoutAdminRightsNamesThePermissionAndWritesNo
   EXPECT_NE(checks[0].problem.find("\"Board score\""), std::string::npos) << checks[0].problem;
   EXPECT_NE(checks[0].problem.find("Create Project / Update Project permission"), std::string::npos)
       << checks[0].problem;
+  // YouTrack's own words close it.
+  EXPECT_TRUE(checks[0].problem.ends_with("; YouTrack answered HTTP 403: Insufficient rights"))
+      << checks[0].problem;
   EXPECT_FALSE(checks[0].created);
   EXPECT_FALSE(tracker_.CustomFieldType("Board score"));
   EXPECT_EQ(Posts("/api/issues"), 0u);
@@ -348,6 +351,8 @@ TEST_F(YouTrackWriterTest, CreateWithoutAdminRightsNamesThePermissionAndWritesNo
   EXPECT_NE(checks[0].problem.find("Update Project permission"), std::string::npos)
       << checks[0].problem;
   EXPECT_NE(checks[0].problem.find("project DOC"), std::string::npos) << checks[0].problem;
+  EXPECT_TRUE(checks[0].problem.ends_with("; YouTrack answered HTTP 403: Insufficient rights"))
+      << checks[0].problem;
   EXPECT_FALSE(tracker_.IsAttached("DOC", "Board rank"));
   EXPECT_EQ(Posts("/api/issues"), 0u);
 }
@@ -395,12 +400,10 @@ TEST_F(YouTrackWriterTest, AnIssueWhoseProjectLacksTheFieldIsRefusedAndTheOthers
   EXPECT_FALSE(Write("SRV-5", {{"Business value", Value(3.25)}}).refused);
 
   EXPECT_TRUE(refused.refused);
-  EXPECT_NE(refused.message.find("DOC-3"), std::string::npos) << refused.message;
-  EXPECT_NE(refused.message.find("HTTP 400"), std::string::npos) << refused.message;
-  // YouTrack's own reason.
-  EXPECT_NE(refused.message.find("Unknown custom field Business value in project Docs"),
-            std::string::npos)
-      << refused.message;
+  // By key, with YouTrack's own reason.
+  EXPECT_EQ(refused.message,
+            "issue DOC-3: YouTrack refused the write (HTTP 400): Unknown custom field Business "
+            "value in project Docs");
   EXPECT_EQ(Updated("DOC-3"), doc_before);
   EXPECT_FALSE(tracker_.FieldValue("DOC-3", "Business value"));
   EXPECT_EQ(tracker_.FieldValue("RAP-3", "Business value"), Value(1.25));
@@ -415,19 +418,17 @@ TEST_F(YouTrackWriterTest, ADeletedOrForbiddenIssueIsRefusedByKey) {
   ASSERT_TRUE(outcome) << outcome.error().message;
   Remember(outcome->message);
   EXPECT_TRUE(outcome->refused);
-  EXPECT_NE(outcome->message.find("issue RAP-4"), std::string::npos) << outcome->message;
-  EXPECT_NE(outcome->message.find("Entity with id 2-23 not found"), std::string::npos)
-      << outcome->message;
-  EXPECT_EQ(outcome->message.find("base_url"), std::string::npos) << outcome->message;
+  // One missing issue is no sign of a wrong base_url.
+  EXPECT_EQ(outcome->message,
+            "issue RAP-4: YouTrack refused the write (HTTP 404): Entity with id 2-23 not found");
 
   tracker_.InjectFault(
       SampleTracker::Fault::Status(403, JsonError("Forbidden", "Access to the project is denied"))
           .On("/api/issues/2-104"));
   WriteOutcome forbidden = Write("RAP-5", {{"Story points", Value(2)}});
   EXPECT_TRUE(forbidden.refused);
-  EXPECT_NE(forbidden.message.find("issue RAP-5"), std::string::npos) << forbidden.message;
-  EXPECT_NE(forbidden.message.find("Access to the project is denied"), std::string::npos)
-      << forbidden.message;
+  EXPECT_EQ(forbidden.message,
+            "issue RAP-5: YouTrack refused the write (HTTP 403): Access to the project is denied");
 }
 
 TEST_F(YouTrackWriterTest, RateLimitedWriteWaitsAsToldAndLands) {
@@ -466,7 +467,9 @@ TEST_F(YouTrackWriterTest, TheTokenNeverShowsEvenWhenYouTrackEchoesIt) {
       SampleTracker::Fault::Status(400, JsonError("bad_request", echoed)).On("/api/issues/2-9"));
   WriteOutcome refused = Write("RAP-1", {{"Story points", Value(3)}});
   EXPECT_TRUE(refused.refused);
-  EXPECT_NE(refused.message.find("issue RAP-1"), std::string::npos);
+  EXPECT_TRUE(refused.message.starts_with("issue RAP-1: YouTrack refused the write (HTTP 400): "))
+      << refused.message;
+  EXPECT_TRUE(refused.message.ends_with(" may not do this")) << refused.message;
 
   tracker_.InjectFault(SampleTracker::Fault::Status(400, JsonError("bad_request", echoed))
                            .On("/api/admin/customFieldSettings/customFields")
@@ -483,7 +486,10 @@ TEST_F(YouTrackWriterTest, TheTokenNeverShowsEvenWhenYouTrackEchoesIt) {
                            .On("/api/admin/projects/0-1/customFields"));
   auto checks = Prepare({{"Board score", FieldType::kFloat}}, true, {"RAP-1"});
   ASSERT_EQ(checks.size(), 1u);
-  EXPECT_NE(checks[0].problem.find("project RAP"), std::string::npos) << checks[0].problem;
+  EXPECT_TRUE(checks[0].problem.starts_with(
+      "YouTrack refused to attach custom field \"Board score\" to project RAP (HTTP 400): "))
+      << checks[0].problem;
+  EXPECT_TRUE(checks[0].problem.ends_with(" may not do this")) << checks[0].problem;
 
   tracker_.InjectFault(SampleTracker::Fault::Status(503, JsonError("server_error", echoed))
                            .On("/api/issues/2-9")
