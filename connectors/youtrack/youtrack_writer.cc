@@ -39,23 +39,12 @@ const YouTrackWriter::Field* FindField(std::span<const YouTrackWriter::Field> fi
   return nullptr;
 }
 
-// The FieldType id a created field gets.
-std::string_view TypeIdFor(FieldType type) {
-  switch (type) {
-    case FieldType::kFloat:
-      return "float";
-    case FieldType::kInteger:
-      return "integer";
-    case FieldType::kString:
-      return "string";
-  }
-  return "string";
-}
-
-// Whether a field of YouTrack type `type_id` takes values of `type`. A text
-// field (its own $type and a {"text"} value) serves string targets as well.
+// Whether a field of YouTrack type `type_id` takes values of `type`: the
+// target's type name is YouTrack's FieldType id ("float", "integer",
+// "string"). A text field (its own $type and a {"text"} value) serves string
+// targets as well.
 bool Serves(std::string_view type_id, FieldType type) {
-  return type_id == TypeIdFor(type) || (type == FieldType::kString && type_id == "text");
+  return type_id == FieldTypeName(type) || (type == FieldType::kString && type_id == "text");
 }
 
 // "a float", "an integer", "an enum[1]".
@@ -145,20 +134,16 @@ Result<HttpResponse> YouTrackWriter::Send(std::string method, const std::string&
   return response;
 }
 
-Result<std::optional<std::vector<YouTrackWriter::Field>>> YouTrackWriter::ReadFields() {
-  std::vector<Field> fields;
+Result<bool> YouTrackWriter::ReadList(const std::string& url, std::string_view what,
+                                      const std::function<void(const Value&)>& on_item) {
   for (int skip = 0;; skip += kPageSize) {
-    auto response = Send("GET",
-                         options_.base.api +
-                             "/admin/customFieldSettings/customFields?fields=id,name,fieldType(id)"
-                             "&$top=" +
-                             std::to_string(kPageSize) + "&$skip=" + std::to_string(skip),
-                         "");
+    auto response = Send(
+        "GET", url + "&$top=" + std::to_string(kPageSize) + "&$skip=" + std::to_string(skip), "");
     if (!response) {
       return std::unexpected(response.error());
     }
     if (response->status == 403) {
-      return std::nullopt;
+      return false;
     }
     auto page = ReadJsonResponse(*response, options_.connection_name);
     if (!page) {
@@ -166,17 +151,30 @@ Result<std::optional<std::vector<YouTrackWriter::Field>>> YouTrackWriter::ReadFi
     }
     if (!page->IsList()) {
       return std::unexpected(
-          Contextual(Error{ErrorCode::kBadResponse, "the custom field list is not a JSON array"}));
+          Contextual(Error{ErrorCode::kBadResponse, std::string(what) + " is not a JSON array"}));
     }
     for (const Value& item : page->AsList()) {
-      if (auto field = ReadField(item)) {
-        fields.push_back(std::move(*field));
-      }
+      on_item(item);
     }
     if (page->AsList().size() < static_cast<std::size_t>(kPageSize)) {
-      return fields;
+      return true;
     }
   }
+}
+
+Result<std::optional<std::vector<YouTrackWriter::Field>>> YouTrackWriter::ReadFields() {
+  std::vector<Field> fields;
+  auto listed = ReadList(
+      options_.base.api + "/admin/customFieldSettings/customFields?fields=id,name,fieldType(id)",
+      "the custom field list", [&](const Value& item) {
+        if (auto field = ReadField(item)) {
+          fields.push_back(std::move(*field));
+        }
+      });
+  if (!listed) {
+    return std::unexpected(listed.error());
+  }
+  return *listed ? std::optional(std::move(fields)) : std::nullopt;
 }
 
 Result<std::optional<std::vector<YouTrackWriter::Project>>> YouTrackWriter::ReadProjects(
@@ -185,58 +183,39 @@ Result<std::optional<std::vector<YouTrackWriter::Project>>> YouTrackWriter::Read
   if (short_names.empty()) {
     return projects;
   }
-  for (int skip = 0;; skip += kPageSize) {
-    auto response = Send("GET",
-                         options_.base.api +
-                             "/admin/projects?fields=id,shortName,"
-                             "customFields(field(id,name,fieldType(id)))&$top=" +
-                             std::to_string(kPageSize) + "&$skip=" + std::to_string(skip),
-                         "");
-    if (!response) {
-      return std::unexpected(response.error());
+  const std::string url =
+      options_.base.api +
+      "/admin/projects?fields=id,shortName,customFields(field(id,name,fieldType(id)))";
+  auto listed = ReadList(url, "the project list", [&](const Value& item) {
+    std::string_view short_name = item.StringOr("shortName");
+    if (std::ranges::none_of(short_names, [&](const std::string& wanted) {
+          return EqualsIgnoreCase(wanted, short_name);
+        })) {
+      return;
     }
-    if (response->status == 403) {
-      return std::nullopt;
-    }
-    auto page = ReadJsonResponse(*response, options_.connection_name);
-    if (!page) {
-      return std::unexpected(Contextual(page.error()));
-    }
-    if (!page->IsList()) {
-      return std::unexpected(
-          Contextual(Error{ErrorCode::kBadResponse, "the project list is not a JSON array"}));
-    }
-    for (const Value& item : page->AsList()) {
-      std::string_view short_name = item.StringOr("shortName");
-      if (std::ranges::none_of(short_names, [&](const std::string& wanted) {
-            return EqualsIgnoreCase(wanted, short_name);
-          })) {
-        continue;
-      }
-      Project project{std::string(item.StringOr("id")), std::string(short_name), {}};
-      if (const Value* attached = item.FindNonNull("customFields");
-          attached && attached->IsList()) {
-        for (const Value& project_field : attached->AsList()) {
-          if (const Value* field = project_field.FindNonNull("field")) {
-            if (auto read = ReadField(*field)) {
-              project.fields.push_back(std::move(*read));
-            }
+    Project project{std::string(item.StringOr("id")), std::string(short_name), {}};
+    if (const Value* attached = item.FindNonNull("customFields"); attached && attached->IsList()) {
+      for (const Value& project_field : attached->AsList()) {
+        if (const Value* field = project_field.FindNonNull("field")) {
+          if (auto read = ReadField(*field)) {
+            project.fields.push_back(std::move(*read));
           }
         }
       }
-      if (!project.id.empty()) {
-        projects.push_back(std::move(project));
-      }
     }
-    if (page->AsList().size() < static_cast<std::size_t>(kPageSize)) {
-      return projects;
+    if (!project.id.empty()) {
+      projects.push_back(std::move(project));
     }
+  });
+  if (!listed) {
+    return std::unexpected(listed.error());
   }
+  return *listed ? std::optional(std::move(projects)) : std::nullopt;
 }
 
 Result<std::optional<YouTrackWriter::Field>> YouTrackWriter::Create(const WriteTarget& target,
                                                                     std::string& problem) {
-  const Field wanted{"", target.name, std::string(TypeIdFor(target.type))};
+  const Field wanted{"", target.name, std::string(FieldTypeName(target.type))};
   Value body(Value::Object{{"name", wanted.name},
                            {"fieldType", Value(Value::Object{{"id", wanted.type_id}})}});
   auto response = Send(

@@ -78,6 +78,11 @@ class YouTrackWriter : public FieldWriter {
   Result<std::optional<Field>> Create(const WriteTarget& target, std::string& problem);
   // Attaches `field` to `project`; "" or the problem.
   Result<std::string> Attach(const Field& field, const Project& project);
+  // GETs the list at `url` (a query without $top and $skip) page by page and
+  // hands each element to `on_item`: false when the token may not list it
+  // (403). `what` names it in an error: "the project list".
+  Result<bool> ReadList(const std::string& url, std::string_view what,
+                        const std::function<void(const Value&)>& on_item);
   Result<HttpResponse> Send(std::string method, const std::string& url, std::string body);
   // `error` as this connection's (YouTrackConnectionError()).
   Error Contextual(const Error& error) const;
