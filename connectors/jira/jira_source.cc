@@ -104,6 +104,17 @@ Result<std::string> JiraSiteUrl(std::string_view base_url) {
   return url->Origin() + path;
 }
 
+HttpAuth JiraAuth(const JiraOptions& options) {
+  return options.deployment == JiraDeployment::kCloud
+             ? HttpAuth::Basic(options.email, options.token)
+             : HttpAuth::Bearer(options.token);
+}
+
+std::string JiraApiUrl(const JiraOptions& options) {
+  return options.site +
+         (options.deployment == JiraDeployment::kCloud ? "/rest/api/3" : "/rest/api/2");
+}
+
 // What one pull asks: its filter, fields, zone and cancellation.
 struct JiraSource::Search {
   std::string filter;
@@ -115,16 +126,9 @@ struct JiraSource::Search {
 };
 
 JiraSource::JiraSource(JiraOptions options, HttpClient& http)
-    : options_(std::move(options)),
-      http_(http),
-      auth_(options_.deployment == JiraDeployment::kCloud
-                ? HttpAuth::Basic(options_.email, options_.token)
-                : HttpAuth::Bearer(options_.token)) {}
+    : options_(std::move(options)), http_(http), auth_(JiraAuth(options_)) {}
 
-std::string JiraSource::Api() const {
-  return options_.site +
-         (options_.deployment == JiraDeployment::kCloud ? "/rest/api/3" : "/rest/api/2");
-}
+std::string JiraSource::Api() const { return JiraApiUrl(options_); }
 
 Error JiraSource::Contextual(std::string message, ErrorCode code, bool retriable) const {
   return Error{code, "connection " + options_.connection_name + ": " + std::move(message),

@@ -39,6 +39,14 @@ struct JiraOptions {
 // (kConfig otherwise); a context path such as /jira stays.
 Result<std::string> JiraSiteUrl(std::string_view base_url);
 
+// How requests authenticate: Basic with the e-mail and API token on Cloud,
+// Bearer with the personal access token on Data Center.
+HttpAuth JiraAuth(const JiraOptions& options);
+
+// The REST API root: {site}/rest/api/3 on Cloud, {site}/rest/api/2 on Data
+// Center.
+std::string JiraApiUrl(const JiraOptions& options);
+
 class JiraSource : public TrackerSource {
  public:
   // `http` is borrowed and must outlive this source.

@@ -131,15 +131,9 @@ JiraWritableKind JiraWritableKindOf(const JiraField& field) {
 }
 
 JiraWriter::JiraWriter(JiraOptions options, HttpClient& http)
-    : options_(std::move(options)),
-      http_(http),
-      auth_(options_.deployment == JiraDeployment::kCloud
-                ? HttpAuth::Basic(options_.email, options_.token)
-                : HttpAuth::Bearer(options_.token)) {}
+    : options_(std::move(options)), http_(http), auth_(JiraAuth(options_)) {}
 
-std::string JiraWriter::Api() const {
-  return options_.site + (Cloud() ? "/rest/api/3" : "/rest/api/2");
-}
+std::string JiraWriter::Api() const { return JiraApiUrl(options_); }
 
 Error JiraWriter::Contextual(std::string message, ErrorCode code, bool retriable) const {
   return Error{code, "connection " + options_.connection_name + ": " + std::move(message),
