@@ -681,6 +681,114 @@ TEST_F(SyncBackTest, AnIssueTheTrackerRefusesIsListedAndTriedAgain) {
   EXPECT_TRUE(RefusedKeys(after).empty());
 }
 
+// Test 3 of the issue in Jira and GitHub: a field switched off for one Jira
+// issue, a GitHub issue deleted; the other issues are written, the refused
+// ones listed by key and tried again.
+TEST_F(SyncBackTest, IssuesJiraAndGitHubRefuseAreListedAndTriedAgain) {
+  AddJiraFields();
+  WriteConfig({JiraConnection(), GitHubConnection()});
+  ASSERT_EQ(Run({"sync"}).code, kExitOk);
+  const std::string jira_refused = jira_.GetIssue(std::to_string(jira_ids_[1]))->key;
+  jira_.SetFieldOffScreen(std::to_string(jira_ids_[1]), jira_score_);
+  ASSERT_TRUE(github_.DeleteIssue(gh_ids_[1]));
+  for (std::size_t i = 0; i < 3; ++i) {
+    Score(Jira(i), "score", Value(static_cast<int>(i) + 1));
+    Score(Gh(i), "score", Value(static_cast<int>(i) + 1));
+  }
+
+  Ran back = Run({"sync-back"});
+  EXPECT_EQ(back.code, kExitRunFailed) << back.Describe();
+  EXPECT_THAT(back.err, AllOf(HasSubstr("jira: "), HasSubstr(jira_refused), HasSubstr("gh: "),
+                              HasSubstr("acme/web#2")))
+      << back.Describe();
+  EXPECT_EQ(NumberOf(JiraValue(0, jira_score_)), 1);
+  EXPECT_EQ(JsonOf(JiraValue(1, jira_score_)), "null");
+  EXPECT_EQ(NumberOf(JiraValue(2, jira_score_)), 3);
+  ASSERT_TRUE(GitHubValue(0, "Board score"));
+  EXPECT_EQ(GitHubValue(0, "Board score")->number, 1);
+  ASSERT_TRUE(GitHubValue(2, "Board score"));
+  EXPECT_EQ(GitHubValue(2, "Board score")->number, 3);
+  EXPECT_EQ(RefusedKeys(SyncBackStatus("jira")),
+            (std::map<std::string, std::string>{{jira_refused, Jira(1)}}));
+  EXPECT_EQ(RefusedKeys(SyncBackStatus("gh")),
+            (std::map<std::string, std::string>{{"acme/web#2", Gh(1)}}));
+
+  // Tried again: Jira is sent that issue's write alone.
+  jira_.ClearRequests();
+  Ran retry = Run({"sync-back"});
+  EXPECT_EQ(retry.code, kExitRunFailed) << retry.Describe();
+  const auto jira_writes = JiraWrites(jira_);
+  ASSERT_EQ(jira_writes.size(), 1u);
+  EXPECT_THAT(jira_writes[0].api_path, testing::EndsWith("/issue/" + std::to_string(jira_ids_[1])));
+  EXPECT_EQ(RefusedKeys(SyncBackStatus("gh")),
+            (std::map<std::string, std::string>{{"acme/web#2", Gh(1)}}));
+
+  // Once the field is on the issue's screen, the value goes through.
+  jira_.SetFieldOffScreen(std::to_string(jira_ids_[1]), jira_score_, false);
+  Ran fixed = Run({"sync-back", "--connection", "jira"});
+  EXPECT_EQ(fixed.code, kExitOk) << fixed.Describe();
+  EXPECT_EQ(NumberOf(JiraValue(1, jira_score_)), 2);
+  EXPECT_TRUE(RefusedKeys(SyncBackStatus("jira")).empty());
+}
+
+// Rate limits: a write answered 429 with Retry-After is sent again after
+// the wait, and goes through.
+TEST_F(SyncBackTest, ARateLimitedWriteWaitsAndGoesThrough) {
+  AddYouTrackFields();
+  WriteConfig({YouTrackConnection()});
+  ASSERT_EQ(Run({"sync"}).code, kExitOk);
+  Score(Yt(kRap1), "score", Value(7.25));
+  youtrack_.InjectFault(SampleTracker::Fault::RateLimited(1).On("/api/issues"));
+  youtrack_.ClearRequests();
+  const auto start = std::chrono::steady_clock::now();
+  Ran back = Run({"sync-back"});
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(back.code, kExitOk) << back.Describe();
+  EXPECT_EQ(YouTrackNumber(kRap1, "Board score"), 7.25);
+  const auto writes = YouTrackWrites(youtrack_);
+  ASSERT_EQ(writes.size(), 2u);
+  EXPECT_EQ(writes[0].status, 429);
+  EXPECT_EQ(writes[1].status, 200);
+  EXPECT_GE(took, 1s) << "Retry-After: 1 was not waited for";
+}
+
+// A target added to the mapping gets the scores the board has already
+// (its read starts over), while the values written before are not sent
+// again.
+TEST_F(SyncBackTest, ANewTargetGetsTheBoardsScoresAndNothingIsWrittenTwice) {
+  AddYouTrackFields();
+  dir_.Write("yt.yaml",
+             "fields:\n"
+             "  title: summary\n"
+             "sync_back:\n"
+             "  fields:\n"
+             "    \"Board score\": { from: score, type: float }\n");
+  WriteConfig({YouTrackConnection()});
+  ASSERT_EQ(Run({"sync"}).code, kExitOk);
+  Score(Yt(kRap1), "score", Value(7.25));
+  Score(Yt(kRap1), "rank", Value(2));
+  Score(Yt(kSrv1), "rank", Value(5));
+  Ran first = Run({"sync-back"});
+  ASSERT_EQ(first.code, kExitOk) << first.Describe();
+  EXPECT_EQ(YouTrackWrites(youtrack_).size(), 1u);
+  EXPECT_EQ(JsonOf(youtrack_.FieldValue(kRap1, "Board rank")), "none");
+
+  dir_.Write("yt.yaml", std::string(kYouTrackMapping));
+  youtrack_.ClearRequests();
+  Ran second = Run({"sync-back"});
+  ASSERT_EQ(second.code, kExitOk) << second.Describe();
+  EXPECT_EQ(YouTrackNumber(kRap1, "Board rank"), 2);
+  EXPECT_EQ(YouTrackNumber(kSrv1, "Board rank"), 5);
+  EXPECT_EQ(YouTrackNumber(kRap1, "Board score"), 7.25);
+  const auto writes = YouTrackWrites(youtrack_);
+  ASSERT_EQ(writes.size(), 2u);
+  for (const auto& write : writes) {
+    const auto sent = SentFields(write);
+    ASSERT_EQ(sent.size(), 1u) << write.request.body;
+    EXPECT_EQ(sent[0].first, "Board rank") << write.request.body;
+  }
+}
+
 // Test 4 of the issue: --dry-run prints per issue what would be written and
 // writes nothing: no tracker write, the queue and the score cursor as they were.
 TEST_F(SyncBackTest, DryRunPrintsEachIssuesWritesAndChangesNothing) {
