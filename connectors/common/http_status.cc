@@ -24,13 +24,17 @@ std::string ReasonSuffix(const HttpResponse& response, const TrackerAnswerContex
   if (!context.reason) {
     return "";
   }
-  // Bounded: the reason goes into one-line messages and logs.
-  constexpr std::size_t kMaxReason = 300;
-  std::string reason = Redact(context.reason(response)).substr(0, kMaxReason);  // redact, then cut
+  const std::string reason = ShortReason(context.reason(response));
   return reason.empty() ? "" : ": " + reason;
 }
 
 }  // namespace
+
+std::string ShortReason(std::string_view reason) {
+  // Bounded: the reason goes into one-line messages and logs.
+  constexpr std::size_t kMaxReason = 300;
+  return Redact(reason).substr(0, kMaxReason);  // redact, then cut
+}
 
 std::optional<Error> HttpStatusError(const HttpResponse& response,
                                      const TrackerAnswerContext& context) {

@@ -37,6 +37,10 @@ struct TrackerAnswerContext {
 //   3xx (a redirect the client did not follow) → kBadResponse naming where
 //     it pointed (base_url, or an SSO login?);
 //   1xx → kBadResponse.
+// A tracker's own words for a failed answer as messages carry them:
+// redacted, then cut to one line's worth (300 characters).
+std::string ShortReason(std::string_view reason);
+
 std::optional<Error> HttpStatusError(const HttpResponse& response,
                                      const TrackerAnswerContext& context);
 

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "connectors/common/http_status.h"
 #include "connectors/github/decode.h"
 #include "core/log.h"
 #include "core/redact.h"
@@ -22,8 +23,7 @@ bool IsRetriableStatus(int status) {
 }  // namespace
 
 std::string GitHubReason(const HttpResponse& response) {
-  constexpr std::size_t kMaxReason = 300;
-  return Redact(GitHubErrorMessage(response.body)).substr(0, kMaxReason);
+  return ShortReason(GitHubErrorMessage(response.body));
 }
 
 GitHubTransport::GitHubTransport(GitHubTransportOptions options, HttpClient& http)

@@ -1,5 +1,6 @@
 #include "connectors/jira/reason.h"
 
+#include "connectors/common/http_status.h"
 #include "connectors/http/json.h"
 #include "core/redact.h"
 
@@ -30,8 +31,7 @@ std::string JiraReasonText(const HttpResponse& response) {
 }
 
 std::string JiraReason(const HttpResponse& response) {
-  constexpr std::size_t kMaxReason = 300;
-  const std::string reason = Redact(JiraReasonText(response)).substr(0, kMaxReason);
+  const std::string reason = ShortReason(JiraReasonText(response));
   return reason.empty() ? "" : ": " + reason;
 }
 

@@ -28,8 +28,7 @@ std::string YouTrackReasonText(const HttpResponse& response) {
 }
 
 std::string YouTrackReason(const HttpResponse& response) {
-  constexpr std::size_t kMaxReason = 300;
-  const std::string reason = Redact(YouTrackReasonText(response)).substr(0, kMaxReason);
+  const std::string reason = ShortReason(YouTrackReasonText(response));
   return reason.empty() ? "" : ": " + reason;
 }
 
