@@ -132,6 +132,9 @@ struct QueuedWriteback {
   std::string field;
   std::string value_json;
   std::string error;  // why the tracker refused it last time; empty if it never did
+  // A value of this row went to the tracker (MarkWritebacksSent()) and was
+  // not settled: the tracker may hold it, whatever the ledger says.
+  bool sent = false;
 };
 
 // A tracker write the tracker refused for its issue, tried again at every sync back.
@@ -204,7 +207,8 @@ class StateStore {
       std::string_view connection, std::span<const WritebackValue> values) = 0;
   // Queues each value that differs from the ledger's (a "null" where
   // boardsync never wrote is no change), replacing a queued value of the same
-  // issue and field, and drops a queued one that the ledger already holds;
+  // issue and field, and drops a queued one that the ledger already holds
+  // (unless it was sent: then it is queued with the ledger's value);
   // moves the score cursor, when given, in the same transaction. Returns
   // how many of `values` are queued now.
   virtual Result<std::size_t> StageWritebacks(std::string_view connection,
@@ -221,6 +225,11 @@ class StateStore {
   virtual Result<void> RefuseWritebacks(std::string_view connection,
                                         std::span<const std::int64_t> seqs,
                                         std::string_view message) = 0;
+  // Marks queued writes as about to be sent, before the tracker is asked:
+  // from then on StageWritebacks() never drops them as equal to the
+  // ledger, since a kill may have left the tracker holding their value.
+  virtual Result<void> MarkWritebacksSent(std::string_view connection,
+                                          std::span<const std::int64_t> seqs) = 0;
   // Drops queued writes that no longer apply (their item left the board).
   virtual Result<void> DropWritebacks(std::string_view connection,
                                       std::span<const std::int64_t> seqs) = 0;

@@ -98,6 +98,7 @@ CREATE TABLE IF NOT EXISTS writeback_outbox (
   item_key TEXT NOT NULL,
   field TEXT NOT NULL,
   value TEXT NOT NULL,
+  sent INTEGER NOT NULL DEFAULT 0,    -- 1 once a value of this row went to the tracker
   failed_at TEXT,                     -- set when the tracker refused it
   error TEXT,
   UNIQUE (connection, item_key, field)
@@ -853,6 +854,13 @@ Result<std::size_t> StateDb::StageWritebacks(std::string_view connection,
   try {
     SQLite::Transaction tx(impl_->db);
     const auto ledger = LedgerIn(impl_->db, conn, values);
+    // A row whose value was sent may have reached the tracker without being
+    // settled (a kill between the two): the tracker may hold that value, not
+    // the ledger's, so such a row is never dropped as "the same as the
+    // ledger", only given the board's value.
+    SQLite::Statement sent(impl_->db,
+                           "SELECT sent FROM writeback_outbox "
+                           "WHERE connection = ? AND item_key = ? AND field = ?");
     // A newer value replaces the queued one, and with it its refusal.
     SQLite::Statement queue(impl_->db,
                             "INSERT INTO writeback_outbox (connection, item_key, field, value) "
@@ -866,7 +874,14 @@ Result<std::size_t> StateDb::StageWritebacks(std::string_view connection,
                            "WHERE connection = ? AND item_key = ? AND field = ?");
     for (std::size_t i = 0; i < values.size(); ++i) {
       const WritebackValue& value = values[i];
-      const bool same = ledger[i] ? *ledger[i] == value.value_json : value.value_json == "null";
+      bool same = ledger[i] ? *ledger[i] == value.value_json : value.value_json == "null";
+      if (same) {
+        sent.reset();
+        sent.bindNoCopy(1, conn);
+        sent.bindNoCopy(2, value.item_key);
+        sent.bindNoCopy(3, value.field);
+        same = !(sent.executeStep() && sent.getColumn(0).getInt() != 0);
+      }
       SQLite::Statement& statement = same ? drop : queue;
       statement.reset();
       statement.bindNoCopy(1, conn);
@@ -899,7 +914,7 @@ Result<std::vector<QueuedWriteback>> StateDb::QueuedWritebacks(std::string_view 
   std::vector<QueuedWriteback> queued;
   try {
     SQLite::Statement query(impl_->db,
-                            "SELECT seq, item_key, field, value, coalesce(error, '') "
+                            "SELECT seq, item_key, field, value, coalesce(error, ''), sent "
                             "FROM writeback_outbox WHERE connection = ? ORDER BY item_key, field");
     query.bind(1, std::string(connection));
     while (query.executeStep()) {
@@ -907,7 +922,8 @@ Result<std::vector<QueuedWriteback>> StateDb::QueuedWritebacks(std::string_view 
                                        query.getColumn(1).getString(),
                                        query.getColumn(2).getString(),
                                        query.getColumn(3).getString(),
-                                       query.getColumn(4).getString()});
+                                       query.getColumn(4).getString(),
+                                       query.getColumn(5).getInt() != 0});
     }
   } catch (const std::exception& e) {
     return StorageError("reading queued tracker writes", e);
@@ -970,6 +986,25 @@ Result<void> StateDb::RefuseWritebacks(std::string_view connection,
     tx.commit();
   } catch (const std::exception& e) {
     return StorageError("recording refused tracker writes", e);
+  }
+  return {};
+}
+
+Result<void> StateDb::MarkWritebacksSent(std::string_view connection,
+                                         std::span<const std::int64_t> seqs) {
+  try {
+    SQLite::Transaction tx(impl_->db);
+    SQLite::Statement mark(impl_->db,
+                           "UPDATE writeback_outbox SET sent = 1 WHERE connection = ? AND seq = ?");
+    for (std::int64_t seq : seqs) {
+      mark.reset();
+      mark.bind(1, std::string(connection));
+      mark.bind(2, seq);
+      mark.exec();
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    return StorageError("marking tracker writes as sent", e);
   }
   return {};
 }

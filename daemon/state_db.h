@@ -77,6 +77,8 @@ class StateDb : public StateStore {
                                 std::span<const QueuedWriteback> written) override;
   Result<void> RefuseWritebacks(std::string_view connection, std::span<const std::int64_t> seqs,
                                 std::string_view message) override;
+  Result<void> MarkWritebacksSent(std::string_view connection,
+                                  std::span<const std::int64_t> seqs) override;
   Result<void> DropWritebacks(std::string_view connection,
                               std::span<const std::int64_t> seqs) override;
   Result<std::vector<WritebackFailure>> WritebackFailures(std::string_view connection) override;

@@ -222,15 +222,20 @@ class ConnectionSyncBack {
       if (values.empty()) {
         continue;
       }
+      std::vector<std::int64_t> seqs;
+      for (const QueuedWriteback& write : sending) {
+        seqs.push_back(write.seq);
+      }
+      // Before the tracker may have them: a kill from here on leaves the
+      // tracker's value unknown, and these rows must then be written again.
+      if (auto marked = state_.MarkWritebacksSent(connection_.name, seqs); !marked) {
+        return marked;
+      }
       auto outcome = writer_->Write(issue, values, options_.stop);
       if (!outcome) {
         return std::unexpected(outcome.error().Wrap(IssueName(key, issue.key)));
       }
       if (outcome->refused) {
-        std::vector<std::int64_t> seqs;
-        for (const QueuedWriteback& write : sending) {
-          seqs.push_back(write.seq);
-        }
         const std::string message = Redact(outcome->message);
         if (auto refused = state_.RefuseWritebacks(connection_.name, seqs, message); !refused) {
           return refused;
@@ -258,13 +263,10 @@ class ConnectionSyncBack {
     for (std::size_t i = 0; i < values.size(); ++i) {
       const WritebackValue& value = values[i];
       const std::optional<std::string>& was = (*ledger)[i];
-      auto& slot = plan_[value.item_key][value.field];
-      if (was ? *was == value.value_json : value.value_json == "null") {
-        slot.reset();
-        ++report_.unchanged;
-      } else {
-        slot = std::make_pair(value.value_json, was.value_or("none"));
-      }
+      const bool same = was ? *was == value.value_json : value.value_json == "null";
+      plan_[value.item_key][value.field] =
+          Planned{value.value_json, was.value_or("none"), same};
+      report_.unchanged += same ? 1 : 0;
     }
     return {};
   }
@@ -287,13 +289,21 @@ class ConnectionSyncBack {
     // Planned values are newer than queued ones.
     std::map<std::string, std::map<std::string, std::optional<std::pair<std::string, std::string>>>>
         all;
+    std::map<std::pair<std::string, std::string>, bool> sent;
     for (std::size_t i = 0; i < queued_values.size(); ++i) {
       all[queued_values[i].item_key][queued_values[i].field] =
           std::make_pair(queued_values[i].value_json, (*ledger)[i].value_or("none"));
+      sent[{queued_values[i].item_key, queued_values[i].field}] = (*queued)[i].sent;
     }
     for (auto& [item, fields] : plan_) {
-      for (auto& [field, value] : fields) {
-        all[item][field] = value;
+      for (auto& [field, planned] : fields) {
+        // As StageWritebacks(): the ledger's value needs no write, unless a
+        // value sent since may have reached the tracker.
+        if (planned.same && !sent[{item, field}]) {
+          all[item][field].reset();
+        } else {
+          all[item][field] = std::make_pair(planned.value, planned.was);
+        }
       }
     }
     std::vector<std::string> keys;
@@ -337,10 +347,14 @@ class ConnectionSyncBack {
   const SyncBackOptions& options_;
   SyncBackReport& report_;
   const std::string prefix_;  // "<connection>:"
-  // Dry run: item -> field -> (value, what the ledger has), or nullopt
-  // when the value is what boardsync last wrote.
-  std::map<std::string, std::map<std::string, std::optional<std::pair<std::string, std::string>>>>
-      plan_;
+  // Dry run: item -> field -> the board's value, what the ledger has, and
+  // whether they are the same.
+  struct Planned {
+    std::string value;
+    std::string was;
+    bool same = false;
+  };
+  std::map<std::string, std::map<std::string, Planned>> plan_;
 };
 
 }  // namespace

@@ -69,6 +69,29 @@ TEST(WritebackStateTest, AValueQueuedWhileAnOlderOneWasSentStaysQueued) {
   EXPECT_EQ(state.Ledger("c", Values({{"c:1", "Score", ""}})).value()[0], "5");
 }
 
+TEST(WritebackStateTest, ASentButUnsettledValueIsNeverDroppedAsTheLedgers) {
+  TempDir dir;
+  auto db = StateDb::Open(dir.path());
+  ASSERT_TRUE(db);
+  StateDb& state = **db;
+  ASSERT_TRUE(state.StageWritebacks("c", Values({{"c:1", "Score", "1"}})));
+  ASSERT_TRUE(state.SettleWritebacks("c", state.QueuedWritebacks("c").value()));
+  // 2 goes to the tracker; the run is killed before it is settled.
+  ASSERT_TRUE(state.StageWritebacks("c", Values({{"c:1", "Score", "2"}})));
+  auto sent = state.QueuedWritebacks("c").value();
+  ASSERT_TRUE(state.MarkWritebacksSent("c", std::vector<std::int64_t>{sent[0].seq}));
+  // The board goes back to 1, what the ledger holds: the tracker may hold
+  // 2, so 1 must still be written.
+  EXPECT_EQ(state.StageWritebacks("c", Values({{"c:1", "Score", "1"}})).value(), 1u);
+  auto pending = state.QueuedWritebacks("c").value();
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].value_json, "1");
+  EXPECT_TRUE(pending[0].sent);
+  // Settled, it goes.
+  ASSERT_TRUE(state.SettleWritebacks("c", pending));
+  EXPECT_TRUE(state.QueuedWritebacks("c").value().empty());
+}
+
 TEST(WritebackStateTest, ARemovedScoreClearsOnlyWhatBoardsyncWrote) {
   TempDir dir;
   auto db = StateDb::Open(dir.path());
