@@ -236,7 +236,13 @@ class ConnectionSyncBack {
         return std::unexpected(outcome.error().Wrap(IssueName(key, issue.key)));
       }
       if (outcome->refused) {
-        const std::string message = Redact(outcome->message);
+        std::string message = Redact(outcome->message);
+        if (issue.key.empty()) {
+          // Items staged before their human keys were kept (an upgrade).
+          message = key + ": " + message +
+                    " (its issue key is not known yet: the next change of the issue, or "
+                    "`boardsync sync --full`, records it)";
+        }
         if (auto refused = state_.RefuseWritebacks(connection_.name, seqs, message); !refused) {
           return refused;
         }
