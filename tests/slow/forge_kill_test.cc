@@ -800,7 +800,12 @@ TEST_P(ForgeKillTest, ConvergesAfterTwelveKillsAtRandomInstants) {
         ++kills_after_writing;
       }
       if (!full) {
-        plain_span = std::min(plain_span * 1.5, full_seconds * 1.5);
+        // On a loaded machine (the ASan stage runs the kill tests side by
+        // side) a run can take several times the calibrated one: while no
+        // run lands a board write, the span may grow further, so kills still
+        // reach the writes.
+        const double cap = kills_after_writing == 0 ? full_seconds * 6 : full_seconds * 1.5;
+        plain_span = std::min(plain_span * 1.5, cap);
       }
       continue;
     }
