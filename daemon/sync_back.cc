@@ -152,6 +152,7 @@ class ConnectionSyncBack {
     // dropped (an issue that comes back gets them with its next score change).
     std::vector<std::int64_t> drop;
     std::vector<IssueRef> issues;
+    std::vector<std::pair<const std::string*, std::vector<QueuedWriteback>*>> live;  // by issue
     for (auto& [key, writes] : by_item) {
       auto it = known->find(key);
       if (it == known->end() || it->second.status != ItemStatus::kLive) {
@@ -161,6 +162,7 @@ class ConnectionSyncBack {
         continue;
       }
       issues.push_back(IssueRef{key.substr(prefix_.size()), it->second.source_key});
+      live.emplace_back(&key, &writes);
     }
     if (!drop.empty()) {
       if (auto dropped = state_.DropWritebacks(connection_.name, drop); !dropped) {
@@ -195,13 +197,10 @@ class ConnectionSyncBack {
             {{"connection", connection_.name}});
       }
     }
-    std::size_t next_issue = 0;
-    for (auto& [key, writes] : by_item) {
-      auto it = known->find(key);
-      if (it == known->end() || it->second.status != ItemStatus::kLive) {
-        continue;
-      }
-      const IssueRef& issue = issues[next_issue++];
+    for (std::size_t i = 0; i < issues.size(); ++i) {
+      const IssueRef& issue = issues[i];
+      const std::string& key = *live[i].first;
+      std::vector<QueuedWriteback>& writes = *live[i].second;
       if (options_.stop.stop_requested()) {
         return Fail(ErrorCode::kCancelled, "stopped between tracker writes");
       }
