@@ -5,6 +5,7 @@
 // Implementations are used from one thread at a time.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -146,6 +147,54 @@ struct WritebackFailure {
   std::string since;  // ISO-8601 UTC, when it was first refused
 };
 
+// A connection's last sync, for `status`.
+struct RunRecord {
+  std::string connection;
+  std::string started_at;  // ISO-8601 UTC
+  double seconds = 0;
+  std::string result;  // "ok" | "failed"
+  std::int64_t pulled = 0, created = 0, updated = 0, archived = 0, unchanged = 0, skipped = 0,
+               failed = 0, written = 0;
+  std::string error;
+};
+
+// The last sync back of a connection, for `status`.
+struct SyncBackRecord {
+  std::string connection;
+  std::string started_at;  // ISO-8601 UTC
+  double seconds = 0;
+  std::string result;  // "ok" | "failed"
+  std::int64_t written = 0;    // issues written
+  std::int64_t unchanged = 0;  // score changes that needed no write
+  std::int64_t failed = 0;     // issues the tracker refused
+  std::int64_t queued = 0;     // tracker writes still queued after it
+  std::string error;
+};
+
+// How a failing connection is backed off, kept in the state so that a
+// replica taking the connection over honours it (DESIGN §4.3).
+struct Backoff {
+  int failures = 0;           // consecutive failed syncs
+  std::int64_t until_ms = 0;  // Unix ms before which the connection is not synced again
+};
+
+// The right to sync one connection (DESIGN §4.3). `epoch` grows each time
+// the lease passes to another holder, so the store can tell a stale holder
+// from the current one.
+struct Lease {
+  std::string connection;
+  std::string holder;  // "<hostname>:<pid>"
+  std::int64_t epoch = 0;
+};
+
+// Who holds a connection, for `status`.
+struct LeaseHolder {
+  std::string connection;
+  std::string holder;
+  std::int64_t epoch = 0;
+  std::string expires_at;  // ISO-8601 UTC
+};
+
 class StateStore {
  public:
   virtual ~StateStore() = default;
@@ -179,17 +228,20 @@ class StateStore {
   virtual Result<std::vector<ItemVersion>> LiveUnseen(std::string_view connection,
                                                       std::int64_t sweep) = 0;
 
-  // The oldest queued writes, at most `limit`, parked ones excepted.
-  virtual Result<std::vector<OutboxEntry>> Pending(std::size_t limit) = 0;
+  // The oldest queued writes of `connection`, at most `limit`, parked ones
+  // excepted. Each connection's outbox is delivered by its lease holder.
+  virtual Result<std::vector<OutboxEntry>> Pending(std::string_view connection,
+                                                   std::size_t limit) = 0;
   virtual Result<std::size_t> PendingCount(std::string_view connection) = 0;
 
-  // Removes delivered writes from the outbox.
-  virtual Result<void> Acknowledge(std::span<const std::int64_t> seqs) = 0;
+  // Removes delivered writes of `connection` from the outbox.
+  virtual Result<void> Acknowledge(std::string_view connection,
+                                   std::span<const std::int64_t> seqs) = 0;
 
   // Sets writes the board store refused aside, each with its message:
   // Pending() skips them until RetryFailed() queues them again. A write that
   // a later write of the same item superseded meanwhile is dropped instead.
-  virtual Result<void> Park(std::span<const Refusal> refused) = 0;
+  virtual Result<void> Park(std::string_view connection, std::span<const Refusal> refused) = 0;
   // Queues the parked writes of `connection` again, dropping those a later
   // write of the same item superseded; returns how many were queued.
   virtual Result<std::size_t> RetryFailed(std::string_view connection) = 0;
@@ -235,6 +287,49 @@ class StateStore {
                                       std::span<const std::int64_t> seqs) = 0;
   // The refused writes of `connection`, oldest first.
   virtual Result<std::vector<WritebackFailure>> WritebackFailures(std::string_view connection) = 0;
+
+  // Records of the last runs, for `status`. Never fenced: they report, they
+  // change nothing a sync relies on.
+  virtual Result<void> RecordRun(const RunRecord& run) = 0;
+  virtual Result<std::optional<RunRecord>> LastRun(std::string_view connection) = 0;
+  virtual Result<void> RecordSyncBack(const SyncBackRecord& run) = 0;
+  virtual Result<std::optional<SyncBackRecord>> LastSyncBack(std::string_view connection) = 0;
+
+  // The connection's backoff; nullopt when it is not failing.
+  virtual Result<std::optional<Backoff>> BackoffOf(std::string_view connection) = 0;
+  // Records it (failures 0 forgets it). Fenced.
+  virtual Result<void> SetBackoff(std::string_view connection, const Backoff& backoff) = 0;
+
+  // Leases (DESIGN §4.3). Times are the store's own clock, so replicas on
+  // machines whose clocks disagree still agree on who holds what.
+  //
+  // Takes the lease of `connection` for `holder` until `ttl` from now when
+  // nobody holds it, its holder's lease expired, or `holder` holds it
+  // already (then extended, same epoch). nullopt while another holds it.
+  virtual Result<std::optional<Lease>> AcquireLease(std::string_view connection,
+                                                    std::string_view holder,
+                                                    std::chrono::milliseconds ttl) = 0;
+  // Extends a lease still held; false when it was lost (expired and taken
+  // by another, or released).
+  virtual Result<bool> RenewLease(const Lease& lease, std::chrono::milliseconds ttl) = 0;
+  // Gives the lease up at once (another replica may take it right away).
+  virtual Result<void> ReleaseLease(const Lease& lease) = 0;
+  // The unexpired leases, by connection.
+  virtual Result<std::vector<LeaseHolder>> Leases() = 0;
+  // Records `holder` as a live replica until `ttl` from now; returns the
+  // live replicas (this one included), sorted, so each can take its share.
+  virtual Result<std::vector<std::string>> Heartbeat(std::string_view holder,
+                                                     std::chrono::milliseconds ttl) = 0;
+
+  // Fencing: from this call on, every write of this instance that changes
+  // `lease.connection`'s items, cursors, outboxes, failures, ledger or
+  // backoff first checks, in its own transaction, that `lease` is still
+  // held and unexpired, and fails with ErrorCode::kLocked (changing
+  // nothing) when it is not. So a replica that was paused past its lease
+  // can never move a cursor back, settle or archive against newer work.
+  // Without a fence, writes are not checked (one process: the state
+  // directory's lock is the fence).
+  virtual void Fence(const Lease& lease) = 0;
 };
 
 }  // namespace boardsync
