@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -16,7 +18,7 @@
 namespace boardsync {
 namespace {
 
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -111,6 +113,27 @@ CREATE TABLE IF NOT EXISTS sync_back_runs (
   written INTEGER NOT NULL, unchanged INTEGER NOT NULL, failed INTEGER NOT NULL,
   queued INTEGER NOT NULL,
   error TEXT NOT NULL
+);
+-- How a failing connection is backed off, so that whoever syncs it next
+-- honours it (DESIGN §4.3).
+CREATE TABLE IF NOT EXISTS backoff (
+  connection TEXT PRIMARY KEY,
+  failures INTEGER NOT NULL,
+  until_ms INTEGER NOT NULL           -- Unix ms
+);
+-- Who may sync each connection until when (Unix ms, this machine's clock).
+-- epoch grows each time the lease passes to another holder; a released
+-- lease keeps its row and epoch with no holder (''), so the next one grows.
+CREATE TABLE IF NOT EXISTS leases (
+  connection TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL
+);
+-- The live replicas (Heartbeat()), until when.
+CREATE TABLE IF NOT EXISTS replicas (
+  holder TEXT PRIMARY KEY,
+  expires_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
   connection TEXT PRIMARY KEY,
@@ -226,12 +249,14 @@ class StateDb::Impl {
   }
 
   SQLite::Database db;
+  // Fence(): the lease each fenced connection's writes must still hold.
+  std::unordered_map<std::string, Lease> fences;
 
  private:
   // Brings an older state database up to kSchemaVersion, inside the
   // caller's transaction. Tables and indexes new since are made by kSchema.
   void Migrate(const std::string& from) {
-    if (from != "3" && from != "4" && from != "5") {
+    if (from != "3" && from != "4" && from != "5" && from != "6") {
       throw std::runtime_error("schema version " + from + " is not the supported " +
                                std::to_string(kSchemaVersion) + " (nor one it can be upgraded from)");
     }
@@ -342,8 +367,12 @@ Result<std::unordered_map<std::string, KnownItem>> StateDb::KnownItems(
 Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedWrite> writes,
                             const SyncCursor* cursor, const SeenItems* seen,
                             const FailureChanges* failures) {
+  const std::string conn(connection);
   try {
-    SQLite::Transaction tx(impl_->db);
+    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (auto fenced = CheckFenceIn(conn); !fenced) {
+      return std::unexpected(fenced.error());
+    }
     // An archive keeps the content hash: an issue that comes back unchanged
     // is then still recognised as a change of status.
     // A reconciliation's mark (sweep, 0 for none) is set with the row; the
@@ -375,7 +404,6 @@ Result<void> StateDb::Stage(std::string_view connection, std::span<const StagedW
     SQLite::Statement unpark(impl_->db,
                              "DELETE FROM outbox INDEXED BY outbox_parked WHERE connection = ? "
                              "AND item_key = ? AND failed_at IS NOT NULL");
-    const std::string conn(connection);
     const std::int64_t sweep = seen != nullptr ? seen->sweep : 0;
     // Usually nothing is set aside: then no write needs to look.
     SQLite::Statement parked(impl_->db,
@@ -568,9 +596,13 @@ Result<void> StateDb::SaveSession(std::string_view connection, const SavedSessio
 
 Result<void> StateDb::MarkSeen(std::string_view connection, std::int64_t sweep,
                                std::span<const std::string> item_keys) {
+  const std::string conn(connection);
   try {
-    SQLite::Transaction tx(impl_->db);
-    MarkSeenIn(std::string(connection), SeenItems{sweep, item_keys});
+    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (auto fenced = CheckFenceIn(conn); !fenced) {
+      return std::unexpected(fenced.error());
+    }
+    MarkSeenIn(conn, SeenItems{sweep, item_keys});
     tx.commit();
   } catch (const std::exception& e) {
     return StorageError("marking seen items", e);
@@ -596,20 +628,22 @@ Result<std::vector<ItemVersion>> StateDb::LiveUnseen(std::string_view connection
   return keys;
 }
 
-Result<std::vector<OutboxEntry>> StateDb::Pending(std::size_t limit) {
+Result<std::vector<OutboxEntry>> StateDb::Pending(std::string_view connection,
+                                                  std::size_t limit) {
   std::vector<OutboxEntry> entries;
   try {
     SQLite::Statement query(impl_->db,
-                            "SELECT seq, connection, board, item_key, archive, payload "
-                            "FROM outbox WHERE failed_at IS NULL ORDER BY seq LIMIT ?");
-    query.bind(1, static_cast<std::int64_t>(limit));
+                            "SELECT seq, board, item_key, archive, payload FROM outbox "
+                            "WHERE connection = ? AND failed_at IS NULL ORDER BY seq LIMIT ?");
+    query.bind(1, std::string(connection));
+    query.bind(2, static_cast<std::int64_t>(limit));
     while (query.executeStep()) {
       OutboxEntry& entry = entries.emplace_back();
       entry.seq = query.getColumn(0).getInt64();
-      entry.connection = query.getColumn(1).getString();
-      entry.write.archive = query.getColumn(4).getInt() != 0;
-      const std::string_view text(static_cast<const char*>(query.getColumn(5).getBlob()),
-                                  static_cast<std::size_t>(query.getColumn(5).getBytes()));
+      entry.connection = std::string(connection);
+      entry.write.archive = query.getColumn(3).getInt() != 0;
+      const std::string_view text(static_cast<const char*>(query.getColumn(4).getBlob()),
+                                  static_cast<std::size_t>(query.getColumn(4).getBytes()));
       if (entry.write.archive) {
         // {"source_updated_at": version}; "{}" when queued before versions.
         if (auto payload = ParseJsonDocument(text); payload) {
@@ -622,8 +656,8 @@ Result<std::vector<OutboxEntry>> StateDb::Pending(std::size_t limit) {
                                              std::to_string(entry.seq) +
                                              " is unreadable: " + item.error().message);
       }
-      entry.write.item.board = query.getColumn(2).getString();
-      entry.write.item.item_key = query.getColumn(3).getString();
+      entry.write.item.board = query.getColumn(1).getString();
+      entry.write.item.item_key = query.getColumn(2).getString();
     }
   } catch (const std::exception& e) {
     return StorageError("reading the outbox", e);
@@ -643,20 +677,28 @@ Result<std::size_t> StateDb::PendingCount(std::string_view connection) {
   }
 }
 
-Result<void> StateDb::Acknowledge(std::span<const std::int64_t> seqs) {
+Result<void> StateDb::Acknowledge(std::string_view connection,
+                                  std::span<const std::int64_t> seqs) {
+  const std::string conn(connection);
   try {
-    SQLite::Transaction tx(impl_->db);
+    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (auto fenced = CheckFenceIn(conn); !fenced) {
+      return std::unexpected(fenced.error());
+    }
     // A batch's seqs mostly follow one another: each run of consecutive
-    // seqs goes in one statement (every seq in it is the batch's own).
-    SQLite::Statement remove(impl_->db, "DELETE FROM outbox WHERE seq BETWEEN ? AND ?");
+    // seqs goes in one statement (every seq of the connection in it is the
+    // batch's own).
+    SQLite::Statement remove(impl_->db,
+                             "DELETE FROM outbox WHERE connection = ? AND seq BETWEEN ? AND ?");
     for (std::size_t i = 0; i < seqs.size();) {
       std::size_t j = i + 1;
       while (j < seqs.size() && seqs[j] == seqs[j - 1] + 1) {
         ++j;
       }
       remove.reset();
-      remove.bind(1, seqs[i]);
-      remove.bind(2, seqs[j - 1]);
+      remove.bindNoCopy(1, conn);
+      remove.bind(2, seqs[i]);
+      remove.bind(3, seqs[j - 1]);
       remove.exec();
       i = j;
     }
@@ -667,24 +709,30 @@ Result<void> StateDb::Acknowledge(std::span<const std::int64_t> seqs) {
   return {};
 }
 
-Result<void> StateDb::Park(std::span<const Refusal> refused) {
+Result<void> StateDb::Park(std::string_view connection, std::span<const Refusal> refused) {
+  const std::string conn(connection);
   try {
-    SQLite::Transaction tx(impl_->db);
+    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (auto fenced = CheckFenceIn(conn); !fenced) {
+      return std::unexpected(fenced.error());
+    }
     // Only while no later write of the item was queued: that one replaces it.
     SQLite::Statement park(impl_->db,
-                           "UPDATE outbox SET failed_at = ?, error = ? WHERE seq = ? AND seq >= "
-                           "coalesce((SELECT last_seq FROM items WHERE items.connection = "
-                           "outbox.connection AND items.item_key = outbox.item_key), 0)");
-    SQLite::Statement drop(impl_->db, "DELETE FROM outbox WHERE seq = ?");
+                           "UPDATE outbox SET failed_at = ?2, error = ?3 WHERE connection = ?1 "
+                           "AND seq = ?4 AND seq >= coalesce((SELECT last_seq FROM items WHERE "
+                           "items.connection = ?1 AND items.item_key = outbox.item_key), 0)");
+    SQLite::Statement drop(impl_->db, "DELETE FROM outbox WHERE connection = ? AND seq = ?");
     const std::string now = FormatIsoUtc(NowMs());
     for (const Refusal& refusal : refused) {
       park.reset();
-      park.bind(1, now);
-      park.bind(2, refusal.message);
-      park.bind(3, refusal.seq);
+      park.bindNoCopy(1, conn);
+      park.bind(2, now);
+      park.bind(3, refusal.message);
+      park.bind(4, refusal.seq);
       if (park.exec() == 0) {
         drop.reset();
-        drop.bind(1, refusal.seq);
+        drop.bindNoCopy(1, conn);
+        drop.bind(2, refusal.seq);
         drop.exec();
       }
     }
@@ -696,19 +744,23 @@ Result<void> StateDb::Park(std::span<const Refusal> refused) {
 }
 
 Result<std::size_t> StateDb::RetryFailed(std::string_view connection) {
+  const std::string conn(connection);
   try {
-    SQLite::Transaction tx(impl_->db);
+    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (auto fenced = CheckFenceIn(conn); !fenced) {
+      return std::unexpected(fenced.error());
+    }
     SQLite::Statement superseded(
         impl_->db,
         "DELETE FROM outbox WHERE connection = ?1 AND failed_at IS NOT NULL AND seq < "
         "coalesce((SELECT last_seq FROM items WHERE items.connection = ?1 "
         "AND items.item_key = outbox.item_key), 0)");
-    superseded.bind(1, std::string(connection));
+    superseded.bind(1, conn);
     superseded.exec();
     SQLite::Statement retry(impl_->db,
                             "UPDATE outbox INDEXED BY outbox_parked SET failed_at = NULL, "
                             "error = NULL WHERE connection = ? AND failed_at IS NOT NULL");
-    retry.bind(1, std::string(connection));
+    retry.bind(1, conn);
     const auto queued = static_cast<std::size_t>(retry.exec());
     tx.commit();
     return queued;
@@ -852,7 +904,10 @@ Result<std::size_t> StateDb::StageWritebacks(std::string_view connection,
   const std::string conn(connection);
   std::size_t queued = 0;
   try {
-    SQLite::Transaction tx(impl_->db);
+    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (auto fenced = CheckFenceIn(conn); !fenced) {
+      return std::unexpected(fenced.error());
+    }
     const auto ledger = LedgerIn(impl_->db, conn, values);
     // A row whose value was sent may have reached the tracker without being
     // settled (a kill between the two): the tracker may hold that value, not
@@ -935,7 +990,10 @@ Result<void> StateDb::SettleWritebacks(std::string_view connection,
                                        std::span<const QueuedWriteback> written) {
   const std::string conn(connection);
   try {
-    SQLite::Transaction tx(impl_->db);
+    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (auto fenced = CheckFenceIn(conn); !fenced) {
+      return std::unexpected(fenced.error());
+    }
     SQLite::Statement record(impl_->db,
                              "INSERT OR REPLACE INTO writeback_ledger (connection, item_key, "
                              "field, value, written_at) VALUES (?, ?, ?, ?, ?)");
@@ -969,8 +1027,12 @@ Result<void> StateDb::SettleWritebacks(std::string_view connection,
 Result<void> StateDb::RefuseWritebacks(std::string_view connection,
                                        std::span<const std::int64_t> seqs,
                                        std::string_view message) {
+  const std::string conn(connection);
   try {
-    SQLite::Transaction tx(impl_->db);
+    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (auto fenced = CheckFenceIn(conn); !fenced) {
+      return std::unexpected(fenced.error());
+    }
     SQLite::Statement refuse(impl_->db,
                              "UPDATE writeback_outbox SET failed_at = coalesce(failed_at, ?), "
                              "error = ? WHERE connection = ? AND seq = ?");
@@ -979,7 +1041,7 @@ Result<void> StateDb::RefuseWritebacks(std::string_view connection,
       refuse.reset();
       refuse.bind(1, now);
       refuse.bind(2, std::string(message));
-      refuse.bind(3, std::string(connection));
+      refuse.bindNoCopy(3, conn);
       refuse.bind(4, seq);
       refuse.exec();
     }
@@ -992,13 +1054,17 @@ Result<void> StateDb::RefuseWritebacks(std::string_view connection,
 
 Result<void> StateDb::MarkWritebacksSent(std::string_view connection,
                                          std::span<const std::int64_t> seqs) {
+  const std::string conn(connection);
   try {
-    SQLite::Transaction tx(impl_->db);
+    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (auto fenced = CheckFenceIn(conn); !fenced) {
+      return std::unexpected(fenced.error());
+    }
     SQLite::Statement mark(impl_->db,
                            "UPDATE writeback_outbox SET sent = 1 WHERE connection = ? AND seq = ?");
     for (std::int64_t seq : seqs) {
       mark.reset();
-      mark.bind(1, std::string(connection));
+      mark.bindNoCopy(1, conn);
       mark.bind(2, seq);
       mark.exec();
     }
@@ -1011,13 +1077,17 @@ Result<void> StateDb::MarkWritebacksSent(std::string_view connection,
 
 Result<void> StateDb::DropWritebacks(std::string_view connection,
                                      std::span<const std::int64_t> seqs) {
+  const std::string conn(connection);
   try {
-    SQLite::Transaction tx(impl_->db);
+    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (auto fenced = CheckFenceIn(conn); !fenced) {
+      return std::unexpected(fenced.error());
+    }
     SQLite::Statement drop(impl_->db,
                            "DELETE FROM writeback_outbox WHERE connection = ? AND seq = ?");
     for (std::int64_t seq : seqs) {
       drop.reset();
-      drop.bind(1, std::string(connection));
+      drop.bindNoCopy(1, conn);
       drop.bind(2, seq);
       drop.exec();
     }
@@ -1095,6 +1165,192 @@ Result<std::optional<SyncBackRecord>> StateDb::LastSyncBack(std::string_view con
   } catch (const std::exception& e) {
     return StorageError("reading the last sync back", e);
   }
+}
+
+Result<std::optional<Backoff>> StateDb::BackoffOf(std::string_view connection) {
+  try {
+    SQLite::Statement query(impl_->db,
+                            "SELECT failures, until_ms FROM backoff WHERE connection = ?");
+    query.bind(1, std::string(connection));
+    if (!query.executeStep()) {
+      return std::optional<Backoff>();
+    }
+    return std::optional<Backoff>(
+        Backoff{query.getColumn(0).getInt(), query.getColumn(1).getInt64()});
+  } catch (const std::exception& e) {
+    return StorageError("reading the backoff", e);
+  }
+}
+
+Result<void> StateDb::SetBackoff(std::string_view connection, const Backoff& backoff) {
+  const std::string conn(connection);
+  try {
+    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (auto fenced = CheckFenceIn(conn); !fenced) {
+      return std::unexpected(fenced.error());
+    }
+    if (backoff.failures == 0) {
+      SQLite::Statement forget(impl_->db, "DELETE FROM backoff WHERE connection = ?");
+      forget.bind(1, conn);
+      forget.exec();
+    } else {
+      SQLite::Statement save(impl_->db,
+                             "INSERT OR REPLACE INTO backoff (connection, failures, until_ms) "
+                             "VALUES (?, ?, ?)");
+      save.bind(1, conn);
+      save.bind(2, backoff.failures);
+      save.bind(3, backoff.until_ms);
+      save.exec();
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    return StorageError("recording the backoff", e);
+  }
+  return {};
+}
+
+Result<std::optional<Lease>> StateDb::AcquireLease(std::string_view connection,
+                                                   std::string_view holder,
+                                                   std::chrono::milliseconds ttl) {
+  Lease lease{std::string(connection), std::string(holder), 1};
+  try {
+    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    const std::int64_t now = NowMs();
+    SQLite::Statement query(impl_->db,
+                            "SELECT holder, epoch, expires_ms FROM leases WHERE connection = ?");
+    query.bind(1, lease.connection);
+    if (query.executeStep()) {
+      const std::string current = query.getColumn(0).getString();
+      const std::int64_t epoch = query.getColumn(1).getInt64();
+      if (current == lease.holder) {
+        // Its own lease, extended: nobody held it in between (that would
+        // have changed the holder), so the writes it fences stay good.
+        lease.epoch = epoch;
+      } else if (query.getColumn(2).getInt64() > now) {
+        return std::optional<Lease>();
+      } else {
+        lease.epoch = epoch + 1;
+      }
+    }
+    query.reset();
+    SQLite::Statement take(impl_->db,
+                           "INSERT OR REPLACE INTO leases (connection, holder, epoch, expires_ms) "
+                           "VALUES (?, ?, ?, ?)");
+    take.bind(1, lease.connection);
+    take.bind(2, lease.holder);
+    take.bind(3, lease.epoch);
+    take.bind(4, now + ttl.count());
+    take.exec();
+    tx.commit();
+  } catch (const std::exception& e) {
+    return StorageError("taking the lease of connection " + lease.connection, e);
+  }
+  return std::optional<Lease>(std::move(lease));
+}
+
+Result<bool> StateDb::RenewLease(const Lease& lease, std::chrono::milliseconds ttl) {
+  try {
+    // Even once expired, while nobody took it over: then no other holder
+    // wrote meanwhile.
+    SQLite::Statement renew(impl_->db,
+                            "UPDATE leases SET expires_ms = ? "
+                            "WHERE connection = ? AND holder = ? AND epoch = ?");
+    renew.bind(1, NowMs() + ttl.count());
+    renew.bind(2, lease.connection);
+    renew.bind(3, lease.holder);
+    renew.bind(4, lease.epoch);
+    return renew.exec() > 0;
+  } catch (const std::exception& e) {
+    return StorageError("renewing the lease of connection " + lease.connection, e);
+  }
+}
+
+Result<void> StateDb::ReleaseLease(const Lease& lease) {
+  try {
+    SQLite::Statement release(impl_->db,
+                              "UPDATE leases SET holder = '', expires_ms = 0 "
+                              "WHERE connection = ? AND holder = ? AND epoch = ?");
+    release.bind(1, lease.connection);
+    release.bind(2, lease.holder);
+    release.bind(3, lease.epoch);
+    release.exec();
+  } catch (const std::exception& e) {
+    return StorageError("releasing the lease of connection " + lease.connection, e);
+  }
+  return {};
+}
+
+Result<std::vector<LeaseHolder>> StateDb::Leases() {
+  std::vector<LeaseHolder> leases;
+  try {
+    SQLite::Statement query(impl_->db,
+                            "SELECT connection, holder, epoch, expires_ms FROM leases "
+                            "WHERE holder <> '' AND expires_ms > ? ORDER BY connection");
+    query.bind(1, NowMs());
+    while (query.executeStep()) {
+      leases.push_back(LeaseHolder{query.getColumn(0).getString(), query.getColumn(1).getString(),
+                                   query.getColumn(2).getInt64(),
+                                   FormatIsoUtc(query.getColumn(3).getInt64())});
+    }
+  } catch (const std::exception& e) {
+    return StorageError("listing leases", e);
+  }
+  return leases;
+}
+
+Result<std::vector<std::string>> StateDb::Heartbeat(std::string_view holder,
+                                                    std::chrono::milliseconds ttl) {
+  std::vector<std::string> live;
+  try {
+    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    const std::int64_t now = NowMs();
+    SQLite::Statement beat(impl_->db,
+                           "INSERT OR REPLACE INTO replicas (holder, expires_ms) VALUES (?, ?)");
+    beat.bind(1, std::string(holder));
+    beat.bind(2, now + ttl.count());
+    beat.exec();
+    SQLite::Statement forget(impl_->db, "DELETE FROM replicas WHERE expires_ms <= ?");
+    forget.bind(1, now);
+    forget.exec();
+    SQLite::Statement query(impl_->db, "SELECT holder FROM replicas ORDER BY holder");
+    while (query.executeStep()) {
+      live.push_back(query.getColumn(0).getString());
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    return StorageError("recording the heartbeat", e);
+  }
+  return live;
+}
+
+void StateDb::Fence(const Lease& lease) { impl_->fences.insert_or_assign(lease.connection, lease); }
+
+Result<void> StateDb::CheckFenceIn(const std::string& connection) {
+  const auto fence = impl_->fences.find(connection);
+  if (fence == impl_->fences.end()) {
+    return {};
+  }
+  const Lease& lease = fence->second;
+  SQLite::Statement query(impl_->db,
+                          "SELECT holder, epoch, expires_ms FROM leases WHERE connection = ?");
+  query.bind(1, connection);
+  const std::int64_t now = NowMs();
+  std::string now_held = "it expired";
+  if (query.executeStep()) {
+    const std::string holder = query.getColumn(0).getString();
+    const bool live = query.getColumn(2).getInt64() > now;
+    if (holder == lease.holder && query.getColumn(1).getInt64() == lease.epoch && live) {
+      return {};
+    }
+    if (holder.empty()) {
+      now_held = "it was released";
+    } else if (live && (holder != lease.holder || query.getColumn(1).getInt64() != lease.epoch)) {
+      now_held = "another holds it now";
+    }
+  }
+  return Fail(ErrorCode::kLocked, "connection " + connection + ": this replica (" + lease.holder +
+                                      ") lost its lease (epoch " + std::to_string(lease.epoch) +
+                                      "); " + now_held);
 }
 
 }  // namespace boardsync

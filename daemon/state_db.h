@@ -1,6 +1,7 @@
 // StateDb: the StateStore in a SQLite file (state.db, WAL) in the state
-// directory, plus the per-connection run records that `status` reads.
-// One instance per thread; several processes may read it while one writes.
+// directory. One instance per thread; several processes may read it while
+// one writes (the state directory's lock), so leases and fencing here only
+// keep the contract: the one process holding the directory holds them all.
 #pragma once
 
 #include <filesystem>
@@ -10,29 +11,6 @@
 #include "core/state_store.h"
 
 namespace boardsync {
-
-struct RunRecord {
-  std::string connection;
-  std::string started_at;  // ISO-8601 UTC
-  double seconds = 0;
-  std::string result;  // "ok" | "failed"
-  std::int64_t pulled = 0, created = 0, updated = 0, archived = 0, unchanged = 0, skipped = 0,
-               failed = 0, written = 0;
-  std::string error;
-};
-
-// The last sync back of a connection, for `status`.
-struct SyncBackRecord {
-  std::string connection;
-  std::string started_at;  // ISO-8601 UTC
-  double seconds = 0;
-  std::string result;  // "ok" | "failed"
-  std::int64_t written = 0;    // issues written
-  std::int64_t unchanged = 0;  // score changes that needed no write
-  std::int64_t failed = 0;     // issues the tracker refused
-  std::int64_t queued = 0;     // tracker writes still queued after it
-  std::string error;
-};
 
 class StateDb : public StateStore {
  public:
@@ -59,10 +37,12 @@ class StateDb : public StateStore {
                         std::span<const std::string> item_keys) override;
   Result<std::vector<ItemVersion>> LiveUnseen(std::string_view connection,
                                               std::int64_t sweep) override;
-  Result<std::vector<OutboxEntry>> Pending(std::size_t limit) override;
+  Result<std::vector<OutboxEntry>> Pending(std::string_view connection,
+                                           std::size_t limit) override;
   Result<std::size_t> PendingCount(std::string_view connection) override;
-  Result<void> Acknowledge(std::span<const std::int64_t> seqs) override;
-  Result<void> Park(std::span<const Refusal> refused) override;
+  Result<void> Acknowledge(std::string_view connection,
+                           std::span<const std::int64_t> seqs) override;
+  Result<void> Park(std::string_view connection, std::span<const Refusal> refused) override;
   Result<std::size_t> RetryFailed(std::string_view connection) override;
   Result<std::vector<RefusedItem>> Failed(std::string_view connection) override;
 
@@ -83,11 +63,23 @@ class StateDb : public StateStore {
                               std::span<const std::int64_t> seqs) override;
   Result<std::vector<WritebackFailure>> WritebackFailures(std::string_view connection) override;
 
-  Result<void> RecordSyncBack(const SyncBackRecord& run);
-  Result<std::optional<SyncBackRecord>> LastSyncBack(std::string_view connection);
+  Result<void> RecordRun(const RunRecord& run) override;
+  Result<std::optional<RunRecord>> LastRun(std::string_view connection) override;
+  Result<void> RecordSyncBack(const SyncBackRecord& run) override;
+  Result<std::optional<SyncBackRecord>> LastSyncBack(std::string_view connection) override;
 
-  Result<void> RecordRun(const RunRecord& run);
-  Result<std::optional<RunRecord>> LastRun(std::string_view connection);
+  Result<std::optional<Backoff>> BackoffOf(std::string_view connection) override;
+  Result<void> SetBackoff(std::string_view connection, const Backoff& backoff) override;
+
+  // Leases and replicas on this machine's clock (NowMs()).
+  Result<std::optional<Lease>> AcquireLease(std::string_view connection, std::string_view holder,
+                                            std::chrono::milliseconds ttl) override;
+  Result<bool> RenewLease(const Lease& lease, std::chrono::milliseconds ttl) override;
+  Result<void> ReleaseLease(const Lease& lease) override;
+  Result<std::vector<LeaseHolder>> Leases() override;
+  Result<std::vector<std::string>> Heartbeat(std::string_view holder,
+                                             std::chrono::milliseconds ttl) override;
+  void Fence(const Lease& lease) override;
 
  private:
   class Impl;
@@ -96,6 +88,9 @@ class StateDb : public StateStore {
   void MarkSeenIn(const std::string& connection, const SeenItems& seen);
   // Stage()'s part for failing issues, in the caller's transaction.
   void StageFailuresIn(const std::string& connection, const FailureChanges& changes);
+  // The fence of `connection` (Fence()), checked inside the caller's
+  // transaction: ErrorCode::kLocked when its lease is no longer held.
+  Result<void> CheckFenceIn(const std::string& connection);
   std::unique_ptr<Impl> impl_;
 };
 

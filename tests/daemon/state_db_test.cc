@@ -33,7 +33,7 @@ TEST(StateDbTest, StagedWritesWaitInTheOutboxUntilAcknowledged) {
   EXPECT_EQ((*db)->PendingCount("c").value(), 2u);
   EXPECT_EQ((*db)->PendingCount("other").value(), 0u);
 
-  auto pending = (*db)->Pending(10);
+  auto pending = (*db)->Pending("c", 10);
   ASSERT_TRUE(pending);
   ASSERT_EQ(pending->size(), 2u);
   const BoardItem& item = (*pending)[0].write.item;
@@ -45,9 +45,9 @@ TEST(StateDbTest, StagedWritesWaitInTheOutboxUntilAcknowledged) {
   EXPECT_LT((*pending)[0].seq, (*pending)[1].seq);
 
   std::vector<std::int64_t> first = {(*pending)[0].seq};
-  ASSERT_TRUE((*db)->Acknowledge(first));
+  ASSERT_TRUE((*db)->Acknowledge("c", first));
   EXPECT_EQ((*db)->PendingCount("c").value(), 1u);
-  EXPECT_EQ((*db)->Pending(10)->front().write.item.item_key, "c:2-2");
+  EXPECT_EQ((*db)->Pending("c", 10)->front().write.item.item_key, "c:2-2");
 }
 
 // Acknowledging deletes runs of consecutive seqs at once: a seq between two
@@ -62,15 +62,15 @@ TEST(StateDbTest, AcknowledgingRunsOfSeqsLeavesTheGapsQueued) {
     writes.push_back(Upsert("c:2-" + std::to_string(i), "h", "t" + std::to_string(i)));
   }
   ASSERT_TRUE((*db)->Stage("c", writes));
-  auto pending = (*db)->Pending(10).value();
+  auto pending = (*db)->Pending("c", 10).value();
   ASSERT_EQ(pending.size(), 6u);
   EXPECT_EQ(pending[0].write.item.fields_json, R"({"title":"t1"})");
   std::vector<Refusal> refused = {Refusal{pending[4].seq, "no"}};
-  ASSERT_TRUE((*db)->Park(refused));
+  ASSERT_TRUE((*db)->Park("c", refused));
   std::vector<std::int64_t> acknowledged = {pending[0].seq, pending[1].seq, pending[3].seq,
                                             pending[5].seq};
-  ASSERT_TRUE((*db)->Acknowledge(acknowledged));
-  auto left = (*db)->Pending(10).value();
+  ASSERT_TRUE((*db)->Acknowledge("c", acknowledged));
+  auto left = (*db)->Pending("c", 10).value();
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(left[0].write.item.item_key, "c:2-3");
   auto failed = (*db)->Failed("c").value();
@@ -102,7 +102,7 @@ TEST(StateDbTest, KnownItemsRemembersHashesAndArchivedStateAcrossReopen) {
   EXPECT_EQ(known->at("c:2-2").status, ItemStatus::kArchived);
   EXPECT_EQ(known->at("c:2-2").content_hash, "h2");  // kept: a return is seen as a change
   EXPECT_TRUE((*db)->KnownItems("other", keys)->empty());
-  auto pending = (*db)->Pending(10);
+  auto pending = (*db)->Pending("c", 10);
   ASSERT_EQ(pending->size(), 3u);
   EXPECT_TRUE((*pending)[2].write.archive);
   EXPECT_EQ((*pending)[2].write.item.item_key, "c:2-2");
@@ -185,7 +185,7 @@ TEST(StateDbTest, AnArchiveKeepsItsVersionInTheOutbox) {
   archive.write.item.source_updated_at = "2024-05-01T10:00:00.000Z";
   archive.status = ItemStatus::kArchived;
   ASSERT_TRUE((*db)->Stage("c", std::vector<StagedWrite>{archive}));
-  auto pending = (*db)->Pending(10).value();
+  auto pending = (*db)->Pending("c", 10).value();
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_TRUE(pending[0].write.archive);
   EXPECT_EQ(pending[0].write.item.item_key, "c:2-1");
@@ -241,7 +241,7 @@ INSERT INTO outbox (connection, board, item_key, archive, payload) VALUES
   ASSERT_TRUE(db) << db.error().message;
   std::vector<std::string> keys = {"c:2-1"};
   EXPECT_EQ((*db)->KnownItems("c", keys).value().at("c:2-1").content_hash, "h1");
-  auto pending = (*db)->Pending(10).value();
+  auto pending = (*db)->Pending("c", 10).value();
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_TRUE(pending[0].write.archive);
   EXPECT_EQ(pending[0].write.item.source_updated_at, "");  // unversioned: applies as before
@@ -250,7 +250,40 @@ INSERT INTO outbox (connection, board, item_key, archive, payload) VALUES
   db->reset();
   SQLite::Database check((dir.path() / "state.db").string(), SQLite::OPEN_READONLY);
   EXPECT_EQ(check.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString(),
-            "6");
+            "7");
+}
+
+TEST(StateDbTest, AStateDatabaseOfSchemaSixGainsBackoffLeasesAndReplicas) {
+  TempDir dir;
+  {
+    auto db = StateDb::Open(dir.path());
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->Stage("c", std::vector<StagedWrite>{Upsert("c:2-1", "h1", "a")}));
+  }
+  {
+    // Back to schema 6: none of the tables of version 7.
+    SQLite::Database old((dir.path() / "state.db").string(), SQLite::OPEN_READWRITE);
+    old.exec(R"sql(
+UPDATE meta SET value = '6' WHERE key = 'schema_version';
+DROP TABLE backoff;
+DROP TABLE leases;
+DROP TABLE replicas;
+)sql");
+  }
+  auto db = StateDb::Open(dir.path());
+  ASSERT_TRUE(db) << db.error().message;
+  EXPECT_EQ((*db)->PendingCount("c").value(), 1u);
+  EXPECT_EQ((*db)->BackoffOf("c").value(), std::nullopt);
+  ASSERT_TRUE((*db)->SetBackoff("c", Backoff{2, 1'700'000'000'000}));
+  EXPECT_EQ((*db)->BackoffOf("c").value()->failures, 2);
+  auto lease = (*db)->AcquireLease("c", "host:1", std::chrono::seconds(30));
+  ASSERT_TRUE(lease && *lease) << (lease ? "" : lease.error().message);
+  EXPECT_EQ((*db)->Heartbeat("host:1", std::chrono::seconds(30)).value(),
+            std::vector<std::string>{"host:1"});
+  db->reset();
+  SQLite::Database check((dir.path() / "state.db").string(), SQLite::OPEN_READONLY);
+  EXPECT_EQ(check.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString(),
+            "7");
 }
 
 TEST(StateDbTest, SessionsOfSchemaFourAreDroppedWhenUpgraded) {
