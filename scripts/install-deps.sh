@@ -9,6 +9,8 @@ packages=(
   libsqlitecpp-dev libsqlite3-dev sqlite3
   libyaml-cpp-dev
   libcctz-dev tzdata  # Jira reads query dates in the token user's IANA zone
+  libpq-dev  # the PostgreSQL board and state stores (found through pkg-config)
+  postgresql-15  # the tests' throwaway clusters (tests/support/pg_cluster.h)
   libgtest-dev libgmock-dev
   python3 python3-requests  # bench/run.sh's side-by-side stage (peer script, WAN proxy)
   # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes. Clang 19, not
