@@ -1,3 +1,5 @@
+// What is particular to the SQLite state database: its file, directory and
+// schema upgrades. What every StateStore does is in state_contract_test.cc.
 #include "daemon/state_db.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -22,59 +24,6 @@ StagedWrite Upsert(const std::string& key, const std::string& hash, const std::s
   staged.write.item.fields.emplace("title", title);
   staged.content_hash = hash;
   return staged;
-}
-
-TEST(StateDbTest, StagedWritesWaitInTheOutboxUntilAcknowledged) {
-  TempDir dir;
-  auto db = StateDb::Open(dir.path() / "state");
-  ASSERT_TRUE(db) << db.error().message;
-  std::vector<StagedWrite> writes = {Upsert("c:2-1", "h1", "Zoë's title"), Upsert("c:2-2", "h2", "b")};
-  ASSERT_TRUE((*db)->Stage("c", writes));
-  EXPECT_EQ((*db)->PendingCount("c").value(), 2u);
-  EXPECT_EQ((*db)->PendingCount("other").value(), 0u);
-
-  auto pending = (*db)->Pending("c", 10);
-  ASSERT_TRUE(pending);
-  ASSERT_EQ(pending->size(), 2u);
-  const BoardItem& item = (*pending)[0].write.item;
-  EXPECT_EQ(item.board, "roadmap");
-  EXPECT_EQ(item.item_key, "c:2-1");
-  EXPECT_EQ(item.source_key, "RAP-1");
-  EXPECT_EQ(item.source_updated_at, "2024-05-01T10:00:00.000Z");
-  EXPECT_EQ(item.fields_json, R"({"title":"Zoë's title"})");
-  EXPECT_LT((*pending)[0].seq, (*pending)[1].seq);
-
-  std::vector<std::int64_t> first = {(*pending)[0].seq};
-  ASSERT_TRUE((*db)->Acknowledge("c", first));
-  EXPECT_EQ((*db)->PendingCount("c").value(), 1u);
-  EXPECT_EQ((*db)->Pending("c", 10)->front().write.item.item_key, "c:2-2");
-}
-
-// Acknowledging deletes runs of consecutive seqs at once: a seq between two
-// acknowledged ones that was not acknowledged (not in the batch, or set
-// aside) stays, and the fields' JSON comes back as it was queued.
-TEST(StateDbTest, AcknowledgingRunsOfSeqsLeavesTheGapsQueued) {
-  TempDir dir;
-  auto db = StateDb::Open(dir.path() / "state");
-  ASSERT_TRUE(db) << db.error().message;
-  std::vector<StagedWrite> writes;
-  for (int i = 1; i <= 6; ++i) {
-    writes.push_back(Upsert("c:2-" + std::to_string(i), "h", "t" + std::to_string(i)));
-  }
-  ASSERT_TRUE((*db)->Stage("c", writes));
-  auto pending = (*db)->Pending("c", 10).value();
-  ASSERT_EQ(pending.size(), 6u);
-  EXPECT_EQ(pending[0].write.item.fields_json, R"({"title":"t1"})");
-  std::vector<Refusal> refused = {Refusal{pending[4].seq, "no"}};
-  ASSERT_TRUE((*db)->Park("c", refused));
-  std::vector<std::int64_t> acknowledged = {pending[0].seq, pending[1].seq, pending[3].seq,
-                                            pending[5].seq};
-  ASSERT_TRUE((*db)->Acknowledge("c", acknowledged));
-  auto left = (*db)->Pending("c", 10).value();
-  ASSERT_EQ(left.size(), 1u);
-  EXPECT_EQ(left[0].write.item.item_key, "c:2-3");
-  auto failed = (*db)->Failed("c").value();
-  ASSERT_EQ(failed.size(), 1u);
 }
 
 TEST(StateDbTest, KnownItemsRemembersHashesAndArchivedStateAcrossReopen) {
@@ -108,22 +57,6 @@ TEST(StateDbTest, KnownItemsRemembersHashesAndArchivedStateAcrossReopen) {
   EXPECT_EQ((*pending)[2].write.item.item_key, "c:2-2");
 }
 
-TEST(StateDbTest, TheCursorMovesWithTheWritesOfItsPage) {
-  TempDir dir;
-  auto db = StateDb::Open(dir.path());
-  ASSERT_TRUE(db);
-  EXPECT_FALSE((*db)->Cursor("c").value().has_value());
-  SyncCursor cursor{1'700'000'000'123, "f1", 1'700'000'000'000};
-  std::vector<StagedWrite> writes = {Upsert("c:2-1", "h1", "a")};
-  ASSERT_TRUE((*db)->Stage("c", writes, &cursor));
-  auto saved = (*db)->Cursor("c");
-  ASSERT_TRUE(saved && *saved);
-  EXPECT_EQ((*saved)->updated_ms, 1'700'000'000'123);
-  EXPECT_EQ((*saved)->mapping_fingerprint, "f1");
-  EXPECT_EQ((*saved)->last_full_ms, 1'700'000'000'000);
-  EXPECT_FALSE((*db)->Cursor("other").value().has_value());
-}
-
 TEST(StateDbTest, ATrackerSessionIsKeptPerConnectionAcrossReopen) {
   TempDir dir;
   {
@@ -140,82 +73,6 @@ TEST(StateDbTest, ATrackerSessionIsKeptPerConnectionAcrossReopen) {
   EXPECT_EQ((*saved)->session, TrackerSession{"utc_offset_minutes=60"});
   EXPECT_EQ((*saved)->checked_ms, 2000);
   EXPECT_EQ(*(*db)->Session("other"), std::nullopt);
-}
-
-std::vector<std::string> Keys(const std::vector<ItemVersion>& items) {
-  std::vector<std::string> keys;
-  for (const ItemVersion& item : items) {
-    keys.push_back(item.item_key);
-  }
-  return keys;
-}
-
-TEST(StateDbTest, LiveUnseenListsLiveItemsASweepDidNotMark) {
-  TempDir dir;
-  auto db = StateDb::Open(dir.path());
-  ASSERT_TRUE(db);
-  std::vector<StagedWrite> writes = {Upsert("c:2-1", "h1", "a"), Upsert("c:2-2", "h2", "b"),
-                                     Upsert("c:2-3", "h3", "c")};
-  writes[2].status = ItemStatus::kSkipped;
-  writes[2].queue = false;
-  ASSERT_TRUE((*db)->Stage("c", writes));
-  EXPECT_EQ((*db)->PendingCount("c").value(), 2u);  // the skipped one is only remembered
-  std::vector<std::string> seen = {"c:2-1"};
-  ASSERT_TRUE((*db)->MarkSeen("c", 42, seen));
-  EXPECT_EQ(Keys((*db)->LiveUnseen("c", 42).value()), std::vector<std::string>{"c:2-2"});
-  EXPECT_EQ(Keys((*db)->LiveUnseen("c", 43).value()), (std::vector<std::string>{"c:2-1", "c:2-2"}));
-  // With the version to archive them at.
-  EXPECT_EQ((*db)->LiveUnseen("c", 42).value()[0].source_updated_at, "2024-05-01T10:00:00.000Z");
-  // Staging can mark what a sweep saw in the same transaction.
-  std::vector<StagedWrite> more = {Upsert("c:2-4", "h4", "d")};
-  std::vector<std::string> page = {"c:2-2", "c:2-4"};
-  const SeenItems seen_on_page{43, page};
-  ASSERT_TRUE((*db)->Stage("c", more, nullptr, &seen_on_page));
-  EXPECT_EQ(Keys((*db)->LiveUnseen("c", 43).value()), std::vector<std::string>{"c:2-1"});
-}
-
-TEST(StateDbTest, AnArchiveKeepsItsVersionInTheOutbox) {
-  TempDir dir;
-  auto db = StateDb::Open(dir.path());
-  ASSERT_TRUE(db);
-  StagedWrite archive;
-  archive.write.archive = true;
-  archive.write.item.board = "roadmap";
-  archive.write.item.item_key = "c:2-1";
-  archive.write.item.source_updated_at = "2024-05-01T10:00:00.000Z";
-  archive.status = ItemStatus::kArchived;
-  ASSERT_TRUE((*db)->Stage("c", std::vector<StagedWrite>{archive}));
-  auto pending = (*db)->Pending("c", 10).value();
-  ASSERT_EQ(pending.size(), 1u);
-  EXPECT_TRUE(pending[0].write.archive);
-  EXPECT_EQ(pending[0].write.item.item_key, "c:2-1");
-  EXPECT_EQ(pending[0].write.item.source_updated_at, "2024-05-01T10:00:00.000Z");
-}
-
-TEST(StateDbTest, FailingIssuesAreKeptSinceTheirFirstFailureUntilResolved) {
-  TempDir dir;
-  auto db = StateDb::Open(dir.path());
-  ASSERT_TRUE(db);
-  std::vector<IssueFailure> failed = {{"RAP-7", "c:2-7", "issue RAP-7: bad", ""},
-                                      {"RAP-8", "", "issue RAP-8: has no id", ""}};
-  const FailureChanges first{failed, {}};
-  ASSERT_TRUE((*db)->Stage("c", {}, nullptr, nullptr, &first));
-  auto listed = (*db)->Failures("c").value();
-  ASSERT_EQ(listed.size(), 2u);
-  EXPECT_EQ(listed[0].source_key, "RAP-7");
-  EXPECT_EQ(listed[0].item_key, "c:2-7");
-  EXPECT_EQ(listed[0].reason, "issue RAP-7: bad");
-  EXPECT_EQ(listed[0].since.size(), 24u);
-  EXPECT_TRUE((*db)->Failures("other").value().empty());
-
-  failed[0].reason = "issue RAP-7: worse";
-  std::vector<std::string> resolved = {"RAP-8"};
-  const FailureChanges second{std::span(failed).first(1), resolved};
-  ASSERT_TRUE((*db)->Stage("c", {}, nullptr, nullptr, &second));
-  listed = (*db)->Failures("c").value();
-  ASSERT_EQ(listed.size(), 1u);
-  EXPECT_EQ(listed[0].reason, "issue RAP-7: worse");
-  EXPECT_EQ(listed[0].since, (*db)->Failures("c").value()[0].since);
 }
 
 TEST(StateDbTest, AStateDatabaseOfSchemaThreeIsUpgradedKeepingItsContents) {
@@ -308,26 +165,6 @@ INSERT INTO sessions VALUES ('yt', 120, 1000);
   EXPECT_EQ((*db)->Session("yt").value(), std::nullopt);  // the next pull checks the token
   ASSERT_TRUE((*db)->SaveSession("yt", SavedSession{TrackerSession{"x"}, 2000}).has_value());
   EXPECT_EQ((*db)->Session("yt").value()->session, TrackerSession{"x"});
-}
-
-TEST(StateDbTest, RunRecordsAreKeptPerConnection) {
-  TempDir dir;
-  auto db = StateDb::Open(dir.path());
-  ASSERT_TRUE(db);
-  EXPECT_FALSE((*db)->LastRun("c").value().has_value());
-  RunRecord run;
-  run.connection = "c";
-  run.started_at = "2024-05-01T10:00:00.000Z";
-  run.result = "ok";
-  run.pulled = 15;
-  run.created = 12;
-  run.written = 12;
-  ASSERT_TRUE((*db)->RecordRun(run));
-  auto last = (*db)->LastRun("c");
-  ASSERT_TRUE(last && *last);
-  EXPECT_EQ((*last)->pulled, 15);
-  EXPECT_EQ((*last)->created, 12);
-  EXPECT_EQ((*last)->result, "ok");
 }
 
 TEST(StateDbTest, StateDirectoryIsPrivate) {
