@@ -17,7 +17,7 @@
 #include "daemon/cycle.h"
 #include "daemon/lock.h"
 #include "daemon/registry.h"
-#include "daemon/state_db.h"
+#include "daemon/replica.h"
 #include "daemon/sync.h"
 #include "daemon/table.h"
 #include "daemon/token.h"
@@ -95,31 +95,68 @@ void PrintDryRun(const SyncReport& report, std::ostream& out) {
   }
 }
 
-// The state database for a command that writes it, under the state
-// directory's lock (a dry run writes nothing and takes none). Prints the
-// problem and returns its exit code, else kExitOk.
-int OpenStateFor(const Config& config, bool dry_run, std::unique_ptr<StateLock>& lock,
-                 std::unique_ptr<StateDb>& state, std::ostream& err) {
-  if (!dry_run) {
+// The state for a command that writes it: SQLite under the state
+// directory's lock (a dry run writes nothing and takes none), or shared
+// state under the leases of the connections it runs (DESIGN §4.3), which
+// then leaves out the connections another replica holds. Prints the problem
+// and returns its exit code, else kExitOk.
+struct CommandState {
+  std::unique_ptr<StateLock> lock;
+  std::unique_ptr<HeldLeases> leases;
+  std::unique_ptr<StateStore> store;
+  std::size_t left_out = 0;  // connections another replica holds
+};
+int OpenStateFor(const Config& config, bool dry_run,
+                 std::vector<const ConnectionConfig*>& connections, CommandState& state,
+                 std::ostream& err) {
+  if (!dry_run && !SharedState(config.state)) {
     auto acquired = StateLock::Acquire(config.state_dir);
     if (!acquired) {
       err << Redact(acquired.error().message) << "\n";
       return ExitCodeFor(acquired.error());
     }
-    lock = std::move(*acquired);
+    state.lock = std::move(*acquired);
   }
-  auto opened = StateDb::Open(config.state_dir);
+  auto opened = OpenState(config.state, config.state_dir);
   if (!opened) {
     err << Redact(opened.error().message) << "\n";
     return ExitCodeFor(opened.error());
   }
-  state = std::move(*opened);
+  state.store = std::move(*opened);
+  if (dry_run) {
+    return kExitOk;
+  }
+  std::vector<std::string> names;
+  for (const ConnectionConfig* c : connections) {
+    names.push_back(c->name);
+  }
+  std::vector<std::string> busy;
+  auto leases = HeldLeases::Take(config, names, busy);
+  if (!leases) {
+    err << Redact(leases.error().message) << "\n";
+    return ExitCodeFor(leases.error());
+  }
+  state.leases = std::move(*leases);
+  std::erase_if(connections, [&](const ConnectionConfig* c) {
+    std::optional<Lease> lease = state.leases->Of(c->name);
+    if (lease && SharedState(config.state)) {
+      state.store->Fence(*lease);  // its writes stop should another replica take over
+    }
+    return !lease;
+  });
+  for (const std::string& name : busy) {
+    err << "connection " << name << ": another replica is syncing it; left out\n";
+  }
+  state.left_out = busy.size();
+  if (!busy.empty() && connections.empty()) {
+    return kExitLocked;
+  }
   return kExitOk;
 }
 
 // The last sync back of `connection` and the tracker writes it refused, into
 // `row` (status --format json) and `lines` (the table's notes).
-void AddSyncBackStatus(StateDb& state, const ConnectionConfig& connection, Value::Object& row,
+void AddSyncBackStatus(StateStore& state, const ConnectionConfig& connection, Value::Object& row,
                        std::ostream& lines) {
   auto run = state.LastSyncBack(connection.name);
   if (!run || !*run) {
@@ -183,11 +220,12 @@ int RunSyncBackCommand(const CommandOptions& options, std::ostream& out, std::os
     out << "no connection has a sync_back section in its mapping: nothing to write back\n";
     return kExitOk;
   }
-  std::unique_ptr<StateLock> lock;
-  std::unique_ptr<StateDb> state;
-  if (int code = OpenStateFor(config, options.dry_run, lock, state, err); code != kExitOk) {
+  CommandState opened;
+  if (int code = OpenStateFor(config, options.dry_run, selected, opened, err); code != kExitOk) {
     return code;
   }
+  StateStore* state = opened.store.get();
+  bool failed = opened.left_out > 0;
   auto scores = MakeScoreSource(config.board);
   if (!scores) {
     err << Redact(scores.error().message) << "\n";
@@ -195,7 +233,6 @@ int RunSyncBackCommand(const CommandOptions& options, std::ostream& out, std::os
   }
   SyncBackOptions sync_back_options;
   sync_back_options.dry_run = options.dry_run;
-  bool failed = false;
   for (const ConnectionConfig* c : selected) {
     SyncBackReport report = RunSyncBackCycle(*c, loaded->mappings.at(c->name), *state,
                                              **scores, sync_back_options);
@@ -244,13 +281,15 @@ int RunSync(const CommandOptions& options, std::ostream& out, std::ostream& err)
     return kExitBadConfig;
   }
   const Config& config = loaded->config;
-  std::unique_ptr<StateLock> lock;
-  std::unique_ptr<StateDb> state;
-  if (int code = OpenStateFor(config, options.dry_run, lock, state, err); code != kExitOk) {
+  CommandState opened;
+  if (int code = OpenStateFor(config, options.dry_run, loaded->selected, opened, err);
+      code != kExitOk) {
     return code;
   }
+  StateStore* state = opened.store.get();
   std::unique_ptr<BoardSink> board;
-  bool failed = false;
+  // A connection another replica holds was left out: not all requested work ran.
+  bool failed = opened.left_out > 0;
   if (!options.dry_run) {
     auto opened = MakeBoard(config.board);
     if (!opened) {
@@ -533,11 +572,13 @@ int RunStatus(const CommandOptions& options, std::ostream& out, std::ostream& er
   if (!loaded) {
     return kExitBadConfig;
   }
-  auto state = StateDb::Open(loaded->config.state_dir);
+  auto state = OpenState(loaded->config.state, loaded->config.state_dir);
   if (!state && state.error().code == ErrorCode::kStorage) {
     // A state directory it cannot write (a read-only mount, one it may only
     // read): status only reads.
-    if (auto read_only = StateDb::OpenReadOnly(loaded->config.state_dir); read_only) {
+    if (auto read_only =
+            OpenState(loaded->config.state, loaded->config.state_dir, /*read_only=*/true);
+        read_only) {
       state = std::move(read_only);
     }
   }
@@ -551,8 +592,20 @@ int RunStatus(const CommandOptions& options, std::ostream& out, std::ostream& er
   std::ostringstream failing_lines;
   std::ostringstream refused_lines;
   std::ostringstream sync_back_lines;
+  // Which replica syncs each connection (DESIGN §4.3); SQLite state has
+  // one process, so none is named.
+  std::map<std::string, std::string> holders;
+  if (SharedState(loaded->config.state)) {
+    for (const LeaseHolder& h : (*state)->Leases().value_or(std::vector<LeaseHolder>())) {
+      holders[h.connection] = h.holder;
+    }
+  }
   for (const ConnectionConfig* c : loaded->selected) {
     Value::Object row;
+    if (SharedState(loaded->config.state)) {
+      auto holder = holders.find(c->name);
+      row.emplace("holder", holder != holders.end() ? Value(holder->second) : Value());
+    }
     row.emplace("pending", static_cast<std::int64_t>((*state)->PendingCount(c->name).value_or(0)));
     const std::vector<RefusedItem> refused =
         (*state)->Failed(c->name).value_or(std::vector<RefusedItem>());

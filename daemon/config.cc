@@ -130,29 +130,35 @@ class Reader {
     return duration;
   }
 
-  // token_file / token_env / token_credential: exactly one.
+  // <kind>_file / <kind>_env / <kind>_credential (kind "token", or "url" for
+  // a database URI): exactly one.
   std::optional<TokenSource> Token(const YAML::Node& parent, const fs::path& base,
-                                   std::string_view owner) {
+                                   std::string_view owner, std::string_view kind = "token") {
+    const std::string file_key = std::string(kind) + "_file";
+    const std::string env_key = std::string(kind) + "_env";
+    const std::string credential_key = std::string(kind) + "_credential";
     std::vector<TokenSource> found;
-    if (auto v = String(parent, "token_file", false)) {
+    if (auto v = String(parent, file_key.c_str(), false)) {
       found.push_back(
-          {TokenSource::Kind::kFile, Resolve(base, *v).string(), Place(parent["token_file"])});
+          {TokenSource::Kind::kFile, Resolve(base, *v).string(), Place(parent[file_key])});
     }
-    if (auto v = String(parent, "token_env", false)) {
-      found.push_back({TokenSource::Kind::kEnv, *v, Place(parent["token_env"])});
+    if (auto v = String(parent, env_key.c_str(), false)) {
+      found.push_back({TokenSource::Kind::kEnv, *v, Place(parent[env_key])});
     }
-    if (auto v = String(parent, "token_credential", false)) {
-      found.push_back({TokenSource::Kind::kCredential, *v, Place(parent["token_credential"])});
+    if (auto v = String(parent, credential_key.c_str(), false)) {
+      found.push_back({TokenSource::Kind::kCredential, *v, Place(parent[credential_key])});
     }
     if (found.size() == 1) {
       return found.front();
     }
-    Error(parent.Mark(), std::string(owner) +
-                             (found.empty() ? " needs a token: set one of token_file, token_env "
-                                              "or token_credential (tokens never go in the "
-                                              "config itself)"
-                                            : " sets more than one of token_file, token_env and "
-                                              "token_credential; keep one"));
+    const std::string keys = file_key + ", " + env_key;
+    Error(parent.Mark(),
+          std::string(owner) +
+              (found.empty() ? " needs " + std::string(kind == "token" ? "a token" : "a URL") +
+                                   ": set one of " + keys + " or " + credential_key +
+                                   " (secrets never go in the config itself)"
+                             : " sets more than one of " + keys + " and " + credential_key +
+                                   "; keep one"));
     return std::nullopt;
   }
 
@@ -241,8 +247,33 @@ void ParseBoard(Reader& r, const YAML::Node& node, BoardConfig& board, const fs:
     }
     board.token = r.Token(node, base, "the http board");
     board.batch_size = r.Int(node, "batch_size", 1, 10'000).value_or(500);
+  } else if (board.type == "postgres") {
+    r.CheckKeys(node, {"type", "url_file", "url_env", "url_credential", "batch_size"},
+                "board (type postgres)");
+    board.database_url = r.Token(node, base, "the postgres board", "url");
+    board.batch_size = r.Int(node, "batch_size", 1, 10'000).value_or(500);
   } else {
-    r.Error(node["type"].Mark(), "unknown board type \"" + board.type + "\" (known: sqlite, http)");
+    r.Error(node["type"].Mark(),
+            "unknown board type \"" + board.type + "\" (known: sqlite, http, postgres)");
+  }
+}
+
+void ParseState(Reader& r, const YAML::Node& node, StateConfig& state, const fs::path& base) {
+  if (!r.IsMap(node, "\"state\"")) {
+    return;
+  }
+  state.type = r.String(node, "type", false).value_or("sqlite");
+  if (state.type == "sqlite") {
+    r.CheckKeys(node, {"type"}, "state (type sqlite)");
+  } else if (state.type == "postgres") {
+    r.CheckKeys(node, {"type", "url_file", "url_env", "url_credential", "lease_ttl"},
+                "state (type postgres)");
+    state.database_url = r.Token(node, base, "the postgres state", "url");
+    state.lease_ttl =
+        r.Duration(node, "lease_ttl", std::chrono::seconds(3), "3s").value_or(state.lease_ttl);
+  } else {
+    r.Error(node["type"].Mark(),
+            "unknown state type \"" + state.type + "\" (known: sqlite, postgres)");
   }
 }
 
@@ -463,12 +494,16 @@ std::expected<Config, Diagnostics> ParseConfig(std::string_view text, const fs::
     return std::unexpected(r.diagnostics());
   }
   try {
-    r.CheckKeys(root, {"state_dir", "metrics_listen", "board", "connections"}, "the config");
+    r.CheckKeys(root, {"state_dir", "metrics_listen", "state", "board", "connections"},
+                "the config");
     auto state_dir = r.String(root, "state_dir", false);
     config.state_dir = state_dir ? Resolve(base, *state_dir) : DefaultStateDir();
     config.metrics_listen = r.String(root, "metrics_listen", false).value_or("");
     if (!config.metrics_listen.empty()) {
       CheckListen(r, root["metrics_listen"], "metrics_listen", config.metrics_listen);
+    }
+    if (YAML::Node state = root["state"]; state && !state.IsNull()) {
+      ParseState(r, state, config.state, base);
     }
     if (YAML::Node board = root["board"]; board && !board.IsNull()) {
       ParseBoard(r, board, config.board, base);

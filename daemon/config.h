@@ -26,11 +26,22 @@ struct TokenSource {
 };
 
 struct BoardConfig {
-  std::string type = "sqlite";  // sqlite | http
+  std::string type = "sqlite";  // sqlite | http | postgres
   std::filesystem::path path;   // sqlite: absolute (relative ones are taken from state_dir)
   std::string url;              // http
   std::optional<TokenSource> token;  // http
+  std::optional<TokenSource> database_url;  // postgres: where its libpq URI is (a secret)
   int batch_size = 500;
+};
+
+// Where boardsync keeps its state (DESIGN §2 `state:`).
+struct StateConfig {
+  std::string type = "sqlite";  // sqlite (files in state_dir) | postgres (shared by replicas)
+  std::optional<TokenSource> database_url;  // postgres: where its libpq URI is (a secret)
+  // postgres: how long a replica's lease on a connection lasts unrenewed; it
+  // is renewed every third of it. A dead replica's connections pass on
+  // within about 4/3 of it.
+  std::chrono::milliseconds lease_ttl{std::chrono::seconds(30)};
 };
 
 struct ConnectionConfig {
@@ -64,6 +75,7 @@ struct Config {
   std::filesystem::path file;
   std::filesystem::path state_dir;
   std::string metrics_listen;
+  StateConfig state;
   BoardConfig board;
   std::vector<ConnectionConfig> connections;
 

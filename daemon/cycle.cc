@@ -73,7 +73,7 @@ Result<ConnectedTracker> ConnectTracker(const ConnectionConfig& connection, bool
 }
 
 SyncBackReport RunSyncBackCycle(const ConnectionConfig& connection, const Mapping& mapping,
-                                StateDb& state, ScoreSource& scores,
+                                StateStore& state, ScoreSource& scores,
                                 const SyncBackOptions& options) {
   FieldWriter* writer = nullptr;
   std::optional<ConnectedTracker> connected;
@@ -114,7 +114,7 @@ std::string CycleResult::FirstError() const {
   return "";
 }
 
-CycleResult RunCycle(const ConnectionConfig& connection, const Mapping& mapping, StateDb& state,
+CycleResult RunCycle(const ConnectionConfig& connection, const Mapping& mapping, StateStore& state,
                      BoardSink* board, std::size_t batch_size, const SyncOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const std::string started_at = FormatIsoUtc(NowMs());
@@ -125,7 +125,7 @@ CycleResult RunCycle(const ConnectionConfig& connection, const Mapping& mapping,
   if (board != nullptr) {
     // Deliver each batch as soon as it is staged, while the next pages are
     // read and stored.
-    delivery.emplace(state, *board, batch_size);
+    delivery.emplace(state, *board, connection.name, batch_size);
     pull_options.on_staged = [&, queued = std::size_t{0}](std::size_t n) mutable {
       queued += n;
       if (queued >= batch_size && delivery->Start()) {

@@ -15,9 +15,9 @@
 #include "connectors/http/cpprest_http_client.h"
 #include "core/board_sink.h"
 #include "core/http_client.h"
+#include "core/state_store.h"
 #include "core/tracker_source.h"
 #include "daemon/config.h"
-#include "daemon/state_db.h"
 #include "daemon/sync.h"
 #include "daemon/sync_back.h"
 #include "mappings/mapping.h"
@@ -64,13 +64,13 @@ struct CycleResult {
 // Runs one cycle. `board` may be null (dry run, or the store could not be
 // opened: the writes then wait in the outbox). Records the run in `state`
 // unless options.dry_run.
-CycleResult RunCycle(const ConnectionConfig& connection, const Mapping& mapping, StateDb& state,
+CycleResult RunCycle(const ConnectionConfig& connection, const Mapping& mapping, StateStore& state,
                      BoardSink* board, std::size_t batch_size, const SyncOptions& options);
 
 // Runs one sync back of the connection (sync_back.h) with its own field
 // writer. `scores` is the board store's; a dry run writes nothing.
 SyncBackReport RunSyncBackCycle(const ConnectionConfig& connection, const Mapping& mapping,
-                                StateDb& state, ScoreSource& scores,
+                                StateStore& state, ScoreSource& scores,
                                 const SyncBackOptions& options);
 
 // "acme-yt: pulled 15, created 12, ..., board writes 13, 0.21s"

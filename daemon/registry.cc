@@ -7,6 +7,7 @@
 #include "connectors/gitlab/gitlab_type.h"
 #include "connectors/jira/jira_type.h"
 #include "connectors/youtrack/youtrack_type.h"
+#include "daemon/state_db.h"
 #include "daemon/token.h"
 
 namespace boardsync {
@@ -105,6 +106,19 @@ Result<std::unique_ptr<FieldWriter>> MakeWriter(const ConnectionConfig& config, 
   return (*type)->make_writer(*config.tracker_options,
                               ConnectorContext{config.name, config.base_url, std::move(token),
                                                config.timeout, &http});
+}
+
+Result<std::unique_ptr<StateStore>> OpenState(const StateConfig& state,
+                                              const std::filesystem::path& state_dir,
+                                              bool read_only) {
+  if (state.type != "sqlite") {
+    return Fail(ErrorCode::kConfig, "state type \"" + state.type + "\" is not supported");
+  }
+  auto opened = read_only ? StateDb::OpenReadOnly(state_dir) : StateDb::Open(state_dir);
+  if (!opened) {
+    return std::unexpected(opened.error());
+  }
+  return std::unique_ptr<StateStore>(std::move(*opened));
 }
 
 Result<std::unique_ptr<BoardSink>> MakeBoard(const BoardConfig& config, std::stop_token stop) {

@@ -2,6 +2,7 @@
 // tracker or board store means adding a line here; nothing registers itself.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <stop_token>
 #include <string>
@@ -14,6 +15,7 @@
 #include "core/score_source.h"
 #include "core/http_client.h"
 #include "core/secret.h"
+#include "core/state_store.h"
 #include "core/tracker_source.h"
 #include "daemon/config.h"
 
@@ -32,6 +34,14 @@ Result<std::unique_ptr<TrackerSource>> MakeTracker(const ConnectionConfig& confi
 // outlive it.
 Result<std::unique_ptr<FieldWriter>> MakeWriter(const ConnectionConfig& config, Secret token,
                                                 HttpClient& http);
+
+// The state store `state` names: SQLite in `state_dir` (state.db, after
+// PrepareStateDir()'s checks), or a PostgreSQL database shared by replicas.
+// `read_only`: SQLite opened only to read, as `status` does where it may not
+// write (PostgreSQL ignores it).
+Result<std::unique_ptr<StateStore>> OpenState(const StateConfig& state,
+                                              const std::filesystem::path& state_dir,
+                                              bool read_only = false);
 
 // `stop` cancels a board request in flight (the daemon's shutdown).
 Result<std::unique_ptr<BoardSink>> MakeBoard(const BoardConfig& config,

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <ostream>
 #include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/registry.h"
+#include "daemon/replica.h"
 
 namespace boardsync {
 namespace {
@@ -75,7 +77,9 @@ struct Job {
   ConnectionConfig connection;
   std::shared_ptr<const Mapping> mapping;
   BoardConfig board;
+  StateConfig state;
   std::filesystem::path state_dir;
+  Lease lease;             // this replica's lease on the connection
   bool sync_back = false;  // write board scores back instead of pulling
 };
 
@@ -174,7 +178,11 @@ class WorkerPool {
   static Done Run(const Job& job, std::stop_token stop) {
     Done done;
     done.connection = job.connection.name;
-    auto state = StateDb::Open(job.state_dir);
+    auto state = OpenState(job.state, job.state_dir);
+    if (state && SharedState(job.state)) {
+      // Every write of this job is refused once another replica took over.
+      (*state)->Fence(job.lease);
+    }
     if (job.sync_back) {
       SyncBackReport& report = done.sync_back.emplace();
       report.connection = job.connection.name;
@@ -257,10 +265,12 @@ class Schedule {
     slots_ = std::move(next);
   }
 
-  std::vector<Slot*> Due(Clock::time_point now) {
+  // The slots due now among those this replica holds.
+  std::vector<Slot*> Due(Clock::time_point now, const LeaseKeeper& leases) {
     std::vector<Slot*> due;
     for (auto& [name, slot] : slots_) {
-      if (!slot.running && (slot.due <= now || slot.sync_back_due <= now)) {
+      if (!slot.running && (slot.due <= now || slot.sync_back_due <= now) &&
+          leases.Held(name)) {
         due.push_back(&slot);
       }
     }
@@ -311,14 +321,32 @@ class Schedule {
                   : std::min<milliseconds>(interval, std::chrono::minutes(1)));
   }
 
-  Clock::time_point NextDue() const {
+  Clock::time_point NextDue(const LeaseKeeper& leases) const {
     Clock::time_point next = Clock::time_point::max();
     for (const auto& [name, slot] : slots_) {
-      if (!slot.running) {
+      if (!slot.running && leases.Held(name)) {
         next = std::min({next, slot.due, slot.sync_back_due});
       }
     }
     return next;
+  }
+
+  // A connection this replica just took over: it runs soon, unless its
+  // last holder left it backed off (kept in the state: DESIGN §4.3).
+  void TakenOver(const std::string& name, const std::optional<Backoff>& backoff,
+                 Clock::time_point now) {
+    auto it = slots_.find(name);
+    if (it == slots_.end()) {
+      return;
+    }
+    Slot& slot = it->second;
+    slot.due = std::min(slot.due, now + Jitter(std::min<milliseconds>(slot.connection.interval,
+                                                                      std::chrono::seconds(2))));
+    if (backoff && backoff->failures > 0) {
+      slot.failures = backoff->failures;
+      const auto wait = milliseconds(std::max<std::int64_t>(0, backoff->until_ms - NowMs()));
+      slot.due = std::max(slot.due, now + wait);
+    }
   }
 
   std::map<std::string, Slot>& slots() { return slots_; }
@@ -375,15 +403,27 @@ int RunService(const CommandOptions& options, std::ostream& err) {
     return kExitBadConfig;
   }
   const std::filesystem::path state_dir = setup->config.state_dir;
-  auto lock = StateLock::Acquire(state_dir);
-  if (!lock) {
-    err << Redact(lock.error().message) << "\n";
-    return ExitCodeFor(lock.error());
+  const StateConfig state_config = setup->config.state;
+  const bool shared = SharedState(state_config);
+  // SQLite state: one process per state directory, under its lock. Shared
+  // state: any number of replicas, each connection under a lease.
+  std::unique_ptr<StateLock> lock;
+  if (!shared) {
+    auto acquired = StateLock::Acquire(state_dir);
+    if (!acquired) {
+      err << Redact(acquired.error().message) << "\n";
+      return ExitCodeFor(acquired.error());
+    }
+    lock = std::move(*acquired);
   }
-  if (auto state = StateDb::Open(state_dir); !state) {
-    err << Redact(state.error().message) << "\n";
-    return ExitCodeFor(state.error());
+  auto lease_state = OpenState(state_config, state_dir);
+  if (!lease_state) {
+    err << Redact(lease_state.error().message) << "\n";
+    return ExitCodeFor(lease_state.error());
   }
+  const std::string replica = ReplicaName();
+  LeaseKeeper leases(**lease_state, shared, replica, state_config.lease_ttl);
+  Clock::time_point next_lease_tick = Clock::now();
 
   Metrics metrics;
   std::unique_ptr<MetricsServer> metrics_server;
@@ -423,7 +463,8 @@ int RunService(const CommandOptions& options, std::ostream& err) {
   Log(LogLevel::kInfo, "boardsync is running.",
       {{"connections", std::to_string(setup->config.connections.size())},
        {"workers", std::to_string(pool.size())},
-       {"state_dir", state_dir.string()}});
+       {"replica", replica},
+       {"state", shared ? "postgres" : state_dir.string()}});
 
   for (;;) {
     const Clock::time_point now = Clock::now();
@@ -455,6 +496,12 @@ int RunService(const CommandOptions& options, std::ostream& err) {
       if (!delay) {
         continue;
       }
+      if (shared && leases.Held(done.connection)) {
+        // So that a replica taking the connection over keeps backing it off.
+        const int failures = ok ? 0 : schedule.slots().at(done.connection).failures;
+        (void)(*lease_state)->SetBackoff(done.connection,
+                                         Backoff{failures, NowMs() + delay->count()});
+      }
       LogFields fields = {{"connection", done.connection},
                           {"summary", SummaryLine(done.result)},
                           {"pending", std::to_string(done.pending)},
@@ -471,11 +518,38 @@ int RunService(const CommandOptions& options, std::ostream& err) {
       }
       NotifySystemd("STATUS=" + StatusLine(schedule, total_pending()));
     }
-    for (Schedule::Slot* slot : schedule.Due(now)) {
+    if (now >= next_lease_tick) {
+      std::vector<std::string> names;
+      std::set<std::string> running;
+      for (const auto& [name, slot] : schedule.slots()) {
+        names.push_back(name);
+        if (slot.running) {
+          running.insert(name);
+        }
+      }
+      const LeaseKeeper::Changes changes = leases.Tick(names, running);
+      for (const std::string& name : changes.gained) {
+        std::optional<Backoff> backoff;
+        if (shared) {
+          (*lease_state)->Fence(*leases.Held(name));
+          backoff = (*lease_state)->BackoffOf(name).value_or(std::nullopt);
+          Log(LogLevel::kInfo, "Took the lease of a connection.",
+              {{"connection", name}, {"replica", replica}});
+        }
+        schedule.TakenOver(name, backoff, now);
+      }
+      for (const std::string& name : changes.lost) {
+        Log(LogLevel::kInfo, "Gave up or lost the lease of a connection.",
+            {{"connection", name}, {"replica", replica}});
+      }
+      next_lease_tick = now + LeaseRenewal(state_config.lease_ttl);
+    }
+    for (Schedule::Slot* slot : schedule.Due(now, leases)) {
       // One job per connection at a time: a sync back never runs beside
       // its connection's pull.
       slot->running = true;
-      pool.Submit(Job{slot->connection, slot->mapping, setup->config.board, state_dir,
+      pool.Submit(Job{slot->connection, slot->mapping, setup->config.board, state_config,
+                      state_dir, *leases.Held(slot->connection.name),
                       Schedule::SyncBackFirst(*slot, now)});
     }
     if (watchdog && now >= next_watchdog) {
@@ -485,7 +559,8 @@ int RunService(const CommandOptions& options, std::ostream& err) {
     }
 
     // Sleep until something is due, waking for signals and finished work.
-    Clock::time_point wake = std::min(schedule.NextDue(), now + milliseconds(250));
+    Clock::time_point wake =
+        std::min({schedule.NextDue(leases), now + milliseconds(250), next_lease_tick});
     if (watchdog) {
       wake = std::min(wake, next_watchdog);
     }
@@ -503,6 +578,9 @@ int RunService(const CommandOptions& options, std::ostream& err) {
       } else if (reloaded->config.state_dir != state_dir) {
         Log(LogLevel::kError, "state_dir cannot change on reload; keeping the running config.",
             {{"running", state_dir.string()}, {"new", reloaded->config.state_dir.string()}});
+      } else if (reloaded->config.state.type != state_config.type ||
+                 reloaded->config.state.lease_ttl != state_config.lease_ttl) {
+        Log(LogLevel::kError, "state cannot change on reload; keeping the running config.");
       } else {
         setup = std::move(reloaded);
         // Before the new connections become due, so each has a worker.
@@ -542,6 +620,8 @@ int RunService(const CommandOptions& options, std::ostream& err) {
          {"summary", SummaryLine(done.result)},
          {"error", done.result.FirstError()}});
   }
+  // The other replicas take these connections over at once.
+  leases.ReleaseAll();
   Log(LogLevel::kInfo, "Stopped.");
   return kExitOk;
 }

@@ -493,17 +493,22 @@ SyncReport PullConnection(const ConnectionConfig& connection, TrackerSource& tra
 
 namespace {
 
-// One outbox per process: workers draining it at once would send the same
-// batches twice (harmless, as batches are idempotent, but wasteful).
-std::mutex& OutboxLock() {
-  static std::mutex lock;
-  return lock;
+// One lock per connection's outbox: two deliveries of one outbox at once
+// would send the same batches twice (harmless, as batches are idempotent,
+// but wasteful). The locks live as long as the process; there is one per
+// connection ever synced.
+std::mutex& OutboxLock(const std::string& connection) {
+  static std::mutex guard;
+  static std::map<std::string, std::mutex> locks;
+  std::lock_guard lock(guard);
+  return locks[connection];
 }
 
 }  // namespace
 
-OutboxDelivery::OutboxDelivery(StateStore& state, BoardSink& board, std::size_t batch_size)
-    : state_(state), board_(board), batch_size_(batch_size) {}
+OutboxDelivery::OutboxDelivery(StateStore& state, BoardSink& board, std::string_view connection,
+                               std::size_t batch_size)
+    : state_(state), board_(board), connection_(connection), batch_size_(batch_size) {}
 
 OutboxDelivery::~OutboxDelivery() {
   if (applying_.valid()) {
@@ -530,11 +535,12 @@ bool OutboxDelivery::Begin(bool wait) {
   }
   // Another worker's batch in flight: its delivery takes these writes along,
   // or Finish() does.
-  lock_ = wait ? std::unique_lock(OutboxLock()) : std::unique_lock(OutboxLock(), std::try_to_lock);
+  std::mutex& outbox = OutboxLock(connection_);
+  lock_ = wait ? std::unique_lock(outbox) : std::unique_lock(outbox, std::try_to_lock);
   if (!lock_.owns_lock()) {
     return false;
   }
-  auto pending = state_.Pending(batch_size_);
+  auto pending = state_.Pending(connection_, batch_size_);
   if (!pending || pending->empty()) {
     if (!pending) {
       error_ = pending.error();
@@ -595,14 +601,14 @@ void OutboxDelivery::Settle(const Result<std::vector<RefusedWrite>>& applied) {
         {{"items", std::to_string(refused.size())},
          {"first", writes_[refused_at.front()].item.item_key},
          {"error", refused.front().message}});
-    if (auto parked = state_.Park(refused); !parked) {
+    if (auto parked = state_.Park(connection_, refused); !parked) {
       error_ = parked.error();
       lock_.unlock();
       return;
     }
     delivery_.parked += static_cast<std::int64_t>(refused.size());
   }
-  if (auto acked = state_.Acknowledge(acknowledged); !acked) {
+  if (auto acked = state_.Acknowledge(connection_, acknowledged); !acked) {
     error_ = acked.error();
   } else {
     delivery_.delivered += static_cast<std::int64_t>(acknowledged.size());
@@ -623,8 +629,9 @@ Result<Delivery> OutboxDelivery::Finish() {
   return delivery_;
 }
 
-Result<Delivery> DrainOutbox(StateStore& state, BoardSink& board, std::size_t batch_size) {
-  return OutboxDelivery(state, board, batch_size).Finish();
+Result<Delivery> DrainOutbox(StateStore& state, BoardSink& board, std::string_view connection,
+                             std::size_t batch_size) {
+  return OutboxDelivery(state, board, connection, batch_size).Finish();
 }
 
 }  // namespace boardsync

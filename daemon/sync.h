@@ -79,21 +79,24 @@ struct Delivery {
   std::int64_t parked = 0;     // refused by it (not retriable): set aside
 };
 
-// Delivers queued writes in batches of `batch_size`. Writes the board store
-// refuses for good are parked, each with its message, and the rest go on; a
-// retriable failure stops delivery, and the undelivered writes stay queued
-// for the next attempt.
-Result<Delivery> DrainOutbox(StateStore& state, BoardSink& board, std::size_t batch_size);
+// Delivers the queued writes of `connection` in batches of `batch_size`.
+// Writes the board store refuses for good are parked, each with its message,
+// and the rest go on; a retriable failure stops delivery, and the
+// undelivered writes stay queued for the next attempt.
+Result<Delivery> DrainOutbox(StateStore& state, BoardSink& board, std::string_view connection,
+                             std::size_t batch_size);
 
 // DrainOutbox() while a pull is still staging: Start() settles the batch
 // in flight once the store has applied it (acknowledged, or parked when
 // refused for good), or else hands the oldest queued batch to the board
 // store on a thread of its own. Finish() settles the last and
 // drains the rest. The state store is used on the calling thread only; one
-// batch is in flight at a time, under the process's outbox lock.
+// batch of a connection is in flight at a time, under the process's lock of
+// that connection's outbox (across processes, its lease: DESIGN §4.3).
 class OutboxDelivery {
  public:
-  OutboxDelivery(StateStore& state, BoardSink& board, std::size_t batch_size);
+  OutboxDelivery(StateStore& state, BoardSink& board, std::string_view connection,
+                 std::size_t batch_size);
   // Waits for a batch in flight; unsettled, it stays queued.
   ~OutboxDelivery();
 
@@ -109,6 +112,7 @@ class OutboxDelivery {
 
   StateStore& state_;
   BoardSink& board_;
+  const std::string connection_;
   const std::size_t batch_size_;
   std::unique_lock<std::mutex> lock_;  // held while a batch is in flight
   std::future<Result<std::vector<RefusedWrite>>> applying_;

@@ -64,7 +64,7 @@ std::string IssueName(const std::string& item_key, const std::string& source_key
 class ConnectionSyncBack {
  public:
   ConnectionSyncBack(const ConnectionConfig& connection, const SyncBack& sync_back,
-                     StateDb& state, ScoreSource& scores, FieldWriter* writer,
+                     StateStore& state, ScoreSource& scores, FieldWriter* writer,
                      const SyncBackOptions& options, SyncBackReport& report)
       : connection_(connection),
         sync_back_(sync_back),
@@ -346,7 +346,7 @@ class ConnectionSyncBack {
  private:
   const ConnectionConfig& connection_;
   const SyncBack& sync_back_;
-  StateDb& state_;
+  StateStore& state_;
   ScoreSource& scores_;
   FieldWriter* writer_;
   const SyncBackOptions& options_;
@@ -413,7 +413,7 @@ Result<std::string> TargetValueJson(const Value& score, FieldType type) {
 }
 
 SyncBackReport RunSyncBack(const ConnectionConfig& connection, const Mapping& mapping,
-                           StateDb& state, ScoreSource& scores, FieldWriter* writer,
+                           StateStore& state, ScoreSource& scores, FieldWriter* writer,
                            const SyncBackOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const std::string started_at = FormatIsoUtc(NowMs());

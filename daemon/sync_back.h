@@ -15,8 +15,8 @@
 #include "core/error.h"
 #include "core/field_writer.h"
 #include "core/score_source.h"
+#include "core/state_store.h"
 #include "daemon/config.h"
-#include "daemon/state_db.h"
 #include "mappings/mapping.h"
 
 namespace boardsync {
@@ -49,7 +49,7 @@ struct SyncBackReport {
 // `status`. `writer` may be null only in a dry run (nothing is written then).
 // A mapping without `sync_back` does nothing.
 SyncBackReport RunSyncBack(const ConnectionConfig& connection, const Mapping& mapping,
-                           StateDb& state, ScoreSource& scores, FieldWriter* writer,
+                           StateStore& state, ScoreSource& scores, FieldWriter* writer,
                            const SyncBackOptions& options);
 
 // The value a board score gives a target of `type`, as canonical JSON

@@ -196,6 +196,81 @@ TEST(ConfigTest, DurationsAreBoundedToAYear) {
   EXPECT_EQ(config.error()[0].ToString(), "c.yaml:7:15: \"interval\" must be at most 366d");
 }
 
+TEST(ConfigTest, PostgresStateAndBoardTakeTheirUrlLikeATokenAndALeaseTtl) {
+  auto config = ParseConfig(R"(state:
+  type: postgres
+  url_file: pg.url
+  lease_ttl: 12s
+board:
+  type: postgres
+  url_env: BOARD_PG_URL
+  batch_size: 200
+connections:
+  - {name: a, type: youtrack, base_url: https://a.example, token_file: t, mapping: m.yaml}
+)",
+                            "/cfg/boardsync.yaml");
+  ASSERT_TRUE(config) << testing::PrintToString(Messages(config.error()));
+  EXPECT_EQ(config->state.type, "postgres");
+  ASSERT_TRUE(config->state.database_url);
+  EXPECT_EQ(config->state.database_url->kind, TokenSource::Kind::kFile);
+  EXPECT_EQ(config->state.database_url->value, "/cfg/pg.url");
+  EXPECT_EQ(config->state.lease_ttl, std::chrono::seconds(12));
+  EXPECT_EQ(config->board.type, "postgres");
+  ASSERT_TRUE(config->board.database_url);
+  EXPECT_EQ(config->board.database_url->kind, TokenSource::Kind::kEnv);
+  EXPECT_EQ(config->board.database_url->value, "BOARD_PG_URL");
+  EXPECT_EQ(config->board.batch_size, 200);
+
+  auto defaults = ParseConfig(kGood, "/cfg/boardsync.yaml");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->state.type, "sqlite");
+  EXPECT_FALSE(defaults->state.database_url);
+  EXPECT_EQ(defaults->state.lease_ttl, std::chrono::seconds(30));
+}
+
+TEST(ConfigTest, PostgresStateAndBoardProblemsHaveTheirPlace) {
+  auto config = ParseConfig(R"(state:
+  type: postgres
+  url_file: a
+  url_env: B
+  lease_ttl: 1s
+  path: x
+board:
+  type: postgres
+connections:
+  - {name: a, type: youtrack, base_url: https://a.example, token_file: t, mapping: m.yaml}
+)",
+                            "/cfg/boardsync.yaml");
+  ASSERT_FALSE(config);
+  const auto m = Messages(config.error());
+  auto has = [&](const std::string& prefix, const std::string& text) {
+    for (const auto& line : m) {
+      if (line.starts_with(prefix) && line.find(text) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(has("/cfg/boardsync.yaml:2:3: ", "more than one of url_file, url_env and "
+                                                "url_credential"))
+      << testing::PrintToString(m);
+  EXPECT_TRUE(has("/cfg/boardsync.yaml:5:14: ", "at least 3s")) << testing::PrintToString(m);
+  EXPECT_TRUE(has("/cfg/boardsync.yaml:6:3: ", "unknown key \"path\"")) << testing::PrintToString(m);
+  EXPECT_TRUE(has("/cfg/boardsync.yaml:8:3: ", "the postgres board needs a URL: set one of "
+                                                "url_file, url_env or url_credential"))
+      << testing::PrintToString(m);
+
+  auto unknown = ParseConfig(R"(state: {type: mysql}
+connections:
+  - {name: a, type: youtrack, base_url: https://a.example, token_file: t, mapping: m.yaml}
+)",
+                             "/cfg/boardsync.yaml");
+  ASSERT_FALSE(unknown);
+  EXPECT_THAT(Messages(unknown.error()),
+              testing::Contains(testing::HasSubstr("unknown state type \"mysql\" (known: sqlite, "
+                                                   "postgres)")));
+}
+
 TEST(ConfigTest, YamlSyntaxErrorsHaveAPlace) {
   auto config = ParseConfig("connections:\n  - name: [unclosed\n", "c.yaml");
   ASSERT_FALSE(config);

@@ -187,7 +187,7 @@ TEST_F(SyncTest, FirstSyncCreatesEveryItemAndDeliversIt) {
   EXPECT_EQ(report.counts.pulled, 5);
   EXPECT_EQ(report.counts.created, 5);
   EXPECT_EQ(state_->PendingCount("acme").value(), 5u);
-  auto drained = DrainOutbox(*state_, board_, 2);
+  auto drained = DrainOutbox(*state_, board_, "acme", 2);
   ASSERT_TRUE(drained);
   EXPECT_EQ(drained->delivered, 5);
   EXPECT_EQ(state_->PendingCount("acme").value(), 0u);
@@ -220,19 +220,19 @@ TEST_F(SyncTest, ContentHashesAreThoseOfEarlierVersions) {
 
 TEST_F(SyncTest, AnUnchangedTrackerCausesNoBoardWrite) {
   Pull();
-  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  ASSERT_TRUE(DrainOutbox(*state_, board_, "acme", 100));
   board_.applied.clear();
   SyncReport again = Pull();
   EXPECT_EQ(again.counts.unchanged, 5);
   EXPECT_EQ(again.counts.created + again.counts.updated, 0);
   EXPECT_EQ(state_->PendingCount("acme").value(), 0u);
-  EXPECT_EQ(DrainOutbox(*state_, board_, 100).value().delivered, 0);
+  EXPECT_EQ(DrainOutbox(*state_, board_, "acme", 100).value().delivered, 0);
   EXPECT_TRUE(board_.applied.empty());
 }
 
 TEST_F(SyncTest, OnlyChangedItemsAreWritten) {
   Pull();
-  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  ASSERT_TRUE(DrainOutbox(*state_, board_, "acme", 100));
   board_.applied.clear();
   tracker_.issues[2].fields["summary"] = "Renamed";
   tracker_.issues[2].updated_ms = NowMs();
@@ -240,7 +240,7 @@ TEST_F(SyncTest, OnlyChangedItemsAreWritten) {
   SyncReport report = Pull();
   EXPECT_EQ(report.counts.updated, 1);
   EXPECT_EQ(report.counts.unchanged, 4);
-  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  ASSERT_TRUE(DrainOutbox(*state_, board_, "acme", 100));
   ASSERT_EQ(board_.applied.size(), 1u);
   EXPECT_EQ(board_.applied[0].item.fields.at("title"), Value("Renamed"));
 }
@@ -264,7 +264,7 @@ TEST_F(SyncTest, AnIssueThatFailsToMapIsReportedByKeyAndTheOthersGoOn) {
 
 TEST_F(SyncTest, AnIssueThatCannotBeDecodedIsKeptAndFetchedByKeyUntilItSucceeds) {
   Pull();
-  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  ASSERT_TRUE(DrainOutbox(*state_, board_, "acme", 100));
   // RAP-6 arrives broken; RAP-7 after it is fine.
   Issue broken = MakeIssue(6, "Open");
   broken.updated_ms = NowMs() - 10 * 60'000;  // before the next syncs' overlap
@@ -278,7 +278,7 @@ TEST_F(SyncTest, AnIssueThatCannotBeDecodedIsKeptAndFetchedByKeyUntilItSucceeds)
   EXPECT_EQ(report.counts.created, 1);
   ASSERT_EQ(state_->Failures("acme").value().size(), 1u);
   const std::string since = state_->Failures("acme").value()[0].since;
-  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  ASSERT_TRUE(DrainOutbox(*state_, board_, "acme", 100));
 
   // Still broken: fetched by key again, still listed, since unchanged.
   tracker_.requests.clear();
@@ -296,7 +296,7 @@ TEST_F(SyncTest, AnIssueThatCannotBeDecodedIsKeptAndFetchedByKeyUntilItSucceeds)
   EXPECT_EQ(report.counts.created, 1);
   EXPECT_TRUE(state_->Failures("acme").value().empty());
   board_.applied.clear();
-  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  ASSERT_TRUE(DrainOutbox(*state_, board_, "acme", 100));
   ASSERT_EQ(board_.applied.size(), 1u);
   EXPECT_EQ(board_.applied[0].item.source_key, "RAP-6");
   // And then it costs nothing more.
@@ -351,13 +351,13 @@ TEST_F(SyncTest, ASavedCursorInTheFutureMakesTheSyncReadEverything) {
 
 TEST_F(SyncTest, AnIssueNowSkippedLeavesTheBoardArchivedAndComesBack) {
   Pull();
-  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  ASSERT_TRUE(DrainOutbox(*state_, board_, "acme", 100));
   board_.applied.clear();
   tracker_.issues[0].fields["State"] = "Duplicate";
   tracker_.issues[0].updated_ms = NowMs();
   SyncReport report = Pull();
   EXPECT_EQ(report.counts.archived, 1);
-  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  ASSERT_TRUE(DrainOutbox(*state_, board_, "acme", 100));
   ASSERT_EQ(board_.applied.size(), 1u);
   EXPECT_TRUE(board_.applied[0].archive);
   EXPECT_EQ(board_.applied[0].item.item_key, "acme:2-1");
@@ -373,16 +373,16 @@ TEST_F(SyncTest, AnIssueNowSkippedLeavesTheBoardArchivedAndComesBack) {
 TEST_F(SyncTest, WritesStayQueuedWhileTheBoardIsDown) {
   Pull();
   board_.down = true;
-  EXPECT_FALSE(DrainOutbox(*state_, board_, 2));
+  EXPECT_FALSE(DrainOutbox(*state_, board_, "acme", 2));
   EXPECT_EQ(state_->PendingCount("acme").value(), 5u);
   board_.down = false;
-  EXPECT_EQ(DrainOutbox(*state_, board_, 2).value().delivered, 5);
+  EXPECT_EQ(DrainOutbox(*state_, board_, "acme", 2).value().delivered, 5);
   EXPECT_EQ(board_.applied.size(), 5u);
 }
 
 TEST_F(SyncTest, DeliveryWhileStagingSendsOneBatchAtATimeAndFinishesTheRest) {
   SyncOptions options;
-  OutboxDelivery delivery(*state_, board_, 2);
+  OutboxDelivery delivery(*state_, board_, "acme", 2);
   options.on_staged = [&](std::size_t) { delivery.Start(); };
   Pull(options);  // pages of 2: three pages, three chances to start a batch
   auto finished = delivery.Finish();
@@ -396,8 +396,8 @@ TEST_F(SyncTest, DeliveryWhileStagingSendsOneBatchAtATimeAndFinishesTheRest) {
 
 TEST_F(SyncTest, DeliveryWhileStagingLetsOtherWorkersInBetweenBatches) {
   Pull();
-  OutboxDelivery first(*state_, board_, 2);
-  OutboxDelivery second(*state_, board_, 2);
+  OutboxDelivery first(*state_, board_, "acme", 2);
+  OutboxDelivery second(*state_, board_, "acme", 2);
   ASSERT_TRUE(first.Start());
   EXPECT_FALSE(second.Start());  // the outbox is busy with the first's batch
   for (int i = 0; i < 2000 && first.delivered().delivered == 0; ++i) {
@@ -415,20 +415,20 @@ TEST_F(SyncTest, DeliveryWhileStagingLetsOtherWorkersInBetweenBatches) {
 TEST_F(SyncTest, DeliveryWhileStagingStopsWhenTheBoardIsDownAndKeepsTheWrites) {
   Pull();
   board_.down_after = 1;  // the first batch goes through
-  OutboxDelivery delivery(*state_, board_, 2);
+  OutboxDelivery delivery(*state_, board_, "acme", 2);
   ASSERT_TRUE(delivery.Start());
   auto finished = delivery.Finish();
   EXPECT_FALSE(finished);
   EXPECT_EQ(delivery.delivered().delivered, 2);
   EXPECT_EQ(state_->PendingCount("acme").value(), 3u);
   board_.down_after.reset();
-  EXPECT_EQ(DrainOutbox(*state_, board_, 2).value().delivered, 3);
+  EXPECT_EQ(DrainOutbox(*state_, board_, "acme", 2).value().delivered, 3);
 }
 
 TEST_F(SyncTest, OnlyTheItemTheBoardRefusesIsSetAsideAndTheRestIsDelivered) {
   Pull();
   board_.refuse = "acme:2-2";
-  auto drained = DrainOutbox(*state_, board_, 2);
+  auto drained = DrainOutbox(*state_, board_, "acme", 2);
   ASSERT_TRUE(drained);
   EXPECT_EQ(drained->parked, 1);
   EXPECT_EQ(drained->delivered, 4);  // RAP-1, in the same batch, too
@@ -442,7 +442,7 @@ TEST_F(SyncTest, OnlyTheItemTheBoardRefusesIsSetAsideAndTheRestIsDelivered) {
 
   board_.refuse.clear();
   EXPECT_EQ(state_->RetryFailed("acme").value(), 1u);
-  EXPECT_EQ(DrainOutbox(*state_, board_, 2).value().delivered, 1);
+  EXPECT_EQ(DrainOutbox(*state_, board_, "acme", 2).value().delivered, 1);
   EXPECT_TRUE(state_->Failed("acme").value().empty());
   EXPECT_EQ(board_.applied.size(), 5u);
 }
@@ -451,7 +451,7 @@ TEST_F(SyncTest, ABatchRefusedWithoutNamingItemsIsSetAsideWhole) {
   Pull();
   board_.refuse = "acme:2-2";
   board_.refuse_batch = true;
-  auto drained = DrainOutbox(*state_, board_, 2);
+  auto drained = DrainOutbox(*state_, board_, "acme", 2);
   ASSERT_TRUE(drained);
   EXPECT_EQ(drained->parked, 2);
   EXPECT_EQ(drained->delivered, 3);
@@ -461,14 +461,14 @@ TEST_F(SyncTest, ABatchRefusedWithoutNamingItemsIsSetAsideWhole) {
 TEST_F(SyncTest, ANewerWriteOfARefusedItemReplacesItsSetAsideWrite) {
   Pull();
   board_.refuse = "acme:2-2";
-  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  ASSERT_TRUE(DrainOutbox(*state_, board_, "acme", 100));
   ASSERT_EQ(state_->Failed("acme").value().size(), 1u);
   tracker_.issues[1].fields["summary"] = "Fixed";
   tracker_.issues[1].updated_ms = NowMs();
   board_.refuse.clear();
   EXPECT_EQ(Pull().counts.updated, 1);
   EXPECT_TRUE(state_->Failed("acme").value().empty());  // replaced by the newer write
-  EXPECT_EQ(DrainOutbox(*state_, board_, 100).value().delivered, 1);
+  EXPECT_EQ(DrainOutbox(*state_, board_, "acme", 100).value().delivered, 1);
   EXPECT_EQ(board_.applied.back().item.fields.at("title"), Value("Fixed"));
 }
 
@@ -476,16 +476,16 @@ TEST_F(SyncTest, RetryFailedDropsASetAsideWriteThatANewerOneSuperseded) {
   Pull();
   // The batch is in flight when a newer version of the item is staged; the
   // store then refuses the old one.
-  auto pending = state_->Pending(100).value();
+  auto pending = state_->Pending("acme", 100).value();
   tracker_.issues[1].fields["summary"] = "Fixed";
   tracker_.issues[1].updated_ms = NowMs();
   EXPECT_EQ(Pull().counts.updated, 1);
   const Refusal refusal{pending[1].seq, "HTTP 422: too old"};
-  ASSERT_TRUE(state_->Park(std::span(&refusal, 1)));
+  ASSERT_TRUE(state_->Park("acme", std::span(&refusal, 1)));
   // Superseded already when refused: never parked.
   EXPECT_TRUE(state_->Failed("acme").value().empty());
   EXPECT_EQ(state_->RetryFailed("acme").value(), 0u);
-  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  ASSERT_TRUE(DrainOutbox(*state_, board_, "acme", 100));
   for (const BoardWrite& write : board_.applied) {
     if (write.item.item_key == "acme:2-2") {
       EXPECT_EQ(write.item.fields.at("title"), Value("Fixed"));
@@ -566,7 +566,7 @@ TEST_F(SyncTest, TheCursorStopsAtTheLastStagedPage) {
 
 TEST_F(SyncTest, AFullSyncArchivesItemsWhoseIssuesVanishedAndAReturnUnarchives) {
   Pull();
-  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  ASSERT_TRUE(DrainOutbox(*state_, board_, "acme", 100));
   board_.applied.clear();
   Issue gone = tracker_.issues[1];
   tracker_.issues.erase(tracker_.issues.begin() + 1);
@@ -576,7 +576,7 @@ TEST_F(SyncTest, AFullSyncArchivesItemsWhoseIssuesVanishedAndAReturnUnarchives) 
   SyncReport report = Pull(full);
   EXPECT_EQ(report.counts.archived, 1);
   EXPECT_EQ(report.counts.unchanged, 4);
-  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  ASSERT_TRUE(DrainOutbox(*state_, board_, "acme", 100));
   ASSERT_EQ(board_.applied.size(), 1u);
   EXPECT_TRUE(board_.applied[0].archive);
   EXPECT_EQ(board_.applied[0].item.item_key, "acme:2-2");
@@ -585,7 +585,7 @@ TEST_F(SyncTest, AFullSyncArchivesItemsWhoseIssuesVanishedAndAReturnUnarchives) 
   tracker_.issues.push_back(gone);  // back, unchanged (e.g. access restored)
   SyncReport back = Pull(full);
   EXPECT_EQ(back.counts.updated, 1);
-  ASSERT_TRUE(DrainOutbox(*state_, board_, 100));
+  ASSERT_TRUE(DrainOutbox(*state_, board_, "acme", 100));
   EXPECT_FALSE(board_.applied.back().archive);
   EXPECT_EQ(board_.applied.back().item.item_key, "acme:2-2");
 }
