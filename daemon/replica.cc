@@ -138,6 +138,8 @@ void LeaseKeeper::ReleaseAll() {
     for (const auto& [name, holding] : held_) {
       (void)state_.ReleaseLease(holding.lease);
     }
+    // No longer live either: the others' shares grow to cover everything now.
+    (void)state_.Heartbeat(holder_, std::chrono::milliseconds(0));
   }
   held_.clear();
 }

@@ -56,7 +56,8 @@ class LeaseKeeper {
   std::optional<Lease> Held(const std::string& connection) const;
   std::size_t held() const { return held_.size(); }
 
-  // Gives every lease up (shutdown: the others take over at once).
+  // Gives every lease up and leaves the live replicas (shutdown: the others
+  // take over at once).
   void ReleaseAll();
 
  private:
