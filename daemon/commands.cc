@@ -390,6 +390,13 @@ int RunCheck(const CommandOptions& options, std::ostream& out, std::ostream& err
   if (loaded->config.board.token) {
     check_token(*loaded->config.board.token, "the http board");
   }
+  // Database URIs are read as tokens are, and hold a password as secret.
+  if (loaded->config.state.database_url) {
+    check_token(*loaded->config.state.database_url, "the postgres state");
+  }
+  if (loaded->config.board.database_url) {
+    check_token(*loaded->config.board.database_url, "the postgres board");
+  }
   for (const ConnectionConfig* c : loaded->selected) {
     check_token(c->token, "connection " + c->name);
   }

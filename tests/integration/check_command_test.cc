@@ -190,5 +190,45 @@ TEST_F(CheckCommandTest, PrivateRegularTokenFilesPassAndTheServiceEnvironmentIsO
   EXPECT_EQ(with_creds.output.find(kSecretPart), std::string::npos) << Describe(with_creds);
 }
 
+TEST_F(CheckCommandTest, DatabaseUrlFilesAreCheckedAsTokenFilesAndTheirPasswordsNeverShown) {
+  const std::string url = "postgresql://boardsync:" + std::string(kSecretPart) +
+                          "@db.invalid:5432/boardsync";
+  auto state_url = dir_.Write("state.url", url + "\n");
+  ASSERT_EQ(::chmod(state_url.c_str(), 0644), 0);
+  dir_.Write("boardsync.yaml",
+             "state:\n"
+             "  type: postgres\n"
+             "  url_file: state.url\n"
+             "board:\n"
+             "  type: postgres\n"
+             "  url_file: missing.url\n"
+             "connections:\n"
+             "  - name: a\n"
+             "    type: youtrack\n"
+             "    base_url: https://tracker.invalid\n"
+             "    token_env: A_TOKEN\n"
+             "    mapping: " + (SourceDir() / "mappings/examples/youtrack.yaml").string() + "\n");
+  BinaryRun check = Run({"check"}, {"A_TOKEN=" + std::string(kSecret)});
+  ASSERT_TRUE(check.code.has_value()) << Describe(check);
+  EXPECT_EQ(*check.code, 2) << Describe(check);
+  const std::string config = ConfigPath().string();
+  EXPECT_NE(check.output.find(config + ":3:13: the postgres state: "), std::string::npos)
+      << Describe(check);
+  EXPECT_NE(check.output.find("readable by group or others (mode 0644)"), std::string::npos)
+      << Describe(check);
+  EXPECT_NE(check.output.find(config + ":6:13: the postgres board: "), std::string::npos)
+      << Describe(check);
+  EXPECT_EQ(check.output.find(kSecretPart), std::string::npos) << Describe(check);
+
+  // Private, it passes; the password is not shown by check either way.
+  ASSERT_EQ(::chmod(state_url.c_str(), 0600), 0);
+  auto board_url = dir_.Write("missing.url", url + "\n");
+  ASSERT_EQ(::chmod(board_url.c_str(), 0600), 0);
+  BinaryRun good = Run({"check"}, {"A_TOKEN=" + std::string(kSecret)});
+  ASSERT_TRUE(good.code.has_value()) << Describe(good);
+  EXPECT_EQ(*good.code, 0) << Describe(good);
+  EXPECT_EQ(good.output.find(kSecretPart), std::string::npos) << Describe(good);
+}
+
 }  // namespace
 }  // namespace boardsync
