@@ -128,9 +128,28 @@ SELECT setval('score_changes_seq', greatest((SELECT max(seq) FROM score_changes)
 )sql";
 
 // The changes of board $1 after the cursor ($2, $3), with each key's row as
-// it is now. Only transactions below the snapshot's xmin: all have ended, so
-// nothing can still commit behind the cursor (postgres_board.h).
+// it is now, from transactions below the horizon: the oldest transaction
+// still running at the statement's snapshot that may be this database's,
+// else the snapshot's xmax. Every transaction below it has ended, so nothing
+// can still commit behind the cursor (postgres_board.h). Transactions of
+// other databases on the server cannot write here and do not count: one is
+// left out when pg_stat_activity shows its xid (backend_xid, 32 bits, which
+// every role may read) on a session of another database. One that ended
+// since the snapshot, or a prepared one, shows nowhere and counts: a horizon
+// too low only delays a change.
 constexpr const char* kReadScores = R"sql(
+WITH snapshot AS (SELECT pg_current_snapshot() AS s),
+elsewhere AS (
+  SELECT a.backend_xid::text::numeric AS xid FROM pg_stat_activity a
+  WHERE a.backend_xid IS NOT NULL
+    AND a.datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database())
+),
+horizon AS (
+  SELECT coalesce(
+           (SELECT min(x) FROM snapshot, pg_snapshot_xip(snapshot.s) x
+            WHERE (x::text::numeric % 4294967296) NOT IN (SELECT xid FROM elsewhere)),
+           (SELECT pg_snapshot_xmax(s) FROM snapshot)) AS xid
+)
 SELECT c.xid::text, c.seq::text, c.item_key, c.name,
        jsonb_typeof(to_jsonb(s.value)),
        CASE jsonb_typeof(to_jsonb(s.value))
@@ -139,14 +158,14 @@ SELECT c.xid::text, c.seq::text, c.item_key, c.name,
 FROM score_changes c
 LEFT JOIN scores s ON s.board = c.board AND s.item_key = c.item_key AND s.name = c.name
 WHERE c.board = $1 AND (c.xid, c.seq) > ($2::xid8, $3::bigint)
-  AND c.xid < pg_snapshot_xmin(pg_current_snapshot())
+  AND c.xid < (SELECT xid FROM horizon)
 ORDER BY c.xid, c.seq
 LIMIT $4::bigint
 )sql";
 
 // One batch, one statement. The writes arrive folded to one row per item
-// (Fold()), as arrays; the statement updates the rows that exist (the CTE)
-// and inserts those that do not. Every condition compares with the row as
+// (ApplyChecked()), as arrays; the statement updates the rows that exist
+// (the CTE) and inserts those that do not. Every condition compares with the row as
 // it is when the statement reaches it (under READ COMMITTED an UPDATE
 // re-checks a row another transaction changed meanwhile), so two writers
 // never leave an older version over a newer one. A row another transaction

@@ -25,11 +25,13 @@ class PgConnection;
 // item_key, name, xid, seq)` with one row per score key, which triggers on
 // `scores` (INSERT, UPDATE, DELETE, TRUNCATE) give the writing transaction's
 // id (pg_current_xact_id()) and a new seq on every change. A reader hands out
-// only changes whose transaction is older than its snapshot's xmin, in
-// (xid, seq) order: every transaction below xmin has ended, so no change can
-// later appear behind the cursor, however the board application's
-// transactions interleave and in whatever order they commit. The cursor is
-// "<xid>-<seq>" of the last change read.
+// only changes whose transaction is older than every transaction of this
+// database still running at its snapshot, in (xid, seq) order: all those
+// have ended, so no change can later appear behind the cursor, however the
+// board application's transactions interleave and in whatever order they
+// commit. (Seqs alone would not do: they are taken when a transaction
+// writes, not when it commits.) The cursor is "<xid>-<seq>" of the last
+// change read.
 class PostgresBoard : public BoardSink, public ScoreSource {
  public:
   // Connects (pg.h), brings the tables up to this version's schema (the

@@ -235,11 +235,13 @@ TEST_P(BoardContractTest, ScoresComeInPagesOldestChangeFirstAndNextMovesOn) {
   store_->SetScore("roadmap", "yt:2-3", "score", -2, kT2);
 
   ScorePage first = Read("", 2);
+  ASSERT_EQ(first.scores.size(), 2u);
   EXPECT_EQ(first.scores, (std::vector<BoardScore>{Score("yt:2-1", "score", 7.5, kT1),
                                                    Score("yt:2-1", "rank", 3, kT1)}));
   EXPECT_TRUE(first.scores[0].value.IsDouble());
   EXPECT_TRUE(first.scores[1].value.IsInt());
   ScorePage second = Read(first.next, 2);
+  ASSERT_EQ(second.scores.size(), 2u);
   EXPECT_EQ(second.scores, (std::vector<BoardScore>{Score("yt:2-2", "score", "42", kT2),
                                                     Score("yt:2-3", "score", -2, kT2)}));
   EXPECT_TRUE(second.scores[0].value.IsString());  // text that looks like a number stays text

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -136,6 +137,36 @@ int PortOf(const std::string& url) {
   return std::atoi(url.c_str() + colon + 1);
 }
 
+// Starts a process that stops the cluster in `dir` and removes it once this
+// process has ended, however it ends (a crash, SIGKILL, a test timeout):
+// it waits for the end of a pipe only this process holds. Its pid.
+pid_t StartWatchdog(const std::filesystem::path& dir) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    throw std::runtime_error("pg_cluster: no pipe for the watchdog");
+  }
+  std::string stop = "'" + (BinDir() / "pg_ctl").string() + "' -D '" + (dir / "data").string() +
+                     "' -m immediate -w stop";
+  if (::geteuid() == 0) {
+    stop = "/usr/sbin/runuser -u postgres -- " + stop;
+  }
+  const std::string script =
+      "while read -r line; do :; done; " + stop + "; rm -rf '" + dir.string() + "'";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(fds[0], 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::setsid();  // not in the test's process group: a kill of the group spares it
+    ::execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[0]);
+  // The write end stays open, unused, until this process ends.
+  return pid;
+}
+
 }  // namespace
 
 std::unique_ptr<PgCluster> PgCluster::Start() {
@@ -168,6 +199,7 @@ std::unique_ptr<PgCluster> PgCluster::Start() {
       }
     }
   }
+  cluster->watchdog_ = StartWatchdog(dir);
   cluster->admin_url_ = Url(kAdminUser, kPgTestAdminPassword, cluster->port_, "postgres");
   auto admin = Connect(cluster->admin_url_);
   MustExec(*admin, std::string("CREATE ROLE ") + kPgTestUser + " LOGIN PASSWORD '" +
@@ -193,9 +225,22 @@ void PgCluster::Stop() {
 
 void PgCluster::Resume() { StartServer(); }
 
+void PgCluster::Release() {
+  released_ = true;
+  if (watchdog_ > 0) {
+    ::kill(watchdog_, SIGKILL);
+    ::waitpid(watchdog_, nullptr, 0);
+    watchdog_ = 0;
+  }
+}
+
 PgCluster::~PgCluster() {
   if (!released_) {
     StopDir(dir_);
+  }
+  if (watchdog_ > 0) {
+    ::kill(watchdog_, SIGKILL);
+    ::waitpid(watchdog_, nullptr, 0);
   }
 }
 

@@ -40,8 +40,10 @@ class PgCluster {
   // Resume() starts it again on the same port.
   void Stop();
   void Resume();
-  // Leaves the cluster running when this object goes (the ctest fixture).
-  void Release() { released_ = true; }
+  // Leaves the cluster running when this object, and this process, go (the
+  // ctest fixture). Otherwise a watchdog process stops and removes the
+  // cluster when this process ends, however it ends.
+  void Release();
 
   // Stops and removes a cluster whose dir is `dir` (the fixture's stop).
   static void StopDir(const std::filesystem::path& dir);
@@ -54,6 +56,7 @@ class PgCluster {
   std::string admin_url_;
   int port_ = 0;
   bool released_ = false;
+  int watchdog_ = 0;  // its pid
 };
 
 // The admin URI of the cluster this process uses: the file named by

@@ -420,6 +420,29 @@ TEST(PostgresBoardTest, AChangeCommittedAfterALaterOneIsNotPassedOver) {
   EXPECT_EQ(after.scores[0].item_key, "yt:2-4");
 }
 
+TEST(PostgresBoardTest, ATransactionOpenInAnotherDatabaseDoesNotHoldTheReaderBack) {
+  PgTestDatabase db, other;
+  auto board = OpenBoard(db.url());
+  // Another role's session in another database, in a transaction with an
+  // id: it cannot write this database's scores.
+  auto elsewhere = Connect(other.admin_url());
+  MustExec(*elsewhere, "BEGIN");
+  EXPECT_NE(One(*elsewhere, "SELECT pg_current_xact_id()::text"), "(none)");
+  App app(db.url());
+  app.Set("yt:2-1", "1");
+  EXPECT_EQ(Read(*board, "").scores.size(), 1u);
+  // One of this database holds it back until it ends.
+  App open(db.url());
+  open.Exec("BEGIN");
+  open.Exec("CREATE TABLE unrelated (a int)");
+  app.Set("yt:2-2", "2");
+  const std::string cursor = Read(*board, "").next;
+  EXPECT_TRUE(Read(*board, cursor).scores.empty());
+  open.Exec("COMMIT");
+  EXPECT_EQ(Read(*board, cursor).scores.size(), 1u);
+  MustExec(*elsewhere, "ROLLBACK");
+}
+
 TEST(PostgresBoardTest, ScoresReadWhileBoardApplicationsWriteAtOnceMissNoChange) {
   PgTestDatabase db;
   auto board = OpenBoard(db.url());
