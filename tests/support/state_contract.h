@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +37,8 @@ struct StateBackend {
   // May throw (a failed test) when the store cannot be made.
   std::function<std::unique_ptr<StateStoreHarness>()> make;
 };
+
+inline void PrintTo(const StateBackend& backend, std::ostream* os) { *os << backend.name; }
 
 inline std::string StateBackendName(const testing::TestParamInfo<StateBackend>& info) {
   return info.param.name;
@@ -307,12 +310,14 @@ TEST_P(StateContractTest, KnownItemsRemembersHashesStatusAndHumanKeys) {
   EXPECT_EQ(known.at("c:2-4").status, ItemStatus::kSkipped);
   EXPECT_EQ(state().PendingCount("c").value(), 3u);  // the skipped one is only remembered
   EXPECT_TRUE(state().KnownItems("other", keys).value().empty());
-  EXPECT_TRUE(state().KnownItems("c", {}).value().empty());
+  const std::vector<std::string> none;
+  EXPECT_TRUE(state().KnownItems("c", none).value().empty());
   // Back from the archive, with a new content.
   ASSERT_TRUE(state().Stage("c", std::vector<StagedWrite>{Upsert("c:2-2", "h2b", "b2", "RAP-2")}));
-  known = state().KnownItems("c", keys).value();
-  EXPECT_EQ(known.at("c:2-2").status, ItemStatus::kLive);
-  EXPECT_EQ(known.at("c:2-2").content_hash, "h2b");
+  auto back = state().KnownItems("c", std::span(keys).subspan(1, 1)).value();
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back.at("c:2-2").status, ItemStatus::kLive);
+  EXPECT_EQ(back.at("c:2-2").content_hash, "h2b");
 }
 
 // A first sync stages thousands of items a page at a time, and reads them
