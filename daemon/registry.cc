@@ -6,6 +6,8 @@
 #include "connectors/github/github_type.h"
 #include "connectors/gitlab/gitlab_type.h"
 #include "connectors/jira/jira_type.h"
+#include "connectors/postgres/postgres_board.h"
+#include "connectors/postgres/postgres_state.h"
 #include "connectors/youtrack/youtrack_type.h"
 #include "daemon/state_db.h"
 #include "daemon/token.h"
@@ -78,6 +80,17 @@ Result<std::unique_ptr<Interface>> OpenBoardAs(const BoardConfig& config, std::s
         std::move(options), std::make_unique<CpprestHttpClient>(
                                 HttpClientOptions{.proxy = ProxySettingsFromEnvironment()})));
   }
+  if (config.type == "postgres" && config.database_url) {
+    auto url = LoadToken(*config.database_url, "the postgres board");
+    if (!url) {
+      return std::unexpected(url.error());
+    }
+    auto board = PostgresBoard::Open(*url);
+    if (!board) {
+      return std::unexpected(board.error());
+    }
+    return std::unique_ptr<Interface>(std::move(*board));
+  }
   return Fail(ErrorCode::kConfig, "board type \"" + config.type + "\" is not supported");
 }
 
@@ -111,6 +124,17 @@ Result<std::unique_ptr<FieldWriter>> MakeWriter(const ConnectionConfig& config, 
 Result<std::unique_ptr<StateStore>> OpenState(const StateConfig& state,
                                               const std::filesystem::path& state_dir,
                                               bool read_only) {
+  if (state.type == "postgres" && state.database_url) {
+    auto url = LoadToken(*state.database_url, "the postgres state");
+    if (!url) {
+      return std::unexpected(url.error());
+    }
+    auto opened = PostgresState::Open(*url);
+    if (!opened) {
+      return std::unexpected(opened.error());
+    }
+    return std::unique_ptr<StateStore>(std::move(*opened));
+  }
   if (state.type != "sqlite") {
     return Fail(ErrorCode::kConfig, "state type \"" + state.type + "\" is not supported");
   }
