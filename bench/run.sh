@@ -4,7 +4,9 @@
 #   bench/run.sh            # 100,000 issues, 1,000,000 for the RSS check,
 #                           # 1,000 idle connections: a few minutes
 #   QUICK=1 bench/run.sh    # 10,000 / 100,000 / 100: a smoke run in well under a minute
-#   STAGE=side bench/run.sh # only the side-by-side stage (issue 15); STAGE=main: all but it
+#   STAGE=side bench/run.sh # only the side-by-side stage (issue 15)
+#   STAGE=postgres bench/run.sh # only PostgreSQL state and board beside SQLite (issue 19)
+#   STAGE=main bench/run.sh # the stages of issue 7 alone
 #
 # The sample tracker runs as a separate process (tests/support/
 # sample_tracker_main.cc, --generate N --control), so the figures for
@@ -16,22 +18,22 @@
 # Environment: BUILD_DIR (default build-bench), N, BIG, BIG_SECONDS, CONNS, IDLE_SECONDS,
 # JOBS (build parallelism, default 2), KEEP=1 (keep the work folder); for the
 # side-by-side stage N_SIDE, CONCURRENCY, PAGE_SIZE, WAN_LATENCY_MS, WAN_RATE_MBIT,
-# WAN_GZIP_LEVEL.
+# WAN_GZIP_LEVEL; for the PostgreSQL stage N_PG, PG_BIN, PG_FSYNC.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD_DIR:-$ROOT/build-bench}
 if [[ ${QUICK:-0} == 1 ]]; then
   N=${N:-10000}; BIG=${BIG:-100000}; CONNS=${CONNS:-100}; IDLE_SECONDS=${IDLE_SECONDS:-10}
-  N_SIDE=${N_SIDE:-5000}
+  N_SIDE=${N_SIDE:-5000}; N_PG=${N_PG:-10000}
 else
   N=${N:-100000}; BIG=${BIG:-1000000}; CONNS=${CONNS:-1000}; IDLE_SECONDS=${IDLE_SECONDS:-20}
-  N_SIDE=${N_SIDE:-20000}
+  N_SIDE=${N_SIDE:-20000}; N_PG=${N_PG:-100000}
 fi
 STAGE=${STAGE:-all}
 case $STAGE in
-  all | main | side) ;;
-  *) echo "STAGE must be all, main or side" >&2; exit 2 ;;
+  all | main | side | postgres) ;;
+  *) echo "STAGE must be all, main, side or postgres" >&2; exit 2 ;;
 esac
 # Debian's python3 has python3-requests (scripts/install-deps.sh).
 PY=/usr/bin/python3
@@ -58,6 +60,7 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  ! declare -F stop_postgres >/dev/null || stop_postgres
   [[ ${KEEP:-0} == 1 ]] && echo "kept $WORK" >&2 || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -101,12 +104,14 @@ stop_tracker() {
   eval "exec ${!fdvar}>&-"
 }
 
-# write_config FILE STATE_DIR URL [CONNECTIONS] [INTERVAL] [EXTRA]
-# EXTRA: more lines for each connection, already indented.
+# write_config FILE STATE_DIR URL [CONNECTIONS] [INTERVAL] [EXTRA] [STORES]
+# EXTRA: more lines for each connection, already indented; STORES: the
+# `state:` and `board:` sections, when not the SQLite defaults.
 write_config() {
-  local file=$1 state=$2 url=$3 conns=${4:-1} interval=${5:-5m} extra=${6:-} i
+  local file=$1 state=$2 url=$3 conns=${4:-1} interval=${5:-5m} extra=${6:-} stores=${7:-} i
   {
     echo "state_dir: $state"
+    [[ -z $stores ]] || printf '%s\n' "$stores"
     echo "connections:"
     for ((i = 0; i < conns; i++)); do
       cat <<EOF
@@ -145,7 +150,7 @@ cpu_seconds() { awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) / t}' "/proc/$
 
 note "machine: $(uname -srm); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 note "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-note "STAGE=$STAGE N=$N BIG=$BIG CONNS=$CONNS N_SIDE=$N_SIDE boardsync=$BOARDSYNC"
+note "STAGE=$STAGE N=$N BIG=$BIG CONNS=$CONNS N_SIDE=$N_SIDE N_PG=$N_PG boardsync=$BOARDSYNC"
 
 # The stages of issue 7: first, no-change and 1% syncs, bytes per issue, peak
 # RSS, idle connections.
@@ -413,6 +418,161 @@ EOF
   say "side_wan_cpu_us_per_issue: boardsync $(calc "round($us$bs_wan_cpu / $bs_wan_n, 1)"), script $(calc "round($us$py_wan_cpu / $py_wan_n, 1)")"
 }
 
-[[ $STAGE == side ]] || main_stages
-[[ $STAGE == main ]] || side_stage
+
+# ---- the PostgreSQL stage (issue 19) ----
+# A throwaway PostgreSQL cluster of this script's own (initdb in a temp dir,
+# as the user postgres when run as root: initdb refuses root), on a free
+# port of 127.0.0.1, password (scram) login as in production, the server's
+# defaults but for PG_FSYNC (default on). One tracker of N_PG issues; each
+# client into a fresh state directory or database: SQLite state and board,
+# PostgreSQL state and board (one database, as DESIGN §2's example), and
+# SQLite state with a PostgreSQL board, to tell the two apart.
+
+PGDIR=
+as_postgres() {
+  if (($(id -u) == 0)); then runuser -u postgres -- "$@"; else "$@"; fi
+}
+stop_postgres() {
+  [[ -n $PGDIR && -d $PGDIR/data ]] || return 0
+  as_postgres "$PG_BIN/pg_ctl" -D "$PGDIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+  rm -rf "$PGDIR"
+  PGDIR=
+}
+# Sets PG_ADMIN_URL, PG_PORT, PG_PID; the role boardsync may create databases.
+start_postgres() {
+  PGDIR=$(mktemp -d /tmp/boardsync-bench-pg.XXXXXX)
+  chmod 755 "$PGDIR"
+  (($(id -u) != 0)) || chown postgres: "$PGDIR"
+  local admin_pw user_pw
+  admin_pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+  user_pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+  (umask 077; printf '%s\n' "$admin_pw" >"$PGDIR/pwfile")
+  (($(id -u) != 0)) || chown postgres: "$PGDIR/pwfile"
+  as_postgres "$PG_BIN/initdb" -D "$PGDIR/data" -U bench_admin --pwfile="$PGDIR/pwfile" \
+    --auth=scram-sha-256 -E UTF8 --locale=C --no-instructions >"$PGDIR/initdb.log" 2>&1 || {
+    cat "$PGDIR/initdb.log" >&2; echo "initdb failed" >&2; exit 1
+  }
+  rm -f "$PGDIR/pwfile"
+  PG_PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  as_postgres "$PG_BIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PGDIR -c fsync=${PG_FSYNC:-on}" \
+    start >/dev/null || { tail -n 20 "$PGDIR/server.log" >&2; echo "postgres did not start" >&2; exit 1; }
+  PG_PID=$(head -n 1 "$PGDIR/data/postmaster.pid")
+  PG_ADMIN_URL="postgresql://bench_admin:$admin_pw@127.0.0.1:$PG_PORT/postgres"
+  PG_USER_URL="postgresql://boardsync:$user_pw@127.0.0.1:$PG_PORT"
+  psql -qX "$PG_ADMIN_URL" -c "CREATE ROLE boardsync LOGIN PASSWORD '$user_pw'" >/dev/null
+  note "postgres: $("$PG_BIN/postgres" --version), port $PG_PORT, fsync=${PG_FSYNC:-on}, shared_buffers $(psql -qXAt "$PG_ADMIN_URL" -c 'show shared_buffers')"
+}
+# pg_database NAME: a fresh database owned by boardsync; leaves its URL
+# (with the password) in $WORK/NAME.url, mode 600.
+pg_database() {
+  psql -qX "$PG_ADMIN_URL" -c "CREATE DATABASE $1 OWNER boardsync" >/dev/null
+  install -m 600 /dev/null "$WORK/$1.url"
+  printf '%s/%s\n' "$PG_USER_URL" "$1" >"$WORK/$1.url"
+}
+pg_sql() { psql -qXAt "$PG_ADMIN_URL" -c "$1"; }
+pg_db_sql() { psql -qXAt "${PG_ADMIN_URL%/postgres}/$1" -c "$2"; }
+# CPU seconds of the whole server: the postmaster with what it reaped
+# (backends that ended), and the children alive now.
+pg_cpu_seconds() {
+  local pids
+  pids=$(ps -o pid= --ppid "$PG_PID" | tr -d ' ' | paste -sd' ' -)
+  awk -v t="$(getconf CLK_TCK)" -v pm="$PG_PID" '
+    FILENAME ~ "/" pm "/stat$" { s += $14 + $15 + $16 + $17; next }
+    { s += $14 + $15 }
+    END { print s / t }' "/proc/$PG_PID/stat" $(for p in $pids; do [[ -r /proc/$p/stat ]] && echo "/proc/$p/stat"; done)
+}
+# timed_pg_sync CONFIG TAG [args]: timed_sync, and PG_CPU: the server's CPU
+# seconds meanwhile.
+timed_pg_sync() {
+  local before
+  before=$(pg_cpu_seconds)
+  timed_sync "$@"
+  PG_CPU=$(calc "round($(pg_cpu_seconds) - $before, 2)")
+}
+
+postgres_stage() {
+  command -v psql >/dev/null || { echo "the PostgreSQL stage needs psql (postgresql-client)" >&2; exit 1; }
+  [[ -x $PG_BIN/initdb ]] || { echo "the PostgreSQL stage needs the server ($PG_BIN/initdb; PG_BIN)" >&2; exit 1; }
+  start_postgres
+  start_tracker pg "$N_PG"
+  pg_database bench_pg
+  pg_database bench_split
+  local pg_stores="state:
+  type: postgres
+  url_file: $WORK/bench_pg.url
+board:
+  type: postgres
+  url_file: $WORK/bench_pg.url"
+  local split_stores="board:
+  type: postgres
+  url_file: $WORK/bench_split.url"
+  write_config "$WORK/pg-sqlite.yaml" "$WORK/state-pg-sqlite" "$URL_pg"
+  write_config "$WORK/pg-pg.yaml" "$WORK/state-pg-pg" "$URL_pg" 1 5m "" "$pg_stores"
+  write_config "$WORK/pg-split.yaml" "$WORK/state-pg-split" "$URL_pg" 1 5m "" "$split_stores"
+
+  # First syncs, one store after the other on the same tracker.
+  local kind
+  local -A wall=() cpu=() user=() sys=() rss=() pgcpu=() req=() items=()
+  for kind in sqlite pg split; do
+    ctl pg reset >/dev/null
+    timed_pg_sync "$WORK/pg-$kind.yaml" "pg-first-$kind"
+    wall[$kind]=$WALL; user[$kind]=$USER; sys[$kind]=$SYS
+    cpu[$kind]=$(calc "round($USER + $SYS, 2)")
+    rss[$kind]=$(calc "round($MAXRSS / 1024, 1)")
+    pgcpu[$kind]=$PG_CPU
+    req[$kind]=$(ctl pg requests | cut -d' ' -f2)
+  done
+  items[sqlite]=$(sqlite3 "file:$WORK/state-pg-sqlite/board.db?mode=ro" 'select count(*) from items')
+  items[pg]=$(pg_db_sql bench_pg 'select count(*) from items')
+  items[split]=$(pg_db_sql bench_split 'select count(*) from items')
+  local size
+  size=$(calc "round($(pg_db_sql bench_pg 'select pg_database_size(current_database())') / 1e6, 1)")
+
+  # Without changes, then with 1% changed.
+  local -A nochange=() onepercent=()
+  for kind in sqlite pg split; do
+    timed_sync "$WORK/pg-$kind.yaml" "pg-nochange-$kind"
+    nochange[$kind]=$(calc "round($WALL * 1000)")
+  done
+  ctl pg "change $((N_PG / 100))" >/dev/null
+  for kind in sqlite pg split; do
+    timed_sync "$WORK/pg-$kind.yaml" "pg-onepercent-$kind"
+    onepercent[$kind]=$(calc "round($WALL * 1000)")
+  done
+  stop_tracker pg
+
+  say "pg_first_sync_issues: $N_PG (board items: SQLite ${items[sqlite]}, PostgreSQL ${items[pg]}, SQLite state + PostgreSQL board ${items[split]}; requests ${req[sqlite]} / ${req[pg]} / ${req[split]})"
+  for kind in sqlite pg split; do
+    local label
+    case $kind in
+      sqlite) label="sqlite (state and board)" ;;
+      pg) label="postgres (state and board)" ;;
+      split) label="sqlite state, postgres board" ;;
+    esac
+    say "pg_first_sync_$kind: ${wall[$kind]} s wall, $(calc "round($N_PG / ${wall[$kind]})") issues/s; boardsync CPU ${cpu[$kind]} s (user ${user[$kind]}, sys ${sys[$kind]}), peak RSS ${rss[$kind]} MB; postgres server CPU ${pgcpu[$kind]} s  [$label]"
+  done
+  say "pg_first_sync_wall_ratio: postgres / sqlite $(calc "round(${wall[pg]} / ${wall[sqlite]}, 2)"), split / sqlite $(calc "round(${wall[split]} / ${wall[sqlite]}, 2)")"
+  say "pg_nochange_sync_wall_ms: sqlite ${nochange[sqlite]}, postgres ${nochange[pg]}, split ${nochange[split]} (process)"
+  say "pg_onepercent_sync_wall_ms: sqlite ${onepercent[sqlite]}, postgres ${onepercent[pg]}, split ${onepercent[split]} (process; $((N_PG / 100)) issues changed)"
+  say "pg_database_mb: $size (state and board of $N_PG issues; SQLite: state.db $(calc "round($(stat -c %s "$WORK/state-pg-sqlite/state.db") / 1e6, 1)"), board.db $(calc "round($(stat -c %s "$WORK/state-pg-sqlite/board.db") / 1e6, 1)"))"
+  stop_postgres
+}
+
+# The server's binaries: PG_BIN, else the newest of Debian's.
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+case $STAGE in
+  main) main_stages ;;
+  side) side_stage ;;
+  postgres) postgres_stage ;;
+  all)
+    main_stages
+    side_stage
+    if [[ -x ${PG_BIN:-}/initdb ]] && command -v psql >/dev/null; then
+      postgres_stage
+    else
+      note "PostgreSQL stage left out: no server binaries (PG_BIN) or no psql"
+    fi
+    ;;
+esac
 note "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
