@@ -128,6 +128,10 @@ bool PgIsTransactionConflict(std::string_view sqlstate) {
   return sqlstate == "40001" || sqlstate == "40P01";
 }
 
+// libpq's `options`: the server settings of every session (see Open()).
+constexpr const char* kSessionOptions =
+    "-c idle_in_transaction_session_timeout=5s -c lock_timeout=5s";
+
 class PgConnection::Impl {
  public:
   explicit Impl(PGconn* c) : conn(c) {}
@@ -183,11 +187,17 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(const Secret& url) {
   where = OneLine(where);
 
   // Entries before dbname are defaults the URL overrides; those after it
-  // override the URL (boardsync reads and writes UTF-8).
+  // override the URL (boardsync reads and writes UTF-8). The server-side
+  // timeouts keep a client that stops in the middle of a transaction (a
+  // replica paused, or cut off from the network) from holding its locks,
+  // and so every other replica, for longer than that: its session is ended
+  // and its transaction rolled back. No transaction of boardsync's waits on
+  // its client for more than moments.
   const char* keywords[] = {"connect_timeout", "keepalives_idle", "keepalives_interval",
-                            "keepalives_count", "application_name", "dbname",
+                            "keepalives_count", "application_name", "options", "dbname",
                             "client_encoding", nullptr};
-  const char* values[] = {"10", "30", "10", "3", "boardsync", text.c_str(), "UTF8", nullptr};
+  const char* values[] = {"10", "30", "10", "3", "boardsync", kSessionOptions, text.c_str(),
+                          "UTF8", nullptr};
   PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) {
     return Fail(ErrorCode::kUnavailable,

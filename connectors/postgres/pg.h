@@ -51,7 +51,9 @@ class PgConnection {
  public:
   // Connects with the libpq URI or key=value string in `url` and checks the
   // server answers. Defaults the URL may override: connect_timeout=10, TCP
-  // keepalives after 30 s idle, application_name "boardsync". The password
+  // keepalives after 30 s idle, application_name "boardsync", and options
+  // setting idle_in_transaction_session_timeout and lock_timeout to 5 s (a
+  // client stopped inside a transaction never holds others up for longer). The password
   // in the URL is registered for redaction (core/redact.h) before anything
   // else happens. Errors name the database as "host:port/db", never the URL:
   //   kConfig       the URL cannot be read, the database does not exist, or

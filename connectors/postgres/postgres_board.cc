@@ -136,13 +136,16 @@ SELECT setval('score_changes_seq', greatest((SELECT max(seq) FROM score_changes)
 // left out when pg_stat_activity shows its xid (backend_xid, 32 bits, which
 // every role may read) on a session of another database. One that ended
 // since the snapshot, or a prepared one, shows nowhere and counts: a horizon
-// too low only delays a change.
+// too low only delays a change. Autovacuum's own transactions (an analyse
+// takes one) fire no trigger and do not count either, or a busy table would
+// hold the scores back whenever it is analysed.
 constexpr const char* kReadScores = R"sql(
 WITH snapshot AS (SELECT pg_current_snapshot() AS s),
 elsewhere AS (
   SELECT a.backend_xid::text::numeric AS xid FROM pg_stat_activity a
   WHERE a.backend_xid IS NOT NULL
-    AND a.datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND (a.datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database())
+         OR a.backend_type = 'autovacuum worker')
 ),
 horizon AS (
   SELECT coalesce(

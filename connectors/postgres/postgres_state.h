@@ -106,8 +106,17 @@ class PostgresState : public StateStore {
   // transaction on `db`: ErrorCode::kLocked when its lease is lost.
   Result<void> CheckFence(PgConnection& db, const std::string& connection);
 
+  // Refreshes the planner's statistics of the item tables once this
+  // handle has staged another tenfold of rows (2,000, 20,000, ...): a
+  // first sync fills them far faster than autovacuum analyses them, and
+  // without statistics the planner reads every row of the connection to
+  // find a page's hundred keys (a first sync quadratic in its issues).
+  void RefreshStatistics(std::size_t staged_rows);
+
   std::unique_ptr<PgConnection> db_;
   std::unordered_map<std::string, Lease> fences_;
+  std::size_t staged_rows_ = 0;
+  std::size_t next_analyze_ = 2'000;
 };
 
 }  // namespace boardsync
