@@ -586,6 +586,8 @@ int RunService(const CommandOptions& options, std::ostream& err) {
         // Before the new connections become due, so each has a worker.
         pool.Grow(WorkersFor(setup->config));
         schedule.Adopt(*setup, Clock::now());
+        // New connections are taken (and removed ones given up) right away.
+        next_lease_tick = Clock::now();
         std::vector<std::string> names;
         for (const ConnectionConfig& c : setup->config.connections) {
           names.push_back(c.name);
