@@ -149,6 +149,7 @@ class Reader {
       found.push_back({TokenSource::Kind::kCredential, *v, Place(parent[credential_key])});
     }
     if (found.size() == 1) {
+      found.front().noun = kind == "token" ? "token" : "URL";
       return found.front();
     }
     const std::string keys = file_key + ", " + env_key;

@@ -23,6 +23,9 @@ struct TokenSource {
   Kind kind = Kind::kFile;
   std::string value;  // the file path, the variable name or the credential name
   Diagnostic where;   // the value's place in the config, for check's messages
+  // What it holds: "token", or "URL" for a database URI (read by the same
+  // rules, from url_file / url_env / url_credential). Messages name it.
+  std::string noun = "token";
 };
 
 struct BoardConfig {

@@ -82,7 +82,8 @@ std::string DescribeUser(uid_t uid) {
 // file is opened, so a FIFO (whose open waits for a writer) or a device (whose
 // open may do something) is refused without being opened.
 std::optional<Failure> Unusable(const struct stat& st, const std::string& path,
-                                const std::string& where, bool require_private) {
+                                const std::string& where, bool require_private,
+                                const std::string& noun) {
   if (!S_ISREG(st.st_mode)) {
     return Refuse(where + " is " + FileKind(st.st_mode) + ", not a regular file").error();
   }
@@ -92,12 +93,12 @@ std::optional<Failure> Unusable(const struct stat& st, const std::string& path,
   if (require_private && st.st_uid != ::geteuid()) {
     return Refuse(where + " belongs to " + DescribeUser(st.st_uid) + ", not to " +
                       DescribeUser(::geteuid()) +
-                      ", who runs boardsync; a token file must belong to that user",
+                      ", who runs boardsync; a " + noun + " file must belong to that user",
                   /*only_here=*/true)
         .error();
   }
   if (static_cast<std::size_t>(st.st_size) > kMaxTokenFileSize) {
-    return Refuse(where + " is larger than 16 KiB; it must hold only the token").error();
+    return Refuse(where + " is larger than 16 KiB; it must hold only the " + noun).error();
   }
   if (require_private && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     char mode[8];
@@ -139,7 +140,7 @@ std::string ControlName(unsigned char c) {
 // character. A CR or LF inside would end the Authorization header and start
 // another, and a token that differs from what was echoed back escapes
 // redaction. `where` names the source; messages never quote the text.
-TokenRead CleanToken(std::string text, const std::string& where) {
+TokenRead CleanToken(std::string text, const std::string& where, const std::string& noun) {
   if (text.ends_with("\r\n")) {
     text.resize(text.size() - 2);
   } else if (text.ends_with('\n')) {
@@ -151,16 +152,16 @@ TokenRead CleanToken(std::string text, const std::string& where) {
   for (const char ch : text) {
     const auto c = static_cast<unsigned char>(ch);
     if (c == '\n') {
-      return Refuse(where + " holds more than one line; it must hold only the token (one "
-                            "newline at its end is allowed)");
+      return Refuse(where + " holds more than one line; it must hold only the " + noun +
+                    " (one newline at its end is allowed)");
     }
     if (c < 0x20 || c == 0x7f) {
       return Refuse(where + " holds a control character (" + ControlName(c) +
-                    "); it must hold only the token");
+                    "); it must hold only the " + noun);
     }
   }
   if (text.find(' ') != std::string::npos) {
-    return Refuse(where + " holds more than one word; it must hold only the token");
+    return Refuse(where + " holds more than one word; it must hold only the " + noun);
   }
   if (text.size() < kMinTokenLength) {
     return Refuse(where + " is shorter than " + std::to_string(kMinTokenLength) +
@@ -207,13 +208,14 @@ class FileDescriptor {
   int fd_;
 };
 
-TokenRead ReadTokenFile(const std::string& path, std::string_view owner, bool require_private) {
-  const std::string where = std::string(owner) + ": token file " + path;
+TokenRead ReadTokenFile(const std::string& path, std::string_view owner, bool require_private,
+                        const std::string& noun) {
+  const std::string where = std::string(owner) + ": " + noun + " file " + path;
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return RefuseErrno(where, errno);
   }
-  if (auto refused = Unusable(st, path, where, require_private)) {
+  if (auto refused = Unusable(st, path, where, require_private, noun)) {
     return std::unexpected(std::move(*refused));
   }
   // O_NONBLOCK: should the path have become a FIFO since the stat, the open
@@ -225,7 +227,7 @@ TokenRead ReadTokenFile(const std::string& path, std::string_view owner, bool re
   if (::fstat(file.get(), &st) != 0) {
     return RefuseErrno(where, errno);
   }
-  if (auto refused = Unusable(st, path, where, require_private)) {
+  if (auto refused = Unusable(st, path, where, require_private, noun)) {
     return std::unexpected(std::move(*refused));
   }
   std::string text;
@@ -243,35 +245,37 @@ TokenRead ReadTokenFile(const std::string& path, std::string_view owner, bool re
     }
     text.append(buffer, static_cast<std::size_t>(n));
     if (text.size() > kMaxTokenFileSize) {
-      return Refuse(where + " is larger than 16 KiB; it must hold only the token");
+      return Refuse(where + " is larger than 16 KiB; it must hold only the " + noun);
     }
   }
-  return CleanToken(std::move(text), where);
+  return CleanToken(std::move(text), where, noun);
 }
 
 // The one way a token is read, for the commands that use it and for check.
 TokenRead ReadToken(const TokenSource& source, std::string_view owner) {
+  const std::string& noun = source.noun;
+  const std::string keys = noun == "token" ? "token" : "url";  // token_env or url_env, ...
   switch (source.kind) {
     case TokenSource::Kind::kFile:
-      return ReadTokenFile(source.value, owner, /*require_private=*/true);
+      return ReadTokenFile(source.value, owner, /*require_private=*/true, noun);
     case TokenSource::Kind::kEnv: {
-      const std::string where =
-          std::string(owner) + ": environment variable " + source.value + " (token_env)";
+      const std::string where = std::string(owner) + ": environment variable " + source.value +
+                                " (" + keys + "_env)";
       const char* value = std::getenv(source.value.c_str());
       if (value == nullptr || *value == '\0') {
         return Refuse(where + " is not set", /*only_here=*/true);
       }
       // Set, it is what the service would get too: its faults are the config's.
-      return CleanToken(value, where);
+      return CleanToken(value, where, noun);
     }
     case TokenSource::Kind::kCredential: {
       if (std::string bad = BadCredentialName(source.value); !bad.empty()) {
-        return Refuse(std::string(owner) + ": token_credential " + bad +
+        return Refuse(std::string(owner) + ": " + keys + "_credential " + bad +
                       "; it must name a file directly inside $CREDENTIALS_DIRECTORY");
       }
       const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
       if (dir == nullptr || *dir == '\0') {
-        return Refuse(std::string(owner) + ": token_credential " + source.value +
+        return Refuse(std::string(owner) + ": " + keys + "_credential " + source.value +
                           " needs $CREDENTIALS_DIRECTORY (set by systemd's LoadCredential=)",
                       /*only_here=*/true);
       }
@@ -279,10 +283,10 @@ TokenRead ReadToken(const TokenSource& source, std::string_view owner) {
       // its files may belong to root (readable through an ACL): neither
       // their mode nor their owner is the service's to check.
       return ReadTokenFile(std::string(dir) + "/" + source.value, owner,
-                           /*require_private=*/false);
+                           /*require_private=*/false, noun);
     }
   }
-  return Refuse(std::string(owner) + ": no token source");
+  return Refuse(std::string(owner) + ": no " + noun + " source");
 }
 
 }  // namespace

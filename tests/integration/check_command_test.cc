@@ -214,9 +214,13 @@ TEST_F(CheckCommandTest, DatabaseUrlFilesAreCheckedAsTokenFilesAndTheirPasswords
   const std::string config = ConfigPath().string();
   EXPECT_NE(check.output.find(config + ":3:13: the postgres state: "), std::string::npos)
       << Describe(check);
-  EXPECT_NE(check.output.find("readable by group or others (mode 0644)"), std::string::npos)
+  EXPECT_NE(check.output.find("the postgres state: URL file " + Path("state.url") +
+                              " is readable by group or others (mode 0644)"),
+            std::string::npos)
       << Describe(check);
-  EXPECT_NE(check.output.find(config + ":6:13: the postgres board: "), std::string::npos)
+  EXPECT_NE(check.output.find(config + ":6:13: the postgres board: URL file " +
+                              Path("missing.url") + " does not exist"),
+            std::string::npos)
       << Describe(check);
   EXPECT_EQ(check.output.find(kSecretPart), std::string::npos) << Describe(check);
 
