@@ -137,6 +137,29 @@ class PgConnection::Impl {
   explicit Impl(PGconn* c) : conn(c) {}
   ~Impl() { PQfinish(conn); }
 
+  // The error of a statement that failed with `result` (null: no answer),
+  // its SQLSTATE kept in `sqlstate` ("" when the connection was lost).
+  Error Failure(const PGresult* result, const std::string& where, std::string& sqlstate) const {
+    const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+    if (state == nullptr || PQstatus(conn) != CONNECTION_OK) {
+      sqlstate = state != nullptr ? state : "";
+      return Fail(ErrorCode::kUnavailable,
+                  "lost the connection to the PostgreSQL database at " + where + ": " +
+                      OneLine(PQerrorMessage(conn)),
+                  true)
+          .error();
+    }
+    sqlstate = state;
+    const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+    auto [code, retriable] = Classify(sqlstate);
+    return Fail(code,
+                "the PostgreSQL database at " + where + ": " +
+                    OneLine(primary != nullptr ? primary : PQresultErrorMessage(result)) +
+                    " (SQLSTATE " + sqlstate + ")",
+                retriable)
+        .error();
+  }
+
   PGconn* conn;
   bool in_transaction = false;
 };
@@ -215,18 +238,8 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(const Secret& url) {
 Result<PgResult> PgConnection::Exec(std::string_view sql, std::span<const PgParam> params) {
   PGconn* conn = impl_->conn;
   last_sqlstate_.clear();
-  if (PQstatus(conn) != CONNECTION_OK) {
-    // Reconnecting inside a transaction would run the rest of it outside.
-    if (impl_->in_transaction) {
-      return Fail(ErrorCode::kUnavailable,
-                  "lost the connection to the PostgreSQL database at " + where_ +
-                      " during a transaction",
-                  true);
-    }
-    PQreset(conn);
-    if (PQstatus(conn) != CONNECTION_OK) {
-      return std::unexpected(ConnectError(conn, where_));
-    }
+  if (auto connected = EnsureConnected(); !connected) {
+    return std::unexpected(connected.error());
   }
   std::vector<const char*> values;
   values.reserve(params.size());
@@ -264,55 +277,40 @@ Result<PgResult> PgConnection::Exec(std::string_view sql, std::span<const PgPara
     }
     return out;
   }
-  const char* sqlstate = result ? PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) : nullptr;
-  if (sqlstate == nullptr || PQstatus(conn) != CONNECTION_OK) {
-    last_sqlstate_ = sqlstate != nullptr ? sqlstate : "";
-    return Fail(ErrorCode::kUnavailable,
-                "lost the connection to the PostgreSQL database at " + where_ + ": " +
-                    OneLine(PQerrorMessage(conn)),
-                true);
-  }
-  last_sqlstate_ = sqlstate;
-  const char* primary = PQresultErrorField(result.get(), PG_DIAG_MESSAGE_PRIMARY);
-  auto [code, retriable] = Classify(last_sqlstate_);
-  return Fail(code,
-              "the PostgreSQL database at " + where_ + ": " +
-                  OneLine(primary != nullptr ? primary : PQresultErrorMessage(result.get())) +
-                  " (SQLSTATE " + last_sqlstate_ + ")",
-              retriable);
+  return std::unexpected(impl_->Failure(result.get(), where_, last_sqlstate_));
 }
 
 Result<void> PgConnection::ExecScript(std::string_view sql) {
-  PGconn* conn = impl_->conn;
   last_sqlstate_.clear();
-  if (PQstatus(conn) != CONNECTION_OK && !impl_->in_transaction) {
-    PQreset(conn);
-  }
-  if (PQstatus(conn) != CONNECTION_OK) {
-    return Fail(ErrorCode::kUnavailable,
-                "lost the connection to the PostgreSQL database at " + where_, true);
+  if (auto connected = EnsureConnected(); !connected) {
+    return std::unexpected(connected.error());
   }
   const std::string script(sql);
-  ResultPtr result(PQexec(conn, script.c_str()));
+  ResultPtr result(PQexec(impl_->conn, script.c_str()));
   const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) {
     return {};
   }
-  const char* sqlstate = result ? PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) : nullptr;
-  if (sqlstate == nullptr || PQstatus(conn) != CONNECTION_OK) {
+  return std::unexpected(impl_->Failure(result.get(), where_, last_sqlstate_));
+}
+
+Result<void> PgConnection::EnsureConnected() {
+  PGconn* conn = impl_->conn;
+  if (PQstatus(conn) == CONNECTION_OK) {
+    return {};
+  }
+  // Reconnecting inside a transaction would run the rest of it outside.
+  if (impl_->in_transaction) {
     return Fail(ErrorCode::kUnavailable,
-                "lost the connection to the PostgreSQL database at " + where_ + ": " +
-                    OneLine(PQerrorMessage(conn)),
+                "lost the connection to the PostgreSQL database at " + where_ +
+                    " during a transaction",
                 true);
   }
-  last_sqlstate_ = sqlstate;
-  const char* primary = PQresultErrorField(result.get(), PG_DIAG_MESSAGE_PRIMARY);
-  auto [code, retriable] = Classify(last_sqlstate_);
-  return Fail(code,
-              "the PostgreSQL database at " + where_ + ": " +
-                  OneLine(primary != nullptr ? primary : "") + " (SQLSTATE " + last_sqlstate_ +
-                  ")",
-              retriable);
+  PQreset(conn);
+  if (PQstatus(conn) != CONNECTION_OK) {
+    return std::unexpected(ConnectError(conn, where_));
+  }
+  return {};
 }
 
 Result<void> PgConnection::Begin(PgIsolation isolation) {

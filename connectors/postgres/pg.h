@@ -101,6 +101,8 @@ class PgConnection {
  private:
   class Impl;
   PgConnection(std::unique_ptr<Impl> impl, std::string where);
+  // A lost connection opened again, unless a transaction is under way.
+  Result<void> EnsureConnected();
   Result<void> Begin(PgIsolation isolation);
   Result<void> Commit();
   void Rollback();
