@@ -117,14 +117,6 @@ std::string Url(const std::string& user, const std::string& password, int port,
          db;
 }
 
-std::unique_ptr<PgConnection> Connect(const std::string& url) {
-  auto conn = PgConnection::Open(Secret(url));
-  if (!conn) {
-    throw std::runtime_error("pg_cluster: " + conn.error().message);
-  }
-  return std::move(*conn);
-}
-
 void MustExec(PgConnection& conn, const std::string& sql) {
   if (auto done = conn.Exec(sql); !done) {
     throw std::runtime_error("pg_cluster: " + sql + ": " + done.error().message);
@@ -201,7 +193,7 @@ std::unique_ptr<PgCluster> PgCluster::Start() {
   }
   cluster->watchdog_ = StartWatchdog(dir);
   cluster->admin_url_ = Url(kAdminUser, kPgTestAdminPassword, cluster->port_, "postgres");
-  auto admin = Connect(cluster->admin_url_);
+  auto admin = PgTestConnect(cluster->admin_url_);
   MustExec(*admin, std::string("CREATE ROLE ") + kPgTestUser + " LOGIN PASSWORD '" +
                        kPgTestPassword + "'");
   return cluster;
@@ -259,6 +251,14 @@ void PgCluster::StopDir(const std::filesystem::path& dir) {
   std::filesystem::remove_all(dir, ec);
 }
 
+std::unique_ptr<PgConnection> PgTestConnect(const std::string& url) {
+  auto conn = PgConnection::Open(Secret(url));
+  if (!conn) {
+    throw std::runtime_error("pg_cluster: " + conn.error().message);
+  }
+  return std::move(*conn);
+}
+
 std::string PgTestAdminUrl() {
   static std::once_flag once;
   static std::string url;
@@ -292,7 +292,7 @@ PgTestDatabase::PgTestDatabase() {
           std::to_string(random() % 100000);
   cluster_admin_url_ = PgTestAdminUrl();
   port_ = PortOf(cluster_admin_url_);
-  auto admin = Connect(cluster_admin_url_);
+  auto admin = PgTestConnect(cluster_admin_url_);
   MustExec(*admin, "CREATE DATABASE " + name_ + " OWNER " + kPgTestUser +
                        " TEMPLATE template0 STRATEGY FILE_COPY");
   url_ = Url(kPgTestUser, kPgTestPassword, port_, name_);
@@ -301,7 +301,7 @@ PgTestDatabase::PgTestDatabase() {
 
 PgTestDatabase::~PgTestDatabase() {
   try {
-    auto admin = Connect(cluster_admin_url_);
+    auto admin = PgTestConnect(cluster_admin_url_);
     MustExec(*admin, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
   } catch (const std::runtime_error&) {
     // The cluster is gone (a test stopped its own): nothing to drop.

@@ -12,6 +12,8 @@
 
 namespace boardsync {
 
+class PgConnection;
+
 // The cluster's passwords. Canaries: no error message or log may hold them.
 inline constexpr const char* kPgTestAdminPassword = "pw-canary-admin-5c2e81d07a";
 inline constexpr const char* kPgTestPassword = "pw-canary-9f3b2c71e4d8";
@@ -58,6 +60,9 @@ class PgCluster {
   bool released_ = false;
   int watchdog_ = 0;  // its pid
 };
+
+// A connection to `url` (throws when it cannot be opened).
+std::unique_ptr<PgConnection> PgTestConnect(const std::string& url);
 
 // The admin URI of the cluster this process uses: the file named by
 // $BOARDSYNC_TEST_PG_URL_FILE, else a cluster of its own (started once).

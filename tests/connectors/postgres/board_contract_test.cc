@@ -10,14 +10,6 @@
 namespace boardsync {
 namespace {
 
-std::unique_ptr<PgConnection> MustConnect(const std::string& url) {
-  auto conn = PgConnection::Open(Secret(url));
-  if (!conn) {
-    throw std::runtime_error(conn.error().message);
-  }
-  return std::move(*conn);
-}
-
 PgResult MustExec(PgConnection& conn, std::string_view sql, std::initializer_list<PgParam> params) {
   auto result = conn.Exec(sql, params);
   if (!result) {
@@ -34,7 +26,7 @@ class PostgresContractStore : public BoardContractStore {
       throw std::runtime_error(board.error().message);
     }
     board_ = std::move(*board);
-    app_ = MustConnect(db_.url());
+    app_ = PgTestConnect(db_.url());
   }
 
   BoardSink& sink() override { return *board_; }

@@ -13,12 +13,6 @@
 namespace boardsync {
 namespace {
 
-std::unique_ptr<PgConnection> Connect(const std::string& url) {
-  auto conn = PgConnection::Open(Secret(url));
-  EXPECT_TRUE(conn) << conn.error().message;
-  return conn ? std::move(*conn) : nullptr;
-}
-
 void ExpectNoPassword(const std::string& message) {
   EXPECT_EQ(message.find(kPgTestPassword), std::string::npos) << message;
   EXPECT_EQ(message.find("pw-canary"), std::string::npos) << message;
@@ -27,7 +21,7 @@ void ExpectNoPassword(const std::string& message) {
 
 TEST(PgTest, ExecSendsTextParametersAndReturnsRowsWithNulls) {
   PgTestDatabase db;
-  auto conn = Connect(db.url());
+  auto conn = PgTestConnect(db.url());
   ASSERT_TRUE(conn);
   auto rows = conn->Exec("SELECT $1::text, $2::int + 1, NULL::text, $3::text IS NULL",
                          {"héllo 'quoted'", "41", std::nullopt});
@@ -51,7 +45,7 @@ TEST(PgTest, ExecSendsTextParametersAndReturnsRowsWithNulls) {
 
 TEST(PgTest, ErrorsCarryACodeAndTheSqlstateButNeverThePassword) {
   PgTestDatabase db;
-  auto conn = Connect(db.url());
+  auto conn = PgTestConnect(db.url());
   ASSERT_TRUE(conn);
   ASSERT_TRUE(conn->ExecScript("CREATE TABLE t (k text PRIMARY KEY)"));
   ASSERT_TRUE(conn->Exec("INSERT INTO t VALUES ($1)", {kPgTestPassword}));
@@ -127,11 +121,11 @@ TEST(PgTest, AMissingDatabaseIsAConfigError) {
 
 TEST(PgTest, ALostSessionFailsRetriablyAndTheNextStatementConnectsAgain) {
   PgTestDatabase db;
-  auto conn = Connect(db.url());
+  auto conn = PgTestConnect(db.url());
   ASSERT_TRUE(conn);
   auto pid = conn->Exec("SELECT pg_backend_pid()");
   ASSERT_TRUE(pid);
-  auto admin = Connect(db.admin_url());
+  auto admin = PgTestConnect(db.admin_url());
   ASSERT_TRUE(admin->Exec("SELECT pg_terminate_backend($1::int)", {*pid->rows[0][0]}));
   auto lost = conn->Exec("SELECT 1");
   ASSERT_FALSE(lost);
@@ -145,7 +139,7 @@ TEST(PgTest, ALostSessionFailsRetriablyAndTheNextStatementConnectsAgain) {
 
 TEST(PgTest, ATransactionCommitsOrRollsBackWhole) {
   PgTestDatabase db;
-  auto conn = Connect(db.url());
+  auto conn = PgTestConnect(db.url());
   ASSERT_TRUE(conn->ExecScript("CREATE TABLE t (k int PRIMARY KEY)"));
   auto failed = conn->Transaction([](PgConnection& c) -> Result<int> {
     if (auto a = c.Exec("INSERT INTO t VALUES (1)"); !a) {
@@ -176,8 +170,8 @@ TEST(PgTest, ATransactionCommitsOrRollsBackWhole) {
 
 TEST(PgTest, ASerializationFailureRunsTheTransactionAgain) {
   PgTestDatabase db;
-  auto conn = Connect(db.url());
-  auto other = Connect(db.url());
+  auto conn = PgTestConnect(db.url());
+  auto other = PgTestConnect(db.url());
   ASSERT_TRUE(conn->ExecScript("CREATE TABLE c (k int PRIMARY KEY, n int); "
                                "INSERT INTO c VALUES (1, 0)"));
   int runs = 0;
@@ -206,13 +200,13 @@ TEST(PgTest, ASerializationFailureRunsTheTransactionAgain) {
 
 TEST(PgTest, MigrationsRunOnceEachAndANewerVersionIsRefused) {
   PgTestDatabase db;
-  auto conn = Connect(db.url());
+  auto conn = PgTestConnect(db.url());
   const std::string_view steps[] = {"CREATE TABLE m (a int)", "ALTER TABLE m ADD COLUMN b int"};
   ASSERT_TRUE(PgMigrate(*conn, "board", std::span(steps, 1)));
   ASSERT_TRUE(conn->Exec("INSERT INTO m VALUES (1)"));
   // From version 1 to 2; then nothing to do, also from another session.
   ASSERT_TRUE(PgMigrate(*conn, "board", steps));
-  auto other = Connect(db.url());
+  auto other = PgTestConnect(db.url());
   ASSERT_TRUE(PgMigrate(*other, "board", steps));
   auto rows = conn->Exec("SELECT a, b FROM m");
   ASSERT_EQ(rows->rows.size(), 1u);
@@ -264,7 +258,7 @@ TEST(PgTest, MigratingFromManySessionsAtOnceMigratesOnce) {
     t.join();
   }
   EXPECT_EQ(ok, 4);
-  auto conn = Connect(db.url());
+  auto conn = PgTestConnect(db.url());
   EXPECT_EQ(conn->Exec("SELECT count(*) FROM m")->rows[0][0], "1");
 }
 

@@ -21,12 +21,6 @@
 namespace boardsync {
 namespace {
 
-std::unique_ptr<PgConnection> Connect(const std::string& url) {
-  auto conn = PgConnection::Open(Secret(url));
-  EXPECT_TRUE(conn) << conn.error().message;
-  return conn ? std::move(*conn) : nullptr;
-}
-
 std::unique_ptr<PostgresBoard> OpenBoard(const std::string& url) {
   auto board = PostgresBoard::Open(Secret(url));
   EXPECT_TRUE(board) << board.error().message;
@@ -81,7 +75,7 @@ TEST(PostgresBoardTest, OpenMakesTheTablesOfTheDesignWithJsonbAndTimestamptz) {
   PgTestDatabase db;
   auto board = OpenBoard(db.url());
   ASSERT_TRUE(board);
-  auto conn = Connect(db.url());
+  auto conn = PgTestConnect(db.url());
   auto columns = conn->Exec(
       "SELECT table_name || '.' || column_name || ':' || data_type FROM information_schema.columns "
       "WHERE table_name IN ('items', 'scores') ORDER BY table_name, ordinal_position");
@@ -116,7 +110,7 @@ TEST(PostgresBoardTest, OpenMakesTheTablesOfTheDesignWithJsonbAndTimestamptz) {
 
 TEST(PostgresBoardTest, ADatabaseOfSchemaVersion1IsMigratedAndItsScoresRead) {
   PgTestDatabase db;
-  auto conn = Connect(db.url());
+  auto conn = PgTestConnect(db.url());
   // What version 1 made: the two tables, no change log; the board
   // application has written scores since.
   MustExec(*conn,
@@ -163,7 +157,7 @@ TEST(PostgresBoardTest, ADatabaseOfSchemaVersion1IsMigratedAndItsScoresRead) {
 
 TEST(PostgresBoardTest, ADatabaseOfANewerSchemaIsRefusedAndLeftAlone) {
   PgTestDatabase db;
-  auto conn = Connect(db.url());
+  auto conn = PgTestConnect(db.url());
   MustExec(*conn,
            "CREATE TABLE boardsync_schema (component text PRIMARY KEY, version integer NOT NULL, "
            "migrated_at timestamptz NOT NULL DEFAULT clock_timestamp())");
@@ -205,7 +199,7 @@ TEST(PostgresBoardTest, NoErrorShowsThePasswordWrongPasswordRefusedOrServerDown)
   // of this test's own.
   auto cluster = PgCluster::Start();
   {
-    auto admin = Connect(cluster->admin_url());
+    auto admin = PgTestConnect(cluster->admin_url());
     MustExec(*admin, "CREATE DATABASE boards OWNER boardsync");
   }
   const std::string url = "postgresql://boardsync:" + std::string(kPgTestPassword) +
@@ -234,7 +228,7 @@ TEST(PostgresBoardTest, NoErrorShowsThePasswordWrongPasswordRefusedOrServerDown)
   cluster->Resume();
   auto again = board->Apply(writes);
   ASSERT_TRUE(again) << again.error().message;
-  auto conn = Connect(url);
+  auto conn = PgTestConnect(url);
   EXPECT_EQ(One(*conn, "SELECT count(*) FROM items"), "1");
 }
 
@@ -261,7 +255,7 @@ TEST(PostgresBoardTest, TlsSettingsOfTheUrlAreHonoured) {
 TEST(PostgresBoardTest, ABatchIsOneStatementWhateverItsSize) {
   PgTestDatabase db;
   auto board = OpenBoard(db.url());
-  auto conn = Connect(db.url());
+  auto conn = PgTestConnect(db.url());
   // A statement-level trigger counts the statements that write `items`;
   // writing item by item would fire it once (or twice) per item.
   MustExec(*conn, "CREATE TABLE statements (n int)");
@@ -310,7 +304,7 @@ TEST(PostgresBoardTest, DataTheServerRefusesIsNarrowedDownToTheWriteAtFault) {
   EXPECT_EQ((*applied)[1].message,
             "the PostgreSQL board refuses item c:2-5: source_updated_at \"yesterday\" is not an "
             "ISO-8601 time");
-  auto conn = Connect(db.url());
+  auto conn = PgTestConnect(db.url());
   EXPECT_EQ(One(*conn, "SELECT string_agg(item_key, ',' ORDER BY item_key) FROM items"),
             "c:2-0,c:2-1,c:2-2,c:2-3,c:2-6");
 }
@@ -349,7 +343,7 @@ TEST(PostgresBoardTest, TwoWritersAtOnceNeverLeaveAnOlderVersionOverANewerOne) {
   a.join();
   b.join();
   c.join();
-  auto conn = Connect(db.url());
+  auto conn = PgTestConnect(db.url());
   auto rows = conn->Exec(
       "SELECT item_key, (extract(epoch FROM source_updated_at) * 1000)::bigint::text, "
       "fields->>'tag' FROM items");
@@ -368,7 +362,7 @@ TEST(PostgresBoardTest, TwoWritersAtOnceNeverLeaveAnOlderVersionOverANewerOne) {
 // A board application's session.
 class App {
  public:
-  explicit App(const std::string& url) : conn_(Connect(url)) {}
+  explicit App(const std::string& url) : conn_(PgTestConnect(url)) {}
   void Exec(std::string_view sql, std::initializer_list<PgParam> params = {}) {
     auto result = conn_->Exec(sql, params);
     ASSERT_TRUE(result) << result.error().message;
@@ -425,7 +419,7 @@ TEST(PostgresBoardTest, ATransactionOpenInAnotherDatabaseDoesNotHoldTheReaderBac
   auto board = OpenBoard(db.url());
   // Another role's session in another database, in a transaction with an
   // id: it cannot write this database's scores.
-  auto elsewhere = Connect(other.admin_url());
+  auto elsewhere = PgTestConnect(other.admin_url());
   MustExec(*elsewhere, "BEGIN");
   EXPECT_NE(One(*elsewhere, "SELECT pg_current_xact_id()::text"), "(none)");
   App app(db.url());
@@ -499,7 +493,7 @@ TEST(PostgresBoardTest, ScoresReadWhileBoardApplicationsWriteAtOnceMissNoChange)
   done = true;
   r.join();
   // What the reader put together is the table as it is.
-  auto conn = Connect(db.url());
+  auto conn = PgTestConnect(db.url());
   auto rows = conn->Exec("SELECT item_key, value::text FROM scores WHERE board = 'roadmap'");
   ASSERT_TRUE(rows);
   std::map<std::string, Value> table;
@@ -520,7 +514,7 @@ TEST(PostgresBoardTest, ScoresReadWhileBoardApplicationsWriteAtOnceMissNoChange)
 TEST(PostgresBoardTest, ABoardApplicationUnderAnotherRoleNeedsNoRightsOnTheLog) {
   PgTestDatabase db;
   auto board = OpenBoard(db.url());
-  auto admin = Connect(db.admin_url());
+  auto admin = PgTestConnect(db.admin_url());
   const std::string role = "app_" + db.name();
   MustExec(*admin, "CREATE ROLE " + role + " LOGIN PASSWORD 'pw-canary-app-5521'");
   MustExec(*admin, "GRANT SELECT, INSERT, UPDATE, DELETE ON scores TO " + role);

@@ -25,12 +25,6 @@ std::unique_ptr<PostgresState> OpenState(const std::string& url) {
   return state ? std::move(*state) : nullptr;
 }
 
-std::unique_ptr<PgConnection> Connect(const std::string& url) {
-  auto conn = PgConnection::Open(Secret(url));
-  EXPECT_TRUE(conn) << conn.error().message;
-  return conn ? std::move(*conn) : nullptr;
-}
-
 StagedWrite Upsert(const std::string& key, const std::string& title) {
   StagedWrite staged;
   staged.write.item.board = "roadmap";
@@ -134,8 +128,8 @@ TEST(PostgresStateTest, ATakeoverWaitsForTheFencedWriteInFlight) {
   PgTestDatabase db;
   auto a = OpenState(db.url());
   auto b = OpenState(db.url());
-  auto admin = Connect(db.admin_url());
-  auto blocker = Connect(db.url());
+  auto admin = PgTestConnect(db.admin_url());
+  auto blocker = PgTestConnect(db.url());
   ASSERT_TRUE(a && b && admin && blocker);
   const SyncCursor first{1000, "f", 0};
   ASSERT_TRUE(a->Stage("c", {}, &first));
@@ -191,7 +185,7 @@ TEST(PostgresStateTest, AConnectionsWritesNeverWaitForAnothersTransaction) {
   PgTestDatabase db;
   auto a = OpenState(db.url());
   auto b = OpenState(db.url());
-  auto blocker = Connect(db.url());
+  auto blocker = PgTestConnect(db.url());
   ASSERT_TRUE(a && b && blocker);
   auto lease_a = a->AcquireLease("a", "host-a:1", std::chrono::seconds(30)).value();
   auto lease_b = b->AcquireLease("b", "host-b:2", std::chrono::seconds(30)).value();
@@ -261,7 +255,7 @@ TEST(PostgresStateTest, TheSchemaIsMadeOnceAndANewerOneIsRefused) {
   auto second = OpenState(db.url());  // already there: nothing to do
   ASSERT_TRUE(second);
   ASSERT_TRUE(second->Stage("c", std::vector<StagedWrite>{Upsert("c:1", "a")}));
-  auto admin = Connect(db.admin_url());
+  auto admin = PgTestConnect(db.admin_url());
   ASSERT_TRUE(admin);
   auto version = admin->Exec("SELECT version FROM boardsync_schema WHERE component = 'state'");
   ASSERT_TRUE(version);
@@ -305,7 +299,7 @@ TEST(PostgresStateTest, ErrorsNeverHoldThePassword) {
   // session the server ended.
   auto state = OpenState(db.url());
   ASSERT_TRUE(state);
-  auto admin = Connect(db.admin_url());
+  auto admin = PgTestConnect(db.admin_url());
   ASSERT_TRUE(admin);
   ASSERT_TRUE(admin->Exec("DROP TABLE state_outbox"));
   auto broken = state->Stage("c", std::vector<StagedWrite>{Upsert("c:1", kPgTestPassword)});
